@@ -1,0 +1,15 @@
+/*
+ * The guts CLI's command groups.  Each cmd_<group> takes the arguments after
+ * the group name (argv[0] is the group) and returns the process exit status.
+ */
+#ifndef GUTS_CLI_COMMANDS_H
+#define GUTS_CLI_COMMANDS_H
+
+int cmd_workflow(int argc, char **argv);
+int cmd_expr(int argc, char **argv);
+
+/** Print "guts: <message>" to stderr; returns @status for `return die(...)`. */
+int cli_fail(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Install the Debian packages Guts CI needs to build and test.  Idempotent: it
+# only asks apt for what is missing.  As root it runs apt-get itself, through
+# sudo when that works without a password, and otherwise prints the command.
+#
+#   scripts/deps.sh           install what is missing
+#   scripts/deps.sh --check   exit 1 when something is missing, install nothing
+set -eu
+
+PACKAGES="
+build-essential
+cmake
+pkg-config
+git
+clang
+libclang-rt-14-dev
+clang-format
+libyaml-dev
+libjansson-dev
+libssl-dev
+libcmocka-dev
+nodejs
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+if [ "${1:-}" = "--check" ]; then
+	echo "deps: missing Debian packages:$missing" >&2
+	exit 1
+fi
+
+echo "deps: installing:$missing" >&2
+if [ "$(id -u)" = 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	SUDO="sudo -n"
+else
+	echo "deps: not root; run this as root:" >&2
+	echo "  apt-get update && apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# An old package list can miss packages; refresh it once, then install.
+$SUDO apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "deps: done" >&2
