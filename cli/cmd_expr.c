@@ -1,4 +1,5 @@
-/* guts expr: placeholder until lib/workflow/expr lands (issue 2, in progress). */
+/* guts expr: placeholder until lib/workflow/expr lands (issue 2, in progress).
+ */
 #include "commands.h"
 
 int cmd_expr(int argc, char **argv)

@@ -1,4 +1,5 @@
-/* guts workflow: placeholder until the workflow model lands (issue 2, in progress). */
+/* guts workflow: placeholder until the workflow model lands (issue 2, in
+ * progress). */
 #include "commands.h"
 
 int cmd_workflow(int argc, char **argv)

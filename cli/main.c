@@ -1,4 +1,5 @@
-/* guts: the Guts CI command-line client.  main() dispatches on the group name. */
+/* guts: the Guts CI command-line client.  main() dispatches on the group name.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,9 +14,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "workflow", cmd_workflow,
-	  "validate and plan workflow files (offline)" },
-	{ "expr", cmd_expr, "evaluate a ${{ }} expression (offline)" },
+    {"workflow", cmd_workflow, "validate and plan workflow files (offline)"},
+    {"expr", cmd_expr, "evaluate a ${{ }} expression (offline)"},
 };
 
 static void usage(FILE *f)
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		if (argc > 2 && strcmp(argv[1], "help") == 0) {
-			char *sub[] = { argv[2], "--help", NULL };
+			char *sub[] = {argv[2], "--help", NULL};
 
 			for (size_t i = 0;
 			     i < sizeof(commands) / sizeof(commands[0]); i++)

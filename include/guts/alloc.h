@@ -15,22 +15,23 @@ void *guts_xreallocarray(void *p, size_t nmemb, size_t elem);
 char *guts_xstrdup(const char *s);
 char *guts_xstrndup(const char *s, size_t n);
 /** printf into a fresh heap string. */
-char *guts_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *guts_xasprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /*
  * Grow @arr (of @nr used items, @alloc capacity) so that it holds @need items.
  * The usual git ALLOC_GROW idiom.
  */
-#define GUTS_ALLOC_GROW(arr, need, alloc)                                      \
-	do {                                                                   \
-		if ((need) > (alloc)) {                                        \
-			size_t guts__n = (alloc) ? (alloc)*2 : 8;              \
-			if (guts__n < (need))                                  \
-				guts__n = (need);                              \
-			(arr) = guts_xreallocarray((arr), guts__n,             \
-						   sizeof(*(arr)));            \
-			(alloc) = guts__n;                                     \
-		}                                                              \
+#define GUTS_ALLOC_GROW(arr, need, alloc)                           \
+	do {                                                        \
+		if ((need) > (alloc)) {                             \
+			size_t guts__n = (alloc) ? (alloc)*2 : 8;   \
+			if (guts__n < (need))                       \
+				guts__n = (need);                   \
+			(arr) = guts_xreallocarray((arr), guts__n,  \
+						   sizeof(*(arr))); \
+			(alloc) = guts__n;                          \
+		}                                                   \
 	} while (0)
 
 #endif

@@ -20,7 +20,10 @@ struct guts_buf {
 	size_t cap; /* 0: unlimited */
 };
 
-#define GUTS_BUF_INIT { NULL, 0, 0, 0 }
+#define GUTS_BUF_INIT         \
+	{                     \
+		NULL, 0, 0, 0 \
+	}
 
 /** Initialise an empty buffer; @cap 0 means no cap. */
 void guts_buf_init(struct guts_buf *b, size_t cap);
@@ -34,9 +37,9 @@ int guts_buf_add(struct guts_buf *b, const void *data, size_t len);
 int guts_buf_adds(struct guts_buf *b, const char *s);
 int guts_buf_addch(struct guts_buf *b, char c);
 int guts_buf_addf(struct guts_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 int guts_buf_vaddf(struct guts_buf *b, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 /** Make room for @extra more bytes without changing len. */
 int guts_buf_grow(struct guts_buf *b, size_t extra);
 /** Shorten to @len bytes (no-op when already shorter). */

@@ -12,11 +12,11 @@
 
 enum guts_err {
 	GUTS_OK = 0,
-	GUTS_EINVAL = -1,    /* bad input from a user or caller */
+	GUTS_EINVAL = -1, /* bad input from a user or caller */
 	GUTS_ENOTFOUND = -2,
 	GUTS_ECONFLICT = -3, /* state changed underneath us */
 	GUTS_ETOOBIG = -4,   /* a capped buffer or body hit its limit */
-	GUTS_EIO = -5,       /* an OS error; the message carries strerror */
+	GUTS_EIO = -5,	     /* an OS error; the message carries strerror */
 	GUTS_EDB = -6,
 	GUTS_EGIT = -7,
 	GUTS_EPERM = -8,
@@ -24,11 +24,11 @@ enum guts_err {
 
 /** Record a formatted reason for the calling thread; returns @code. */
 int guts_error(enum guts_err code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /** Like guts_error(), with ": strerror(errno)" appended; returns GUTS_EIO. */
 int guts_error_errno(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+    __attribute__((format(printf, 1, 2)));
 
 /** The calling thread's last recorded reason; never NULL. */
 const char *guts_error_message(void);

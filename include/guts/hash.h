@@ -23,7 +23,8 @@ void guts_sha256_final(struct guts_sha256 *h, uint8_t out[GUTS_SHA256_LEN]);
 /** Release a digest that will not be finished. */
 void guts_sha256_release(struct guts_sha256 *h);
 
-void guts_sha256_buf(uint8_t out[GUTS_SHA256_LEN], const void *data, size_t len);
+void guts_sha256_buf(uint8_t out[GUTS_SHA256_LEN], const void *data,
+		     size_t len);
 /** Lower-case hex of a digest into @hex (65 bytes with the NUL). */
 void guts_sha256_hex(char hex[GUTS_SHA256_HEX_LEN + 1],
 		     const uint8_t digest[GUTS_SHA256_LEN]);

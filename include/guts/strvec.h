@@ -13,14 +13,17 @@ struct guts_strvec {
 	size_t alloc;
 };
 
-#define GUTS_STRVEC_INIT { NULL, 0, 0 }
+#define GUTS_STRVEC_INIT   \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 void guts_strvec_init(struct guts_strvec *sv);
 void guts_strvec_release(struct guts_strvec *sv);
 /** Append a copy of @s; returns the copy. */
 const char *guts_strvec_push(struct guts_strvec *sv, const char *s);
 const char *guts_strvec_pushf(struct guts_strvec *sv, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /** Append @s without copying; the vector takes ownership. */
 void guts_strvec_push_nodup(struct guts_strvec *sv, char *s);
 void guts_strvec_pop(struct guts_strvec *sv);

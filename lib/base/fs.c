@@ -33,7 +33,8 @@ int guts_fs_read_fd(char **out, size_t *len, int fd, size_t cap)
 				break;
 			guts_buf_release(&b);
 			return guts_error(GUTS_ETOOBIG,
-					  "input is larger than %zu bytes", cap);
+					  "input is larger than %zu bytes",
+					  cap);
 		}
 		want = 65536;
 		if (cap && cap - b.len < want)

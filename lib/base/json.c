@@ -81,7 +81,7 @@ json_t *guts_json_object_iget(const json_t *obj, const char *key)
 	v = json_object_get(obj, key);
 	if (v)
 		return v;
-	json_object_foreach ((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v) {
 		if (!strcasecmp(k, key))
 			return v;
 	}

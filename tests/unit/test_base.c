@@ -1,4 +1,5 @@
-/* Unit tests for lib/base: errors, buffers, string vectors, JSON, SHA-256, files. */
+/* Unit tests for lib/base: errors, buffers, string vectors, JSON, SHA-256,
+ * files. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -227,19 +228,19 @@ static void test_fs__read_fd_caps_streams(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_error__records_message_per_code),
-		cmocka_unit_test(test_buf__appends_and_stays_nul_terminated),
-		cmocka_unit_test(
-			test_buf__refuses_growth_past_cap_and_keeps_content),
-		cmocka_unit_test(test_buf__detach_hands_out_string),
-		cmocka_unit_test(test_strvec__pushes_finds_and_detaches),
-		cmocka_unit_test(test_json__parse_reports_position_of_bad_input),
-		cmocka_unit_test(test_json__canonical_sorts_keys),
-		cmocka_unit_test(test_json__getters_name_the_bad_field),
-		cmocka_unit_test(test_json__iget_is_case_insensitive),
-		cmocka_unit_test(test_hash__sha256_matches_known_vectors),
-		cmocka_unit_test(test_fs__reads_with_cap_and_writes_atomically),
-		cmocka_unit_test(test_fs__read_fd_caps_streams),
+	    cmocka_unit_test(test_error__records_message_per_code),
+	    cmocka_unit_test(test_buf__appends_and_stays_nul_terminated),
+	    cmocka_unit_test(
+		test_buf__refuses_growth_past_cap_and_keeps_content),
+	    cmocka_unit_test(test_buf__detach_hands_out_string),
+	    cmocka_unit_test(test_strvec__pushes_finds_and_detaches),
+	    cmocka_unit_test(test_json__parse_reports_position_of_bad_input),
+	    cmocka_unit_test(test_json__canonical_sorts_keys),
+	    cmocka_unit_test(test_json__getters_name_the_bad_field),
+	    cmocka_unit_test(test_json__iget_is_case_insensitive),
+	    cmocka_unit_test(test_hash__sha256_matches_known_vectors),
+	    cmocka_unit_test(test_fs__reads_with_cap_and_writes_atomically),
+	    cmocka_unit_test(test_fs__read_fd_caps_streams),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
