@@ -1,10 +1,226 @@
-/* guts workflow: placeholder until the workflow model lands (issue 2, in
- * progress). */
+/*
+ * guts workflow: offline commands on workflow files.
+ *
+ *   guts workflow validate [--json] [--syntax-only] [--reusable-dir DIR] FILE...
+ *   guts workflow plan ...   (see cmd_plan.c)
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guts/alloc.h"
+#include "guts/buf.h"
+#include "guts/diag.h"
+#include "guts/error.h"
+#include "guts/fs.h"
+#include "guts/workflow.h"
 #include "commands.h"
+#include "banned.h"
+
+static const char validate_usage[] =
+	"usage: guts workflow validate [--json] [--syntax-only] "
+	"[--reusable-dir DIR] FILE...\n"
+	"\n"
+	"Check workflow files and print every problem as FILE:LINE:COL.\n"
+	"Exits 0 when every file is valid, 1 otherwise.\n"
+	"\n"
+	"  --json             one JSON object per file: {file, valid, errors,\n"
+	"                     warnings}, each problem as {message, line, col}\n"
+	"  --syntax-only      check GitHub Actions syntax only: what Guts cannot\n"
+	"                     run (remote actions, containers) becomes a warning\n"
+	"  --reusable-dir DIR where remote reusable workflows owner/repo/path@ref\n"
+	"                     are found as files, so calls to them are checked\n"
+	"  --no-warnings      do not print warnings\n";
+
+static const char workflow_usage[] =
+	"usage: guts workflow <command> [<args>]\n"
+	"\n"
+	"Commands:\n"
+	"  validate   check workflow files and report every problem\n"
+	"  plan       show whether a workflow runs for an event, and its jobs\n"
+	"\n"
+	"Run 'guts workflow <command> --help' for its options.\n";
+
+struct reader {
+	char *root;	    /* repository root for ./ references */
+	const char *remote; /* --reusable-dir */
+};
+
+/* The repository root of a workflow file: the folder above .github or .guts. */
+static char *repo_root_of(const char *file)
+{
+	char *copy = guts_xstrdup(file), *dir, *p;
+
+	dir = dirname(copy);
+	p = strstr(dir, "/.github/workflows");
+	if (!p)
+		p = strstr(dir, "/.guts/workflows");
+	if (p) {
+		*p = '\0';
+		p = guts_xstrdup(dir);
+	} else {
+		p = guts_xstrdup(".");
+	}
+	free(copy);
+	return p;
+}
+
+static int read_reusable(void *ud, const char *ref, char **text, size_t *len)
+{
+	struct reader *r = ud;
+	char *path;
+	int rc;
+
+	if (!strncmp(ref, "./", 2))
+		path = guts_xasprintf("%s/%s", r->root, ref + 2);
+	else if (r->remote && !strstr(ref, ".."))
+		path = guts_xasprintf("%s/%s", r->remote, ref);
+	else
+		return GUTS_ENOTFOUND;
+	rc = guts_fs_read_all(text, len, path, GUTS_WORKFLOW_MAX_BYTES);
+	free(path);
+	return rc;
+}
+
+static json_t *diags_json(const struct guts_diags *d,
+			  enum guts_diag_severity sev)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < d->nr; i++) {
+		const struct guts_diag *g = &d->v[i];
+
+		if (g->severity != sev)
+			continue;
+		json_array_append_new(
+			a, json_pack("{s:s, s:o, s:o}", "message", g->message,
+				     "line",
+				     g->line ? json_integer(g->line)
+					     : json_null(),
+				     "col",
+				     g->col ? json_integer(g->col)
+					    : json_null()));
+	}
+	return a;
+}
+
+static int validate(int argc, char **argv)
+{
+	struct guts_workflow_opts opts = { 0 };
+	struct reader rd = { NULL, NULL };
+	int json = 0, warnings = 1, bad = 0, i;
+
+	opts.warn_injection = 1;
+	opts.read_reusable = read_reusable;
+	opts.read_ud = &rd;
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if (!strcmp(argv[i], "--syntax-only")) {
+			opts.syntax_only = 1;
+		} else if (!strcmp(argv[i], "--no-warnings")) {
+			warnings = 0;
+		} else if (!strcmp(argv[i], "--reusable-dir") && i + 1 < argc) {
+			rd.remote = argv[++i];
+		} else if (!strcmp(argv[i], "--help") ||
+			   !strcmp(argv[i], "-h")) {
+			fputs(validate_usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		} else {
+			fputs(validate_usage, stderr);
+			return cli_fail(2, "workflow validate: unknown option "
+					   "'%s'",
+					argv[i]);
+		}
+	}
+	if (i >= argc) {
+		fputs(validate_usage, stderr);
+		return 2;
+	}
+	for (; i < argc; i++) {
+		struct guts_workflow *wf = NULL;
+		struct guts_diags d;
+		int rc;
+
+		rd.root = repo_root_of(argv[i]);
+		guts_diags_init(&d, argv[i]);
+		rc = guts_workflow_load(&wf, argv[i], &opts, &d);
+		if (rc < 0 && !d.errors)
+			guts_diag_error(&d, 0, 0, "%s", guts_error_message());
+		if (rc < 0)
+			bad = 1;
+		if (json) {
+			json_t *o = json_pack(
+				"{s:s, s:b, s:o, s:o}", "file", argv[i],
+				"valid", rc == 0, "errors",
+				diags_json(&d, GUTS_DIAG_ERROR), "warnings",
+				diags_json(&d, GUTS_DIAG_WARNING));
+			char *s = json_dumps(o, JSON_COMPACT);
+
+			puts(s);
+			free(s);
+			json_decref(o);
+		} else {
+			struct guts_buf out;
+
+			guts_buf_init(&out, 0);
+			for (size_t k = 0; k < d.nr; k++) {
+				const struct guts_diag *g = &d.v[k];
+
+				if (g->severity == GUTS_DIAG_WARNING &&
+				    !warnings)
+					continue;
+				if (g->line)
+					guts_buf_addf(&out, "%s:%u:%u: %s: %s\n",
+						      argv[i], g->line, g->col,
+						      g->severity ==
+								      GUTS_DIAG_ERROR
+							      ? "error"
+							      : "warning",
+						      g->message);
+				else
+					guts_buf_addf(&out, "%s: %s: %s\n",
+						      argv[i],
+						      g->severity ==
+								      GUTS_DIAG_ERROR
+							      ? "error"
+							      : "warning",
+						      g->message);
+			}
+			fputs(out.data, rc == 0 ? stdout : stderr);
+			if (rc == 0)
+				printf("%s: valid (%zu job%s)\n", argv[i],
+				       wf->nr_jobs, wf->nr_jobs == 1 ? "" : "s");
+			else
+				fprintf(stderr, "%s: %zu error%s\n", argv[i],
+					d.errors, d.errors == 1 ? "" : "s");
+			guts_buf_release(&out);
+		}
+		guts_workflow_free(wf);
+		guts_diags_release(&d);
+		free(rd.root);
+	}
+	return bad ? 1 : 0;
+}
+
+int cmd_workflow_plan(int argc, char **argv);
 
 int cmd_workflow(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_fail(1, "workflow: not built yet");
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(workflow_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "validate"))
+		return validate(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "plan"))
+		return cmd_workflow_plan(argc - 1, argv + 1);
+	fputs(workflow_usage, stderr);
+	return cli_fail(2, "workflow: unknown command '%s'", argv[1]);
 }

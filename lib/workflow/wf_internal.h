@@ -1,0 +1,138 @@
+/*
+ * Internal to the workflow parser: the conversion context and the expression
+ * checks shared by wf_parse.c and wf_check.c.
+ */
+#ifndef GUTS_WF_INTERNAL_H
+#define GUTS_WF_INTERNAL_H
+
+#include "guts/diag.h"
+#include "guts/workflow.h"
+#include "guts/yaml.h"
+
+/* Which contexts and functions an expression may use at a given place. */
+enum wf_ctx {
+	WF_GITHUB = 1 << 0,
+	WF_INPUTS = 1 << 1,
+	WF_VARS = 1 << 2,
+	WF_SECRETS = 1 << 3,
+	WF_ENV = 1 << 4,
+	WF_NEEDS = 1 << 5,
+	WF_STRATEGY = 1 << 6,
+	WF_MATRIX = 1 << 7,
+	WF_JOB = 1 << 8,
+	WF_RUNNER = 1 << 9,
+	WF_STEPS = 1 << 10,
+	WF_JOBS = 1 << 11,
+	WF_FN_STATUS = 1 << 12,	   /* success() failure() always() cancelled() */
+	WF_FN_HASHFILES = 1 << 13, /* hashFiles() */
+	WF_NO_EXPR = 1 << 14,	   /* expressions are not allowed at all */
+};
+
+/* GitHub's context-availability table, by place. */
+#define WF_CTX_RUN_NAME (WF_GITHUB | WF_INPUTS | WF_VARS)
+#define WF_CTX_WF_ENV (WF_GITHUB | WF_SECRETS | WF_INPUTS | WF_VARS)
+#define WF_CTX_WF_CONCURRENCY (WF_GITHUB | WF_INPUTS | WF_VARS)
+#define WF_CTX_JOB_IF (WF_GITHUB | WF_NEEDS | WF_VARS | WF_INPUTS | WF_FN_STATUS)
+#define WF_CTX_JOB_STRATEGY (WF_GITHUB | WF_NEEDS | WF_VARS | WF_INPUTS)
+#define WF_CTX_JOB_BASIC                                                      \
+	(WF_GITHUB | WF_NEEDS | WF_STRATEGY | WF_MATRIX | WF_VARS | WF_INPUTS)
+#define WF_CTX_JOB_ENV (WF_CTX_JOB_BASIC | WF_SECRETS)
+#define WF_CTX_JOB_DEFAULTS (WF_CTX_JOB_BASIC | WF_ENV)
+#define WF_CTX_JOB_OUTPUTS                                                    \
+	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_SECRETS |        \
+	 WF_STEPS)
+#define WF_CTX_CONTAINER_CRED (WF_CTX_JOB_BASIC | WF_ENV | WF_SECRETS)
+#define WF_CTX_CONTAINER_ENV                                                  \
+	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_SECRETS)
+#define WF_CTX_ENV_URL                                                        \
+	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_STEPS)
+#define WF_CTX_JOB_SECRETS (WF_CTX_JOB_BASIC | WF_SECRETS)
+#define WF_CTX_STEP                                                           \
+	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_SECRETS |        \
+	 WF_STEPS | WF_FN_HASHFILES)
+#define WF_CTX_STEP_IF                                                        \
+	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_STEPS |          \
+	 WF_FN_HASHFILES | WF_FN_STATUS)
+#define WF_CTX_CALL_INPUT_DEFAULT (WF_GITHUB | WF_INPUTS | WF_VARS)
+#define WF_CTX_CALL_OUTPUT (WF_GITHUB | WF_JOBS | WF_VARS | WF_INPUTS)
+
+struct wf_parser {
+	struct guts_diags *d;
+	const struct guts_workflow_opts *opts;
+	const char *text;
+	size_t len;
+	int nesting; /* depth of reusable workflow calls being checked */
+};
+
+/*
+ * Check the `${{ }}` expressions in scalar @n (a template string), or the
+ * whole scalar as one condition when @condition is set (an `if:` written with
+ * or without `${{ }}`).  Problems go to p->d at the scalar's position.
+ */
+void wf_check_expr(struct wf_parser *p, const struct guts_yaml_node *n,
+		   unsigned ctx, int condition);
+
+/* Warn when untrusted input is interpolated into a run: script. */
+void wf_check_injection(struct wf_parser *p, const struct guts_yaml_node *n);
+
+/* True when @s contains "${{". */
+int wf_has_expr(const char *s, size_t len);
+
+/* Format a number the way GitHub turns YAML numbers into strings. */
+char *wf_number_string(double v);
+
+/* ---- converter helpers (wf_util.c) ---- */
+
+struct guts_wf_pos wf_pos_of(const struct guts_yaml_node *n);
+int wf_is_scalar(const struct guts_yaml_node *n);
+int wf_is_null(const struct guts_yaml_node *n);
+int wf_is_string(const struct guts_yaml_node *n);
+/* A string that is exactly one ${{ }} (surrounding blanks allowed). */
+int wf_is_whole_expr(const struct guts_yaml_node *n);
+int wf_in_list(const char *s, const char *const *list);
+size_t wf_edit_distance(const char *a, const char *b);
+/* "unexpected key 'runn' in a step; did you mean 'run'?" */
+void wf_unexpected_key(struct wf_parser *p, const struct guts_yaml_node *k,
+		       const char *where, const char *const *allowed);
+int wf_want_map(struct wf_parser *p, const struct guts_yaml_node *n,
+		const char *what);
+int wf_want_seq(struct wf_parser *p, const struct guts_yaml_node *n,
+		const char *what);
+/* Scalar as GitHub converts it to a string (numbers, booleans too). */
+char *wf_scalar_string(const struct guts_yaml_node *n);
+/* A string field with its expressions checked against @ctx. */
+char *wf_get_str(struct wf_parser *p, const struct guts_yaml_node *n,
+		 const char *what, unsigned ctx);
+void wf_check_tree_exprs(struct wf_parser *p, const struct guts_yaml_node *n,
+			 unsigned ctx);
+json_t *wf_number_or_expr(struct wf_parser *p, const struct guts_yaml_node *n,
+			  const char *what, unsigned ctx, double min);
+json_t *wf_bool_or_expr(struct wf_parser *p, const struct guts_yaml_node *n,
+			const char *what, unsigned ctx);
+/* A mapping of names to strings (env, with, outputs), or a whole ${{ }}. */
+json_t *wf_string_map(struct wf_parser *p, const struct guts_yaml_node *n,
+		      const char *what, unsigned ctx, int warn_numbers);
+int wf_valid_id(const char *s);
+int wf_check_id(struct wf_parser *p, const struct guts_yaml_node *n,
+		const char *what);
+json_t *wf_to_json(const struct guts_yaml_node *n);
+
+/* Cross-file entry points of the parser. */
+json_t *wf_parse_permissions(struct wf_parser *p,
+			     const struct guts_yaml_node *n);
+void wf_parse_concurrency(struct wf_parser *p, const struct guts_yaml_node *n,
+			  unsigned ctx, char **group, json_t **cancel);
+void wf_parse_defaults(struct wf_parser *p, const struct guts_yaml_node *n,
+		       unsigned ctx, char **shell, char **wd);
+void wf_parse_jobs(struct wf_parser *p, struct guts_workflow *wf,
+		   const struct guts_yaml_node *n);
+void wf_check_graph(struct wf_parser *p, struct guts_workflow *wf,
+		    const struct guts_yaml_node *jobs);
+void wf_parse_schedule(struct wf_parser *p, const struct guts_yaml_node *n,
+		       struct guts_wf_trigger *t);
+int wf_parse_internal(struct guts_workflow **out, const char *path,
+		      const char *text, size_t len,
+		      const struct guts_workflow_opts *opts,
+		      struct guts_diags *diags, int nesting);
+
+#endif

@@ -1,0 +1,922 @@
+/*
+ * Jobs and steps: conversion and validation of everything under `jobs:`,
+ * then the checks that need all jobs at once (needs, cycles, reusable
+ * workflow calls).
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "guts/alloc.h"
+#include "guts/cron.h"
+#include "guts/error.h"
+#include "guts/workflow.h"
+#include "wf_internal.h"
+#include "banned.h"
+
+#define ERR(p, n, ...) guts_diag_error((p)->d, (n)->line, (n)->col, __VA_ARGS__)
+#define WARN(p, n, ...)                                                        \
+	guts_diag_warning((p)->d, (n)->line, (n)->col, __VA_ARGS__)
+
+/* ---- schedule ---- */
+
+void wf_parse_schedule(struct wf_parser *p, const struct guts_yaml_node *n,
+		       struct guts_wf_trigger *t)
+{
+	if (n->type != GUTS_YAML_SEQ) {
+		ERR(p, n, "schedule must be a sequence of '- cron: ...' "
+			  "entries, not a %s",
+		    guts_yaml_kind_name(n));
+		return;
+	}
+	t->cron_pos = guts_xcalloc(n->nr ? n->nr : 1, sizeof(*t->cron_pos));
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *it = n->items[i];
+		const struct guts_yaml_node *c;
+		struct guts_cron cron;
+
+		if (!wf_want_map(p, it, "a schedule entry"))
+			continue;
+		for (size_t j = 0; j < it->nr; j++)
+			if (strcmp(it->pairs[j].key->str, "cron"))
+				wf_unexpected_key(p, it->pairs[j].key,
+					       "a schedule entry",
+					       (const char *const[]){ "cron",
+								      NULL });
+		c = guts_yaml_get(it, "cron");
+		if (!c) {
+			ERR(p, it, "required key 'cron' is missing in a "
+				   "schedule entry");
+			continue;
+		}
+		if (!wf_is_string(c)) {
+			ERR(p, c, "cron must be a string, not a %s",
+			    guts_yaml_kind_name(c));
+			continue;
+		}
+		if (guts_cron_parse(&cron, c->str) < 0) {
+			ERR(p, c, "%s", guts_error_message());
+			continue;
+		}
+		t->cron_pos[t->crons.nr] = wf_pos_of(c);
+		guts_strvec_push(&t->crons, c->str);
+	}
+}
+
+/* ---- steps ---- */
+
+static const char *const step_keys[] = {
+	"id",	    "if",	 "name",	      "uses",
+	"run",	    "shell",	 "working-directory", "with",
+	"env",	    "continue-on-error", "timeout-minutes", NULL
+};
+
+static const char *const builtins[] = { "checkout", "cache",
+					"upload-artifact", "download-artifact",
+					NULL };
+
+/* Remote actions with a built-in equivalent. */
+static const char *builtin_for(const char *uses)
+{
+	static const char *const map[][2] = {
+		{ "actions/checkout", "checkout" },
+		{ "actions/cache", "cache" },
+		{ "actions/cache/restore", "cache" },
+		{ "actions/cache/save", "cache" },
+		{ "actions/upload-artifact", "upload-artifact" },
+		{ "actions/download-artifact", "download-artifact" },
+	};
+	size_t n = strcspn(uses, "@");
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strlen(map[i][0]) == n &&
+		    !strncasecmp(uses, map[i][0], n))
+			return map[i][1];
+	return NULL;
+}
+
+static void classify_uses(struct wf_parser *p, const struct guts_yaml_node *n,
+			  struct guts_wf_step *st)
+{
+	const char *u = st->uses;
+	const char *at = strrchr(u, '@');
+	const char *b;
+
+	if (!*u) {
+		ERR(p, n, "'uses' must not be empty");
+		return;
+	}
+	if (wf_has_expr(u, strlen(u))) {
+		ERR(p, n, "expressions are not allowed in 'uses'");
+		return;
+	}
+	if (!strncmp(u, "./", 2) || !strcmp(u, ".")) {
+		st->uses_kind = GUTS_WF_USES_LOCAL;
+		return;
+	}
+	if (!strncmp(u, "docker://", 9)) {
+		st->uses_kind = GUTS_WF_USES_DOCKER;
+		if (!p->opts->syntax_only)
+			ERR(p, n,
+			    "docker actions ('%s') need Docker, which Guts does "
+			    "not use; run the tool in a run: step instead",
+			    u);
+		return;
+	}
+	if (wf_in_list(u, builtins)) {
+		st->uses_kind = GUTS_WF_USES_BUILTIN;
+		st->builtin = guts_xstrdup(u);
+		return;
+	}
+	/* owner/repo[/path]@ref */
+	if (!at || at == u || !at[1] || !strchr(u, '/') ||
+	    strchr(u, '/') > at || u[0] == '/' || strchr(u, '/')[1] == '@' ||
+	    !isalnum((unsigned char)u[0])) {
+		ERR(p, n,
+		    "'uses: %s' is not an action reference: use a built-in "
+		    "(checkout, cache, upload-artifact, download-artifact), "
+		    "a local action (./path), or owner/repo[/path]@ref",
+		    u);
+		return;
+	}
+	b = builtin_for(u);
+	if (b) {
+		st->uses_kind = GUTS_WF_USES_BUILTIN;
+		st->builtin = guts_xstrdup(b);
+		return;
+	}
+	st->uses_kind = GUTS_WF_USES_REMOTE;
+	if (!p->opts->syntax_only)
+		ERR(p, n,
+		    "remote actions are not supported: '%s' would be fetched "
+		    "from another repository. Guts runs the built-in actions "
+		    "checkout, cache, upload-artifact and download-artifact, "
+		    "and local composite actions (uses: ./path); do this "
+		    "step's work in a run: step",
+		    u);
+}
+
+/* Generated ids follow GitHub: __run, __owner_repo, with _2, _3 suffixes. */
+static char *generate_step_id(const struct guts_wf_step *st,
+			      const struct guts_wf_step *steps, size_t nr)
+{
+	char base[256];
+	char *id;
+
+	if (st->run) {
+		snprintf(base, sizeof(base), "__run");
+	} else if (st->uses && st->uses_kind != GUTS_WF_USES_LOCAL &&
+		   st->uses_kind != GUTS_WF_USES_DOCKER) {
+		size_t n = strcspn(st->uses, "@"), j = 2;
+
+		base[0] = base[1] = '_';
+		for (size_t i = 0; i < n && j < sizeof(base) - 1; i++) {
+			char c = st->uses[i];
+
+			base[j++] = isalnum((unsigned char)c) || c == '-' ||
+						    c == '_'
+					    ? c
+					    : '_';
+		}
+		base[j] = '\0';
+	} else {
+		snprintf(base, sizeof(base), "__self");
+	}
+	id = guts_xstrdup(base);
+	for (unsigned k = 2;; k++) {
+		size_t i;
+
+		for (i = 0; i < nr; i++)
+			if (steps[i].id && !strcasecmp(steps[i].id, id))
+				break;
+		if (i == nr)
+			return id;
+		free(id);
+		id = guts_xasprintf("%s_%u", base, k);
+	}
+}
+
+static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
+		       struct guts_wf_job *job, struct guts_wf_step *st)
+{
+	const struct guts_yaml_node *run = NULL, *uses = NULL, *with = NULL,
+				    *shell = NULL, *wd = NULL, *id = NULL;
+
+	st->pos = wf_pos_of(n);
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *k = n->pairs[i].key;
+		const struct guts_yaml_node *v = n->pairs[i].value;
+
+		if (!wf_in_list(k->str, step_keys)) {
+			wf_unexpected_key(p, k, "a step", step_keys);
+		} else if (!strcmp(k->str, "id")) {
+			id = v;
+		} else if (!strcmp(k->str, "if")) {
+			if (wf_is_scalar(v) && v->scalar != GUTS_YAML_NULL) {
+				if (v->scalar == GUTS_YAML_STR)
+					wf_check_expr(p, v, WF_CTX_STEP_IF, 1);
+				st->if_cond = wf_scalar_string(v);
+			} else if (!wf_is_null(v)) {
+				ERR(p, v, "'if' must be a string, not a %s",
+				    guts_yaml_kind_name(v));
+			}
+		} else if (!strcmp(k->str, "name")) {
+			st->name = wf_get_str(p, v, "name", WF_CTX_STEP);
+		} else if (!strcmp(k->str, "uses")) {
+			uses = v;
+		} else if (!strcmp(k->str, "run")) {
+			run = v;
+		} else if (!strcmp(k->str, "shell")) {
+			shell = v;
+		} else if (!strcmp(k->str, "working-directory")) {
+			wd = v;
+		} else if (!strcmp(k->str, "with")) {
+			with = v;
+		} else if (!strcmp(k->str, "env")) {
+			st->env = wf_string_map(p, v, "env", WF_CTX_STEP, 1);
+		} else if (!strcmp(k->str, "continue-on-error")) {
+			st->continue_on_error = wf_bool_or_expr(
+				p, v, "continue-on-error", WF_CTX_STEP);
+		} else if (!strcmp(k->str, "timeout-minutes")) {
+			st->timeout_minutes = wf_number_or_expr(
+				p, v, "timeout-minutes", WF_CTX_STEP, 0);
+		}
+	}
+	if (run && uses) {
+		ERR(p, uses, "a step has either 'run' or 'uses', not both");
+	} else if (!run && !uses) {
+		ERR(p, n, "a step needs 'run' (a script) or 'uses' (an "
+			  "action)");
+	}
+	if (run) {
+		if (!wf_is_scalar(run) || wf_is_null(run)) {
+			ERR(p, run, "'run' must be a script (a string), not a "
+				    "%s",
+			    guts_yaml_kind_name(run));
+		} else {
+			st->run = wf_get_str(p, run, "run", WF_CTX_STEP);
+			st->run_pos = wf_pos_of(run);
+			if (p->opts->warn_injection && wf_is_string(run))
+				wf_check_injection(p, run);
+		}
+		st->shell = wf_get_str(p, shell, "shell", WF_NO_EXPR);
+		st->working_directory =
+			wf_get_str(p, wd, "working-directory", WF_CTX_STEP);
+		if (with)
+			ERR(p, with, "'with' goes with 'uses', not 'run'");
+	}
+	if (uses) {
+		if (!wf_is_string(uses)) {
+			ERR(p, uses, "'uses' must be a string, not a %s",
+			    guts_yaml_kind_name(uses));
+		} else {
+			st->uses = guts_xstrndup(uses->str, uses->len);
+			classify_uses(p, uses, st);
+		}
+		st->with = wf_string_map(p, with, "with", WF_CTX_STEP, 1);
+		if (shell)
+			ERR(p, shell, "'shell' goes with 'run', not 'uses'");
+		if (wd)
+			ERR(p, wd,
+			    "'working-directory' goes with 'run', not 'uses'");
+	}
+	if (id && !wf_is_null(id)) {
+		if (!wf_is_scalar(id)) {
+			ERR(p, id, "step id must be a string");
+		} else if (wf_check_id(p, id, "step")) {
+			for (size_t i = 0; i < job->nr_steps; i++)
+				if (job->steps[i].id &&
+				    !job->steps[i].id_generated &&
+				    !strcasecmp(job->steps[i].id, id->str)) {
+					ERR(p, id,
+					    "the step id '%s' is used more "
+					    "than once in job '%s'",
+					    id->str, job->id);
+					break;
+				}
+			st->id = guts_xstrndup(id->str, id->len);
+		}
+	}
+}
+
+static void assign_step_ids(struct guts_wf_job *job)
+{
+	for (size_t i = 0; i < job->nr_steps; i++) {
+		struct guts_wf_step *st = &job->steps[i];
+
+		if (st->id)
+			continue;
+		st->id = generate_step_id(st, job->steps, job->nr_steps);
+		st->id_generated = 1;
+	}
+}
+
+static void parse_steps(struct wf_parser *p, const struct guts_yaml_node *n,
+			struct guts_wf_job *job)
+{
+	if (wf_is_null(n)) {
+		ERR(p, n, "'steps' must list at least one step");
+		return;
+	}
+	if (n->type != GUTS_YAML_SEQ) {
+		ERR(p, n, "'steps' must be a sequence of steps, not a %s",
+		    guts_yaml_kind_name(n));
+		return;
+	}
+	job->steps = guts_xcalloc(n->nr ? n->nr : 1, sizeof(*job->steps));
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *it = n->items[i];
+
+		if (!wf_want_map(p, it, "a step"))
+			continue;
+		parse_step(p, it, job, &job->steps[job->nr_steps]);
+		job->nr_steps++;
+	}
+	assign_step_ids(job);
+}
+
+/* ---- strategy ---- */
+
+static void parse_matrix(struct wf_parser *p, const struct guts_yaml_node *n,
+			 struct guts_wf_job *job)
+{
+	if (wf_is_whole_expr(n)) {
+		wf_check_expr(p, n, WF_CTX_JOB_STRATEGY, 0);
+		job->matrix = json_stringn(n->str, n->len);
+		return;
+	}
+	if (!wf_want_map(p, n, "strategy.matrix"))
+		return;
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *k = n->pairs[i].key;
+		const struct guts_yaml_node *v = n->pairs[i].value;
+
+		if (wf_has_expr(k->str, k->len)) {
+			ERR(p, k, "expressions are not allowed in matrix keys");
+			continue;
+		}
+		if (!strcmp(k->str, "include") || !strcmp(k->str, "exclude")) {
+			if (wf_is_whole_expr(v)) {
+				wf_check_expr(p, v, WF_CTX_JOB_STRATEGY, 0);
+				continue;
+			}
+			if (v->type != GUTS_YAML_SEQ) {
+				ERR(p, v, "matrix %s must be a sequence of "
+					  "mappings, not a %s",
+				    k->str, guts_yaml_kind_name(v));
+				continue;
+			}
+			for (size_t j = 0; j < v->nr; j++) {
+				if (wf_is_whole_expr(v->items[j])) {
+					wf_check_expr(p, v->items[j],
+						      WF_CTX_JOB_STRATEGY, 0);
+					continue;
+				}
+				if (wf_want_map(p, v->items[j], "a matrix entry"))
+					wf_check_tree_exprs(p, v->items[j],
+							 WF_CTX_JOB_STRATEGY);
+			}
+			continue;
+		}
+		if (wf_is_whole_expr(v)) {
+			wf_check_expr(p, v, WF_CTX_JOB_STRATEGY, 0);
+			continue;
+		}
+		if (v->type != GUTS_YAML_SEQ) {
+			ERR(p, v, "matrix vector '%s' must be a sequence of "
+				  "values, not a %s",
+			    k->str, guts_yaml_kind_name(v));
+			continue;
+		}
+		if (!v->nr) {
+			ERR(p, v, "matrix vector '%s' has no values", k->str);
+			continue;
+		}
+		wf_check_tree_exprs(p, v, WF_CTX_JOB_STRATEGY);
+	}
+	job->matrix = wf_to_json(n);
+	job->matrix_pos = wf_pos_of(n);
+}
+
+static void parse_strategy(struct wf_parser *p, const struct guts_yaml_node *n,
+			   struct guts_wf_job *job)
+{
+	static const char *const keys[] = { "matrix", "fail-fast",
+					    "max-parallel", NULL };
+
+	if (wf_is_null(n))
+		return;
+	if (wf_is_whole_expr(n)) {
+		wf_check_expr(p, n, WF_CTX_JOB_STRATEGY, 0);
+		job->matrix = json_stringn(n->str, n->len);
+		return;
+	}
+	if (!wf_want_map(p, n, "strategy"))
+		return;
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *k = n->pairs[i].key;
+		const struct guts_yaml_node *v = n->pairs[i].value;
+
+		if (!wf_in_list(k->str, keys))
+			wf_unexpected_key(p, k, "strategy", keys);
+		else if (!strcmp(k->str, "matrix"))
+			parse_matrix(p, v, job);
+		else if (!strcmp(k->str, "fail-fast"))
+			job->fail_fast = wf_bool_or_expr(p, v, "fail-fast",
+						      WF_CTX_JOB_STRATEGY);
+		else
+			job->max_parallel = wf_number_or_expr(
+				p, v, "max-parallel", WF_CTX_JOB_STRATEGY, 1);
+	}
+}
+
+/* ---- runs-on, container, environment, sandbox ---- */
+
+static json_t *parse_runs_on(struct wf_parser *p,
+			     const struct guts_yaml_node *n)
+{
+	static const char *const keys[] = { "group", "labels", NULL };
+
+	if (wf_is_null(n)) {
+		ERR(p, n, "'runs-on' must name a runner label");
+		return NULL;
+	}
+	if (wf_is_scalar(n)) {
+		if (wf_is_string(n))
+			wf_check_expr(p, n, WF_CTX_JOB_BASIC, 0);
+		return wf_to_json(n);
+	}
+	if (n->type == GUTS_YAML_SEQ) {
+		for (size_t i = 0; i < n->nr; i++) {
+			if (!wf_is_scalar(n->items[i]) || wf_is_null(n->items[i]))
+				ERR(p, n->items[i], "runs-on labels must be "
+						    "strings");
+			else if (wf_is_string(n->items[i]))
+				wf_check_expr(p, n->items[i], WF_CTX_JOB_BASIC,
+					      0);
+		}
+		return wf_to_json(n);
+	}
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *k = n->pairs[i].key;
+		const struct guts_yaml_node *v = n->pairs[i].value;
+
+		if (!wf_in_list(k->str, keys)) {
+			wf_unexpected_key(p, k, "runs-on", keys);
+			continue;
+		}
+		if (!strcmp(k->str, "group")) {
+			if (!wf_is_string(v))
+				ERR(p, v, "runs-on.group must be a string");
+			else
+				wf_check_expr(p, v, WF_CTX_JOB_BASIC, 0);
+			continue;
+		}
+		if (wf_is_scalar(v)) {
+			if (wf_is_string(v))
+				wf_check_expr(p, v, WF_CTX_JOB_BASIC, 0);
+			continue;
+		}
+		if (v->type != GUTS_YAML_SEQ) {
+			ERR(p, v, "runs-on.labels must be a string or a "
+				  "sequence");
+			continue;
+		}
+		wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+	}
+	return wf_to_json(n);
+}
+
+static void check_container(struct wf_parser *p, const struct guts_yaml_node *n,
+			    const char *what, int is_service)
+{
+	static const char *const keys[] = { "image",   "credentials", "env",
+					    "ports",   "volumes",     "options",
+					    "command", "entrypoint",  NULL };
+	static const char *const cred_keys[] = { "username", "password",
+						 NULL };
+	const struct guts_yaml_node *image;
+
+	if (wf_is_null(n))
+		return;
+	if (wf_is_scalar(n)) {
+		if (!n->len)
+			ERR(p, n, "container image cannot be empty");
+		else if (wf_is_string(n))
+			wf_check_expr(p, n, WF_CTX_JOB_BASIC, 0);
+		return;
+	}
+	if (!wf_want_map(p, n, what))
+		return;
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *k = n->pairs[i].key;
+		const struct guts_yaml_node *v = n->pairs[i].value;
+
+		if (!wf_in_list(k->str, keys)) {
+			wf_unexpected_key(p, k, what, keys);
+		} else if (!strcmp(k->str, "credentials")) {
+			if (wf_is_whole_expr(v)) {
+				wf_check_expr(p, v, WF_CTX_CONTAINER_CRED, 0);
+			} else if (wf_want_map(p, v, "credentials")) {
+				for (size_t j = 0; j < v->nr; j++)
+					if (!wf_in_list(v->pairs[j].key->str,
+						     cred_keys))
+						wf_unexpected_key(p,
+							       v->pairs[j].key,
+							       "credentials",
+							       cred_keys);
+				wf_check_tree_exprs(p, v, WF_CTX_CONTAINER_CRED);
+			}
+		} else if (!strcmp(k->str, "env")) {
+			json_decref(wf_string_map(p, v, "env",
+					       WF_CTX_CONTAINER_ENV, 0));
+		} else if (!strcmp(k->str, "ports") ||
+			   !strcmp(k->str, "volumes")) {
+			if (!wf_is_null(v) && v->type != GUTS_YAML_SEQ)
+				ERR(p, v, "%s must be a sequence", k->str);
+			else
+				wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+		} else {
+			wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+		}
+	}
+	image = guts_yaml_get(n, "image");
+	if (!image || (wf_is_scalar(image) && !image->len) || wf_is_null(image)) {
+		if (!is_service || image)
+			ERR(p, n, "container image cannot be empty");
+		else
+			ERR(p, n, "required key 'image' is missing in service");
+	}
+}
+
+static void parse_environment(struct wf_parser *p,
+			      const struct guts_yaml_node *n,
+			      struct guts_wf_job *job)
+{
+	static const char *const keys[] = { "name", "url", "deployment", NULL };
+
+	if (wf_is_null(n))
+		return;
+	if (wf_is_scalar(n)) {
+		if (wf_is_string(n))
+			wf_check_expr(p, n, WF_CTX_JOB_BASIC, 0);
+		job->environment = wf_to_json(n);
+		return;
+	}
+	if (!wf_want_map(p, n, "environment"))
+		return;
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *k = n->pairs[i].key;
+		const struct guts_yaml_node *v = n->pairs[i].value;
+
+		if (!wf_in_list(k->str, keys))
+			wf_unexpected_key(p, k, "environment", keys);
+		else if (!strcmp(k->str, "url"))
+			wf_check_tree_exprs(p, v, WF_CTX_ENV_URL);
+		else if (!strcmp(k->str, "deployment")) {
+			if (!wf_is_scalar(v) || (v->scalar != GUTS_YAML_BOOL &&
+					      !wf_is_whole_expr(v)))
+				ERR(p, v, "environment.deployment must be true "
+					  "or false");
+			else if (wf_is_whole_expr(v))
+				wf_check_expr(p, v, WF_CTX_JOB_BASIC, 0);
+		} else
+			wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+	}
+	if (!guts_yaml_get(n, "name"))
+		ERR(p, n, "required key 'name' is missing in environment");
+	job->environment = wf_to_json(n);
+}
+
+/* "2G", "512M", "1073741824", "1.5G" to bytes. */
+static int parse_size(const char *s, unsigned long long *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double mul = 1;
+
+	if (end == s || !(v > 0) || !isfinite(v))
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case 'K':
+		mul = 1024.0;
+		break;
+	case 'M':
+		mul = 1024.0 * 1024;
+		break;
+	case 'G':
+		mul = 1024.0 * 1024 * 1024;
+		break;
+	case 'T':
+		mul = 1024.0 * 1024 * 1024 * 1024;
+		break;
+	case '\0':
+		break;
+	default:
+		return -1;
+	}
+	if (*end) {
+		end++;
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+	}
+	if (*end || v * mul > 1.8e19 || v * mul < 1)
+		return -1;
+	*out = (unsigned long long)(v * mul);
+	return 0;
+}
+
+static void parse_sandbox(struct wf_parser *p, const struct guts_yaml_node *n,
+			  struct guts_wf_sandbox *sb)
+{
+	static const char *const keys[] = { "network", "memory", "cpus",
+					    "pids", NULL };
+
+	if (wf_is_null(n) || !wf_want_map(p, n, "sandbox"))
+		return;
+	sb->set = 1;
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *k = n->pairs[i].key;
+		const struct guts_yaml_node *v = n->pairs[i].value;
+
+		if (!wf_in_list(k->str, keys)) {
+			wf_unexpected_key(p, k, "sandbox", keys);
+		} else if (!strcmp(k->str, "network")) {
+			if (guts_yaml_is(v, "none"))
+				sb->network_none = 1;
+			else if (!guts_yaml_is(v, "host"))
+				ERR(p, v, "sandbox.network must be 'host' or "
+					  "'none'");
+		} else if (!strcmp(k->str, "memory")) {
+			if (!wf_is_scalar(v) || wf_is_null(v) ||
+			    parse_size(v->str, &sb->memory) < 0 ||
+			    sb->memory < 1024 * 1024)
+				ERR(p, v, "sandbox.memory must be a size such "
+					  "as 512M or 2G (at least 1M), not "
+					  "'%s'",
+				    wf_is_scalar(v) ? v->str : "?");
+		} else if (!strcmp(k->str, "cpus")) {
+			if (!wf_is_scalar(v) || v->scalar != GUTS_YAML_NUMBER ||
+			    !(v->number > 0) || v->number > 4096)
+				ERR(p, v, "sandbox.cpus must be a number "
+					  "greater than 0, such as 1.5");
+			else
+				sb->cpus = v->number;
+		} else {
+			if (!wf_is_scalar(v) || v->scalar != GUTS_YAML_NUMBER ||
+			    v->number < 1 || v->number != floor(v->number) ||
+			    v->number > 4194304)
+				ERR(p, v, "sandbox.pids must be a whole number "
+					  "of at least 1");
+			else
+				sb->pids = (long)v->number;
+		}
+	}
+}
+
+/* ---- jobs ---- */
+
+static const char *const job_keys[] = {
+	"name",		   "needs",	      "permissions",
+	"runs-on",	   "environment",     "concurrency",
+	"outputs",	   "env",	      "defaults",
+	"if",		   "steps",	      "timeout-minutes",
+	"strategy",	   "continue-on-error", "container",
+	"services",	   "sandbox",	      "cancel-timeout-minutes",
+	"snapshot",	   NULL
+};
+
+static const char *const call_job_keys[] = {
+	"name",	       "uses",	     "with",	 "secrets", "needs",
+	"if",	       "permissions", "concurrency", "strategy", NULL
+};
+
+static void parse_needs(struct wf_parser *p, const struct guts_yaml_node *n,
+			struct guts_wf_job *job)
+{
+	const struct guts_yaml_node *const *items = &n;
+	size_t nr = 1;
+
+	if (wf_is_null(n))
+		return;
+	if (n->type == GUTS_YAML_SEQ) {
+		items = (const struct guts_yaml_node *const *)n->items;
+		nr = n->nr;
+	} else if (n->type != GUTS_YAML_SCALAR) {
+		ERR(p, n, "'needs' must be a job id or a sequence of job ids, "
+			  "not a %s",
+		    guts_yaml_kind_name(n));
+		return;
+	}
+	job->needs_pos = guts_xcalloc(nr ? nr : 1, sizeof(*job->needs_pos));
+	for (size_t i = 0; i < nr; i++) {
+		const struct guts_yaml_node *it = items[i];
+
+		if (!wf_is_string(it)) {
+			ERR(p, it, "'needs' entries must be job ids, not a %s",
+			    guts_yaml_kind_name(it));
+			continue;
+		}
+		if (wf_has_expr(it->str, it->len)) {
+			ERR(p, it, "expressions are not allowed in 'needs'");
+			continue;
+		}
+		job->needs_pos[job->needs.nr] = wf_pos_of(it);
+		guts_strvec_push(&job->needs, it->str);
+	}
+}
+
+static void parse_job_if(struct wf_parser *p, const struct guts_yaml_node *v,
+			 struct guts_wf_job *job)
+{
+	if (wf_is_scalar(v) && v->scalar != GUTS_YAML_NULL) {
+		if (v->scalar == GUTS_YAML_STR)
+			wf_check_expr(p, v, WF_CTX_JOB_IF, 1);
+		job->if_cond = wf_scalar_string(v);
+	} else if (!wf_is_null(v)) {
+		ERR(p, v, "'if' must be a string, not a %s",
+		    guts_yaml_kind_name(v));
+	}
+}
+
+static void parse_call_job(struct wf_parser *p, const struct guts_yaml_node *n,
+			   struct guts_wf_job *job)
+{
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *k = n->pairs[i].key;
+		const struct guts_yaml_node *v = n->pairs[i].value;
+
+		if (!wf_in_list(k->str, call_job_keys)) {
+			wf_unexpected_key(p, k, "a job that calls a reusable "
+					     "workflow",
+				       call_job_keys);
+		} else if (!strcmp(k->str, "name")) {
+			job->name = wf_get_str(p, v, "name", WF_CTX_JOB_BASIC);
+		} else if (!strcmp(k->str, "uses")) {
+			if (!wf_is_string(v) || !v->len)
+				ERR(p, v, "'uses' must name a workflow file");
+			else if (wf_has_expr(v->str, v->len))
+				ERR(p, v, "expressions are not allowed in "
+					  "'uses'");
+			else
+				job->uses = guts_xstrndup(v->str, v->len);
+		} else if (!strcmp(k->str, "with")) {
+			if (wf_is_null(v))
+				continue;
+			if (wf_want_map(p, v, "with")) {
+				wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+				job->with = wf_to_json(v);
+			}
+		} else if (!strcmp(k->str, "secrets")) {
+			if (wf_is_string(v)) {
+				if (strcmp(v->str, "inherit"))
+					ERR(p, v, "secrets must be 'inherit' or "
+						  "a mapping, not '%s'",
+					    v->str);
+				else
+					job->secrets = json_string("inherit");
+			} else if (!wf_is_null(v) && wf_want_map(p, v, "secrets")) {
+				wf_check_tree_exprs(p, v, WF_CTX_JOB_SECRETS);
+				job->secrets = wf_to_json(v);
+			}
+		} else if (!strcmp(k->str, "needs")) {
+			parse_needs(p, v, job);
+		} else if (!strcmp(k->str, "if")) {
+			parse_job_if(p, v, job);
+		} else if (!strcmp(k->str, "permissions")) {
+			job->permissions = wf_to_json(v);
+		} else if (!strcmp(k->str, "concurrency")) {
+			wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+		} else if (!strcmp(k->str, "strategy")) {
+			parse_strategy(p, v, job);
+		}
+	}
+}
+
+static void parse_job(struct wf_parser *p, const struct guts_yaml_node *k,
+		      const struct guts_yaml_node *n, struct guts_wf_job *job)
+{
+	const struct guts_yaml_node *uses = guts_yaml_get(n, "uses");
+	const struct guts_yaml_node *runs_on = guts_yaml_get(n, "runs-on");
+
+	job->id = guts_xstrndup(k->str, k->len);
+	job->pos = wf_pos_of(k);
+	guts_strvec_init(&job->needs);
+	if (uses && !runs_on && !guts_yaml_get(n, "steps")) {
+		parse_call_job(p, n, job);
+		return;
+	}
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *kk = n->pairs[i].key;
+		const struct guts_yaml_node *v = n->pairs[i].value;
+
+		if (!wf_in_list(kk->str, job_keys)) {
+			wf_unexpected_key(p, kk, "a job", job_keys);
+		} else if (!strcmp(kk->str, "name")) {
+			job->name = wf_get_str(p, v, "name", WF_CTX_JOB_BASIC);
+		} else if (!strcmp(kk->str, "needs")) {
+			parse_needs(p, v, job);
+		} else if (!strcmp(kk->str, "permissions")) {
+			job->permissions = wf_parse_permissions(p, v);
+		} else if (!strcmp(kk->str, "runs-on")) {
+			job->runs_on = parse_runs_on(p, v);
+		} else if (!strcmp(kk->str, "environment")) {
+			parse_environment(p, v, job);
+		} else if (!strcmp(kk->str, "concurrency")) {
+			wf_parse_concurrency(p, v, WF_CTX_JOB_BASIC,
+					     &job->concurrency_group,
+					     &job->cancel_in_progress);
+		} else if (!strcmp(kk->str, "outputs")) {
+			job->outputs = wf_string_map(p, v, "outputs",
+						  WF_CTX_JOB_OUTPUTS, 0);
+		} else if (!strcmp(kk->str, "env")) {
+			job->env = wf_string_map(p, v, "env", WF_CTX_JOB_ENV, 1);
+		} else if (!strcmp(kk->str, "defaults")) {
+			wf_parse_defaults(p, v, WF_CTX_JOB_DEFAULTS,
+					  &job->defaults_shell,
+					  &job->defaults_working_directory);
+		} else if (!strcmp(kk->str, "if")) {
+			parse_job_if(p, v, job);
+		} else if (!strcmp(kk->str, "steps")) {
+			parse_steps(p, v, job);
+		} else if (!strcmp(kk->str, "timeout-minutes")) {
+			job->timeout_minutes = wf_number_or_expr(
+				p, v, "timeout-minutes", WF_CTX_JOB_BASIC, 0);
+		} else if (!strcmp(kk->str, "cancel-timeout-minutes")) {
+			json_decref(wf_number_or_expr(p, v,
+						   "cancel-timeout-minutes",
+						   WF_CTX_JOB_BASIC, 0));
+		} else if (!strcmp(kk->str, "strategy")) {
+			parse_strategy(p, v, job);
+		} else if (!strcmp(kk->str, "continue-on-error")) {
+			job->continue_on_error = wf_bool_or_expr(
+				p, v, "continue-on-error", WF_CTX_JOB_BASIC);
+		} else if (!strcmp(kk->str, "container")) {
+			check_container(p, v, "container", 0);
+			job->container = wf_to_json(v);
+			if (!p->opts->syntax_only && !wf_is_null(v))
+				ERR(p, kk, "container jobs need Docker, which "
+					   "Guts does not use; jobs run in "
+					   "Guts' own sandbox on the runner");
+		} else if (!strcmp(kk->str, "services")) {
+			if (!wf_is_null(v) && wf_want_map(p, v, "services"))
+				for (size_t j = 0; j < v->nr; j++)
+					check_container(p, v->pairs[j].value,
+							"a service", 1);
+			job->services = wf_to_json(v);
+			if (!p->opts->syntax_only && !wf_is_null(v))
+				ERR(p, kk, "service containers need Docker, "
+					   "which Guts does not use");
+		} else if (!strcmp(kk->str, "sandbox")) {
+			parse_sandbox(p, v, &job->sandbox);
+		} else if (!strcmp(kk->str, "snapshot")) {
+			wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+		}
+	}
+	if (uses)
+		for (size_t i = 0; i < n->nr; i++)
+			if (!strcmp(n->pairs[i].key->str, "uses"))
+				ERR(p, n->pairs[i].key,
+				    "a job with 'runs-on' or 'steps' runs its "
+				    "own steps and cannot also call a workflow "
+				    "with 'uses'");
+	if (!runs_on)
+		ERR(p, n, "required key 'runs-on' is missing in job '%s'",
+		    job->id);
+}
+
+void wf_parse_jobs(struct wf_parser *p, struct guts_workflow *wf,
+		   const struct guts_yaml_node *n)
+{
+	wf->jobs = guts_xcalloc(n->nr ? n->nr : 1, sizeof(*wf->jobs));
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *k = n->pairs[i].key;
+		const struct guts_yaml_node *v = n->pairs[i].value;
+		int dup = 0;
+
+		if (wf_has_expr(k->str, k->len)) {
+			ERR(p, k, "expressions are not allowed in job ids");
+			continue;
+		}
+		if (!wf_check_id(p, k, "job"))
+			continue;
+		for (size_t j = 0; j < wf->nr_jobs; j++)
+			if (!strcasecmp(wf->jobs[j].id, k->str)) {
+				ERR(p, k,
+				    "the job id '%s' is already used by job "
+				    "'%s' (ids are case-insensitive)",
+				    k->str, wf->jobs[j].id);
+				dup = 1;
+			}
+		if (dup)
+			continue;
+		if (!wf_want_map(p, v, "a job"))
+			continue;
+		parse_job(p, k, v, &wf->jobs[wf->nr_jobs++]);
+	}
+}
