@@ -195,6 +195,13 @@ struct guts_workflow_opts {
 	 * is then a warning instead of an error.
 	 */
 	int syntax_only;
+	/*
+	 * What GITHUB_TOKEN-style job tokens get when a workflow says nothing:
+	 * 0 for limited read (contents and packages read, the rest none; the
+	 * default, as on new GitHub organisations), 1 for write to every
+	 * scope.  Used to check the permissions reusable workflows request.
+	 */
+	int permissions_policy;
 };
 
 /**

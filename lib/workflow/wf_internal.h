@@ -62,7 +62,27 @@ struct wf_parser {
 	const char *text;
 	size_t len;
 	int nesting; /* depth of reusable workflow calls being checked */
+	struct guts_workflow *wf; /* the workflow being built */
+	/*
+	 * In a called workflow: the permissions its caller allows, as levels
+	 * per scope (see wf_perm.c); NULL at the top level.
+	 */
+	const signed char *allowed;
 };
+
+/* ---- permissions of reusable workflow calls (wf_perm.c) ---- */
+
+#define WF_NR_SCOPES 15
+/* Levels of a permissions value (none 0, read 1, write 2), or -1 per scope
+ * when @perm is NULL. */
+void wf_perm_levels(const json_t *perm, signed char out[WF_NR_SCOPES]);
+/* The levels the default policy gives (opts->permissions_policy). */
+void wf_perm_default(const struct guts_workflow_opts *opts,
+		     signed char out[WF_NR_SCOPES]);
+/* Report jobs of @called that request more than @allowed. */
+void wf_perm_check_call(struct wf_parser *p, struct guts_wf_pos at,
+			const char *ref, const struct guts_workflow *called,
+			const signed char allowed[WF_NR_SCOPES]);
 
 /*
  * Check the `${{ }}` expressions in scalar @n (a template string), or the
@@ -133,6 +153,7 @@ void wf_parse_schedule(struct wf_parser *p, const struct guts_yaml_node *n,
 int wf_parse_internal(struct guts_workflow **out, const char *path,
 		      const char *text, size_t len,
 		      const struct guts_workflow_opts *opts,
-		      struct guts_diags *diags, int nesting);
+		      struct guts_diags *diags, int nesting,
+		      const signed char *allowed);
 
 #endif

@@ -744,6 +744,170 @@ static void parse_job_if(struct wf_parser *p, const struct guts_yaml_node *v,
 	}
 }
 
+static int valid_workflow_ref(const char *u, int *remote)
+{
+	const char *at = strrchr(u, '@');
+	size_t n = at ? (size_t)(at - u) : strlen(u);
+	int slashes = 0;
+
+	*remote = strncmp(u, "./", 2) != 0;
+	if (n < 5 || !(!strncmp(u + n - 4, ".yml", 4) ||
+		       (n > 5 && !strncmp(u + n - 5, ".yaml", 5))))
+		return 0;
+	if (!*remote)
+		return at == NULL && !strstr(u, "..");
+	if (!at || !at[1] || strstr(u, ".."))
+		return 0;
+	for (const char *c = u; c < at; c++)
+		slashes += *c == '/';
+	return slashes >= 2 && u[0] != '/';
+}
+
+/* Check a call's with: and secrets: against the called workflow's inputs. */
+static void check_call(struct wf_parser *p, const struct guts_yaml_node *uses,
+		       const struct guts_yaml_node *with,
+		       const struct guts_yaml_node *secrets,
+		       const struct guts_workflow *called)
+{
+	const struct guts_wf_trigger *t =
+		guts_workflow_trigger(called, "workflow_call");
+	const char *ref = uses->str;
+
+	if (!t) {
+		ERR(p, uses, "'%s' cannot be called: it has no 'on: "
+			     "workflow_call' trigger",
+		    ref);
+		return;
+	}
+	for (size_t i = 0; with && with->type == GUTS_YAML_MAP && i < with->nr;
+	     i++) {
+		const struct guts_yaml_node *k = with->pairs[i].key;
+		const struct guts_yaml_node *v = with->pairs[i].value;
+		const struct guts_wf_input *in = NULL;
+
+		for (size_t j = 0; j < t->nr_inputs; j++)
+			if (!strcmp(t->inputs[j].name, k->str))
+				in = &t->inputs[j];
+		if (!in) {
+			ERR(p, k, "'%s' is not an input of the called workflow "
+				  "'%s'",
+			    k->str, ref);
+			continue;
+		}
+		if (!wf_is_scalar(v) || wf_is_whole_expr(v) ||
+		    (wf_is_string(v) && wf_has_expr(v->str, v->len)))
+			continue;
+		if (in->type == GUTS_WF_INPUT_BOOLEAN &&
+		    v->scalar != GUTS_YAML_BOOL)
+			ERR(p, v, "input '%s' of '%s' is a boolean, not '%s'",
+			    k->str, ref, v->str);
+		else if (in->type == GUTS_WF_INPUT_NUMBER &&
+			 v->scalar != GUTS_YAML_NUMBER)
+			ERR(p, v, "input '%s' of '%s' is a number, not '%s'",
+			    k->str, ref, v->str);
+	}
+	for (size_t j = 0; j < t->nr_inputs; j++) {
+		const struct guts_wf_input *in = &t->inputs[j];
+
+		if (in->required && !in->default_value &&
+		    !guts_yaml_get(with, in->name))
+			ERR(p, uses, "input '%s' is required by '%s' but not "
+				     "given in 'with'",
+			    in->name, ref);
+	}
+	if (wf_is_string(secrets))
+		return; /* inherit */
+	for (size_t i = 0;
+	     secrets && secrets->type == GUTS_YAML_MAP && i < secrets->nr;
+	     i++) {
+		const struct guts_yaml_node *k = secrets->pairs[i].key;
+		size_t j;
+
+		for (j = 0; j < t->nr_secrets; j++)
+			if (!strcmp(t->secrets[j].name, k->str))
+				break;
+		if (j == t->nr_secrets)
+			ERR(p, k, "'%s' is not a secret of the called workflow "
+				  "'%s'",
+			    k->str, ref);
+	}
+	for (size_t j = 0; j < t->nr_secrets; j++)
+		if (t->secrets[j].required &&
+		    !guts_yaml_get(secrets, t->secrets[j].name))
+			ERR(p, uses, "secret '%s' is required by '%s' but not "
+				     "given in 'secrets'",
+			    t->secrets[j].name, ref);
+}
+
+#define WF_MAX_CALL_DEPTH 4
+
+static void check_reusable(struct wf_parser *p, const struct guts_wf_job *job,
+			   const struct guts_yaml_node *uses,
+			   const struct guts_yaml_node *with,
+			   const struct guts_yaml_node *secrets)
+{
+	signed char allowed[WF_NR_SCOPES];
+	struct guts_workflow *called = NULL;
+	struct guts_diags d;
+	char *text = NULL;
+	size_t len = 0;
+	int remote;
+
+	if (!valid_workflow_ref(uses->str, &remote)) {
+		ERR(p, uses,
+		    "'%s' is not a workflow reference: use ./path/to/file.yml "
+		    "or owner/repo/path/to/file.yml@ref",
+		    uses->str);
+		return;
+	}
+	if (remote && !p->opts->syntax_only) {
+		ERR(p, uses,
+		    "remote reusable workflows are not supported: '%s' lives "
+		    "in another repository; copy it into this repository and "
+		    "call it as ./path",
+		    uses->str);
+		return;
+	}
+	if (!p->opts->read_reusable ||
+	    p->opts->read_reusable(p->opts->read_ud, uses->str, &text, &len) <
+		    0)
+		return;
+	if (p->nesting + 1 > WF_MAX_CALL_DEPTH) {
+		ERR(p, uses, "reusable workflows nest deeper than %d levels",
+		    WF_MAX_CALL_DEPTH);
+		free(text);
+		return;
+	}
+	/* What the called jobs may have: the caller's grant, or the default. */
+	if (job->permissions)
+		wf_perm_levels(job->permissions, allowed);
+	else if (p->wf->permissions)
+		wf_perm_levels(p->wf->permissions, allowed);
+	else if (p->allowed)
+		memcpy(allowed, p->allowed, sizeof(allowed));
+	else
+		wf_perm_default(p->opts, allowed);
+	guts_diags_init(&d, uses->str);
+	if (wf_parse_internal(&called, uses->str, text, len, p->opts, &d,
+			      p->nesting + 1, allowed) < 0) {
+		for (size_t i = 0; i < d.nr; i++)
+			if (d.v[i].severity == GUTS_DIAG_ERROR) {
+				ERR(p, uses,
+				    "the called workflow is invalid: "
+				    "%s:%u:%u: %s",
+				    uses->str, d.v[i].line, d.v[i].col,
+				    d.v[i].message);
+				break;
+			}
+	} else {
+		check_call(p, uses, with, secrets, called);
+		wf_perm_check_call(p, job->pos, uses->str, called, allowed);
+	}
+	guts_workflow_free(called);
+	guts_diags_release(&d);
+	free(text);
+}
+
 static void parse_call_job(struct wf_parser *p, const struct guts_yaml_node *n,
 			   struct guts_wf_job *job)
 {
@@ -789,13 +953,17 @@ static void parse_call_job(struct wf_parser *p, const struct guts_yaml_node *n,
 		} else if (!strcmp(k->str, "if")) {
 			parse_job_if(p, v, job);
 		} else if (!strcmp(k->str, "permissions")) {
-			job->permissions = wf_to_json(v);
+			job->permissions = wf_parse_permissions(p, v);
 		} else if (!strcmp(k->str, "concurrency")) {
 			wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
 		} else if (!strcmp(k->str, "strategy")) {
 			parse_strategy(p, v, job);
 		}
 	}
+	if (job->uses)
+		check_reusable(p, job, guts_yaml_get(n, "uses"),
+			       guts_yaml_get(n, "with"),
+			       guts_yaml_get(n, "secrets"));
 }
 
 static void parse_job(struct wf_parser *p, const struct guts_yaml_node *k,

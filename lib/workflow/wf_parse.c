@@ -94,7 +94,8 @@ static const char *const workflow_run_keys[] = {
 };
 static const char *const dispatch_keys[] = { "inputs", NULL };
 static const char *const call_keys[] = { "inputs", "outputs", "secrets", NULL };
-static const char *const image_version_keys[] = { "names", "versions", NULL };
+static const char *const image_version_keys[] = { "names", "versions",
+						  "types", NULL };
 static const char *const no_keys[] = { NULL };
 
 static const struct event_def events[] = {
@@ -429,6 +430,21 @@ static void parse_call_secrets(struct wf_parser *p,
 static void parse_schedule(struct wf_parser *p, const struct guts_yaml_node *n,
 			   struct guts_wf_trigger *t);
 
+static void both_filters(struct wf_parser *p, const struct guts_yaml_node *k,
+			 const char *event, const struct guts_wf_filter *a,
+			 const struct guts_wf_filter *b, const char *what)
+{
+	if (!a->set || !b->set)
+		return;
+	guts_diags_add(p->d,
+		       p->opts->syntax_only ? GUTS_DIAG_WARNING
+					    : GUTS_DIAG_ERROR,
+		       k->line, k->col,
+		       "'%s' cannot have both '%s' and '%s-ignore'; use '!' "
+		       "patterns in '%s' instead",
+		       event, what, what, what);
+}
+
 static void parse_event(struct wf_parser *p, struct guts_workflow *wf,
 			const struct guts_yaml_node *k,
 			const struct guts_yaml_node *v)
@@ -511,16 +527,15 @@ static void parse_event(struct wf_parser *p, struct guts_workflow *wf,
 		else
 			wf_check_tree_exprs(p, vv, WF_NO_EXPR);
 	}
-	if (t->branches.set && t->branches_ignore.set)
-		ERR(p, k, "'%s' cannot have both 'branches' and "
-			  "'branches-ignore'",
-		    ev->name);
-	if (t->tags.set && t->tags_ignore.set)
-		ERR(p, k, "'%s' cannot have both 'tags' and 'tags-ignore'",
-		    ev->name);
-	if (t->paths.set && t->paths_ignore.set)
-		ERR(p, k, "'%s' cannot have both 'paths' and 'paths-ignore'",
-		    ev->name);
+	/*
+	 * GitHub refuses such a workflow when it runs, though its parser lets
+	 * it through; so it is an error here, and a warning in syntax-only
+	 * mode, which follows the parser.
+	 */
+	both_filters(p, k, ev->name, &t->branches, &t->branches_ignore,
+		     "branches");
+	both_filters(p, k, ev->name, &t->tags, &t->tags_ignore, "tags");
+	both_filters(p, k, ev->name, &t->paths, &t->paths_ignore, "paths");
 }
 
 static void parse_on(struct wf_parser *p, struct guts_workflow *wf,
@@ -683,6 +698,8 @@ static void parse_root(struct wf_parser *p, struct guts_workflow *wf,
 	}
 	if (!wf_want_map(p, root, "a workflow"))
 		return;
+	wf->permissions =
+		wf_parse_permissions(p, guts_yaml_get(root, "permissions"));
 	for (size_t i = 0; i < root->nr; i++) {
 		const struct guts_yaml_node *k = root->pairs[i].key;
 		const struct guts_yaml_node *v = root->pairs[i].value;
@@ -709,7 +726,7 @@ static void parse_root(struct wf_parser *p, struct guts_workflow *wf,
 					  &wf->concurrency_group,
 					  &wf->cancel_in_progress);
 		} else if (!strcmp(k->str, "permissions")) {
-			wf->permissions = wf_parse_permissions(p, v);
+			/* Parsed first: calls in jobs need it. */
 		} else if (!strcmp(k->str, "jobs")) {
 			jobs = v;
 		}
@@ -738,11 +755,12 @@ static void parse_root(struct wf_parser *p, struct guts_workflow *wf,
 int wf_parse_internal(struct guts_workflow **out, const char *path,
 		      const char *text, size_t len,
 		      const struct guts_workflow_opts *opts,
-		      struct guts_diags *diags, int nesting)
+		      struct guts_diags *diags, int nesting,
+		      const signed char *allowed)
 {
 	static const struct guts_workflow_opts no_opts = { 0 };
 	struct wf_parser p = { diags, opts ? opts : &no_opts, text, len,
-			       nesting };
+			       nesting, NULL, allowed };
 	struct guts_yaml_doc *doc = NULL;
 	struct guts_workflow *wf;
 	size_t errors = diags->errors;
@@ -753,6 +771,7 @@ int wf_parse_internal(struct guts_workflow **out, const char *path,
 		return GUTS_EINVAL;
 	wf = guts_xcalloc(1, sizeof(*wf));
 	wf->path = guts_xstrdup(path ? path : "<input>");
+	p.wf = wf;
 	parse_root(&p, wf, doc->root);
 	guts_yaml_free(doc);
 	guts_diags_sort(diags);
@@ -771,7 +790,8 @@ int guts_workflow_parse(struct guts_workflow **out, const char *path,
 			const struct guts_workflow_opts *opts,
 			struct guts_diags *diags)
 {
-	return wf_parse_internal(out, path, text, len, opts, diags, 0);
+	return wf_parse_internal(out, path, text, len, opts, diags, 0,
+				 NULL);
 }
 
 int guts_workflow_load(struct guts_workflow **out, const char *path,
