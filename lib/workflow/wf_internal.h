@@ -110,6 +110,8 @@ int wf_is_string(const struct guts_yaml_node *n);
 /* A string that is exactly one ${{ }} (surrounding blanks allowed). */
 int wf_is_whole_expr(const struct guts_yaml_node *n);
 int wf_in_list(const char *s, const char *const *list);
+/* A key that is the `${{ insert }}` directive. */
+int wf_is_insert(const struct guts_yaml_node *n);
 size_t wf_edit_distance(const char *a, const char *b);
 /* "unexpected key 'runn' in a step; did you mean 'run'?" */
 void wf_unexpected_key(struct wf_parser *p, const struct guts_yaml_node *k,

@@ -435,6 +435,30 @@ static void parse_strategy(struct wf_parser *p, const struct guts_yaml_node *n,
 
 /* ---- runs-on, container, environment, sandbox ---- */
 
+/* A runner group, optionally prefixed org/, organization/, ent/, enterprise/. */
+static void check_group_name(struct wf_parser *p,
+			     const struct guts_yaml_node *v)
+{
+	static const char *const prefixes[] = { "org/", "organization/",
+						"ent/", "enterprise/", NULL };
+	const char *name = v->str;
+
+	for (size_t i = 0; prefixes[i]; i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i]))) {
+			name += strlen(prefixes[i]);
+			break;
+		}
+	if (!*name)
+		ERR(p, v, "invalid runs-on group name '%s': the name is empty",
+		    v->str);
+	else if (strchr(name, '/'))
+		ERR(p, v,
+		    "invalid runs-on group name '%s': use 'org/NAME', "
+		    "'organization/NAME', 'ent/NAME', 'enterprise/NAME' or "
+		    "just 'NAME'",
+		    v->str);
+}
+
 static json_t *parse_runs_on(struct wf_parser *p,
 			     const struct guts_yaml_node *n)
 {
@@ -471,8 +495,10 @@ static json_t *parse_runs_on(struct wf_parser *p,
 		if (!strcmp(k->str, "group")) {
 			if (!wf_is_string(v))
 				ERR(p, v, "runs-on.group must be a string");
-			else
+			else if (wf_has_expr(v->str, v->len))
 				wf_check_expr(p, v, WF_CTX_JOB_BASIC, 0);
+			else
+				check_group_name(p, v);
 			continue;
 		}
 		if (wf_is_scalar(v)) {

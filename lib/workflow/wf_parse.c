@@ -629,7 +629,7 @@ void wf_parse_concurrency(struct wf_parser *p,
 			      char **group, json_t **cancel)
 {
 	static const char *const keys[] = { "group", "cancel-in-progress",
-					    NULL };
+					    "queue", NULL };
 
 	if (!n || wf_is_null(n))
 		return;

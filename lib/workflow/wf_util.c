@@ -51,6 +51,21 @@ int wf_is_whole_expr(const struct guts_yaml_node *n)
 	return e - s >= 5 && !strncmp(s, "${{", 3) && !strncmp(e - 2, "}}", 2);
 }
 
+int wf_is_insert(const struct guts_yaml_node *n)
+{
+	const char *s = n->str, *e = n->str + n->len;
+
+	if (!wf_is_whole_expr(n))
+		return 0;
+	s = strstr(s, "${{") + 3;
+	e = strstr(s, "}}");
+	while (s < e && isspace((unsigned char)*s))
+		s++;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	return e - s == 6 && !strncmp(s, "insert", 6);
+}
+
 int wf_in_list(const char *s, const char *const *list)
 {
 	for (size_t i = 0; list[i]; i++)
@@ -191,8 +206,13 @@ json_t *wf_number_or_expr(struct wf_parser *p,
 		return NULL;
 	if (wf_is_scalar(n) && n->scalar == GUTS_YAML_NUMBER) {
 		if (isnan(n->number) || n->number < min) {
-			ERR(p, n, "%s must be a number of at least %g", what,
-			    min);
+			/* GitHub's parser lets these through; runs fail. */
+			guts_diags_add(p->d,
+				       p->opts->syntax_only ? GUTS_DIAG_WARNING
+							    : GUTS_DIAG_ERROR,
+				       n->line, n->col,
+				       "%s must be a number of at least %g",
+				       what, min);
 			return NULL;
 		}
 		if (n->number == floor(n->number) && n->number < 1e15)
@@ -251,6 +271,13 @@ json_t *wf_string_map(struct wf_parser *p, const struct guts_yaml_node *n,
 		const struct guts_yaml_node *v = n->pairs[i].value;
 		char *s;
 
+		if (wf_is_insert(k) && wf_is_whole_expr(v)) {
+			/* ${{ insert }}: the value's object is merged in. */
+			wf_check_expr(p, v, ctx, 0);
+			json_object_set_new(obj, "${{ insert }}",
+					    json_stringn(v->str, v->len));
+			continue;
+		}
 		if (wf_has_expr(k->str, k->len)) {
 			ERR(p, k, "expressions are not allowed in %s names",
 			    what);

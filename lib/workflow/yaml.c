@@ -258,8 +258,8 @@ static int resolve_int(const char *s, size_t n, double *out)
 static int resolve_float(const char *s, size_t n, double *out)
 {
 	size_t i = 0, digits = 0;
-	char tmp[128];
-	char *end;
+	char *tmp, *end;
+	int ok;
 
 	if (n == 4 && (!memcmp(s, ".nan", 4) || !memcmp(s, ".NaN", 4) ||
 		       !memcmp(s, ".NAN", 4))) {
@@ -296,13 +296,14 @@ static int resolve_float(const char *s, size_t n, double *out)
 			return 0;
 		i = n;
 	}
-	if (i != n || n >= sizeof(tmp))
+	if (i != n)
 		return 0;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	errno = 0;
+	/* Overlong numbers round to infinity, as in JavaScript. */
+	tmp = guts_xstrndup(s, n);
 	*out = strtod(tmp, &end);
-	return *end == '\0';
+	ok = *end == '\0';
+	free(tmp);
+	return ok;
 }
 
 static void resolve_plain(struct guts_yaml_node *n)
