@@ -1,0 +1,411 @@
+/* Unit tests for the workflow model and validator. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guts/error.h"
+#include "guts/workflow.h"
+
+struct result {
+	struct guts_workflow *wf;
+	struct guts_diags d;
+	int rc;
+};
+
+static void parse(struct result *r, const char *text, int syntax_only)
+{
+	struct guts_workflow_opts o = { 0 };
+
+	o.syntax_only = syntax_only;
+	o.warn_injection = 1;
+	r->wf = NULL;
+	guts_diags_init(&r->d, "ci.yml");
+	r->rc = guts_workflow_parse(&r->wf, "ci.yml", text, strlen(text), &o,
+				    &r->d);
+}
+
+static void release(struct result *r)
+{
+	guts_workflow_free(r->wf);
+	guts_diags_release(&r->d);
+}
+
+/* Whether an error (or warning) at line:col contains @needle. */
+static int has_diag(const struct result *r, enum guts_diag_severity sev,
+		    unsigned line, unsigned col, const char *needle)
+{
+	for (size_t i = 0; i < r->d.nr; i++) {
+		const struct guts_diag *g = &r->d.v[i];
+
+		if (g->severity == sev && g->line == line &&
+		    (!col || g->col == col) && strstr(g->message, needle))
+			return 1;
+	}
+	return 0;
+}
+
+static void dump(const struct result *r)
+{
+	for (size_t i = 0; i < r->d.nr; i++)
+		fprintf(stderr, "  %u:%u: %s\n", r->d.v[i].line,
+			r->d.v[i].col, r->d.v[i].message);
+}
+
+#define assert_error_at(r, line, col, needle)                                \
+	do {                                                                  \
+		if (!has_diag((r), GUTS_DIAG_ERROR, (line), (col), (needle))) { \
+			dump(r);                                              \
+			fail_msg("no error at %d:%d containing '%s'", line,  \
+				 col, needle);                                \
+		}                                                             \
+	} while (0)
+
+static const char simple[] =
+	"name: CI\n"
+	"on:\n"
+	"  push:\n"
+	"    branches: [main, 'release/**']\n"
+	"    paths-ignore: ['docs/**']\n"
+	"  pull_request:\n"
+	"  workflow_dispatch:\n"
+	"    inputs:\n"
+	"      level:\n"
+	"        type: choice\n"
+	"        options: [low, high]\n"
+	"        default: low\n"
+	"  schedule:\n"
+	"    - cron: '30 5 * * 1-5'\n"
+	"env:\n"
+	"  GLOBAL: 1\n"
+	"jobs:\n"
+	"  build:\n"
+	"    runs-on: [self-hosted, linux]\n"
+	"    timeout-minutes: 7.5\n"
+	"    strategy:\n"
+	"      fail-fast: false\n"
+	"      matrix:\n"
+	"        os: [linux, mac]\n"
+	"    sandbox:\n"
+	"      network: none\n"
+	"      memory: 2G\n"
+	"      cpus: 1.5\n"
+	"      pids: 256\n"
+	"    steps:\n"
+	"      - uses: actions/checkout@v4\n"
+	"      - id: compile\n"
+	"        run: make\n"
+	"        shell: bash\n"
+	"      - run: make test\n"
+	"        if: success() && matrix.os == 'linux'\n"
+	"  deploy:\n"
+	"    needs: build\n"
+	"    runs-on: default\n"
+	"    if: github.ref == 'refs/heads/main'\n"
+	"    steps:\n"
+	"      - run: ./deploy\n";
+
+static void test_workflow__loads_the_model(void **state)
+{
+	struct result r;
+	const struct guts_wf_trigger *t;
+	const struct guts_wf_job *b, *d;
+
+	(void)state;
+	parse(&r, simple, 0);
+	if (r.rc)
+		dump(&r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.wf->name, "CI");
+	assert_int_equal(r.wf->nr_triggers, 4);
+	t = guts_workflow_trigger(r.wf, "push");
+	assert_non_null(t);
+	assert_int_equal(t->branches.patterns.nr, 2);
+	assert_string_equal(t->branches.patterns.v[1], "release/**");
+	assert_true(t->paths_ignore.set);
+	t = guts_workflow_trigger(r.wf, "workflow_dispatch");
+	assert_int_equal(t->nr_inputs, 1);
+	assert_int_equal(t->inputs[0].type, GUTS_WF_INPUT_CHOICE);
+	assert_int_equal(t->inputs[0].options.nr, 2);
+	t = guts_workflow_trigger(r.wf, "schedule");
+	assert_string_equal(t->crons.v[0], "30 5 * * 1-5");
+	/* Numbers in env become strings as GitHub converts them. */
+	assert_string_equal(json_string_value(json_object_get(r.wf->env,
+							      "GLOBAL")),
+			    "1");
+	b = guts_workflow_job(r.wf, "BUILD");
+	assert_non_null(b);
+	assert_int_equal(json_array_size(b->runs_on), 2);
+	assert_true(json_real_value(b->timeout_minutes) == 7.5);
+	assert_true(json_is_false(b->fail_fast));
+	assert_true(b->sandbox.network_none);
+	assert_int_equal(b->sandbox.memory, 2ULL << 30);
+	assert_true(b->sandbox.cpus == 1.5);
+	assert_int_equal(b->sandbox.pids, 256);
+	assert_int_equal(b->nr_steps, 3);
+	assert_int_equal(b->steps[0].uses_kind, GUTS_WF_USES_BUILTIN);
+	assert_string_equal(b->steps[0].builtin, "checkout");
+	assert_string_equal(b->steps[0].id, "__actions_checkout");
+	assert_string_equal(b->steps[1].id, "compile");
+	assert_string_equal(b->steps[2].id, "__run");
+	assert_string_equal(b->steps[2].if_cond,
+			    "success() && matrix.os == 'linux'");
+	d = guts_workflow_job(r.wf, "deploy");
+	assert_int_equal(d->needs.nr, 1);
+	assert_string_equal(d->needs.v[0], "build");
+	release(&r);
+}
+
+static void test_workflow__reports_every_error_at_its_position(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on: pushh\n"
+	      "jobs:\n"
+	      "  build:\n"
+	      "    runs-on: linux\n"
+	      "    timeout-minutes: soon\n"
+	      "    steps:\n"
+	      "      - runn: echo hi\n"
+	      "      - run: echo ${{ nosuch.thing }}\n"
+	      "      - id: a.b\n"
+	      "        run: x\n"
+	      "  test:\n"
+	      "    needs: [build, lint]\n"
+	      "    steps:\n"
+	      "      - run: x\n",
+	      0);
+	assert_int_equal(r.rc, GUTS_EINVAL);
+	assert_null(r.wf);
+	assert_error_at(&r, 1, 5, "unknown event 'pushh'; did you mean 'push'");
+	assert_error_at(&r, 5, 22, "timeout-minutes");
+	assert_error_at(&r, 7, 9, "did you mean 'run'?");
+	assert_error_at(&r, 7, 9, "needs 'run'");
+	assert_error_at(&r, 8, 23, "Unrecognized named-value: 'nosuch'");
+	assert_error_at(&r, 9, 13, "the step id 'a.b' is invalid");
+	assert_error_at(&r, 12, 5, "required key 'runs-on' is missing");
+	assert_error_at(&r, 12, 20, "needs job 'lint', which does not exist");
+	/* Sorted by position. */
+	for (size_t i = 1; i < r.d.nr; i++)
+		assert_true(r.d.v[i - 1].line <= r.d.v[i].line);
+	release(&r);
+}
+
+static void test_workflow__contexts_follow_github_availability(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on: push\n"
+	      "run-name: ${{ secrets.X }}\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: linux\n"
+	      "    if: steps.x.outputs.y == 1\n"
+	      "    concurrency: ${{ secrets.foo }}\n"
+	      "    steps:\n"
+	      "      - run: echo ${{ steps.x.outputs.y }} ${{ hashFiles('a') }}\n"
+	      "        if: always() && env.X\n",
+	      0);
+	assert_error_at(&r, 2, 15, "Unrecognized named-value: 'secrets'");
+	assert_error_at(&r, 6, 9, "Unrecognized named-value: 'steps'");
+	assert_error_at(&r, 7, 22, "Unrecognized named-value: 'secrets'");
+	assert_int_equal(r.d.errors, 3);
+	release(&r);
+}
+
+static void test_workflow__needs_cycles_name_every_edge(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on: push\n"
+	      "jobs:\n"
+	      "  one:\n"
+	      "    runs-on: x\n"
+	      "    steps: [{run: a}]\n"
+	      "  two:\n"
+	      "    needs: [one, three]\n"
+	      "    runs-on: x\n"
+	      "    steps: [{run: a}]\n"
+	      "  three:\n"
+	      "    needs: two\n"
+	      "    runs-on: x\n"
+	      "    steps: [{run: a}]\n",
+	      0);
+	assert_error_at(&r, 7, 18, "creates a cycle");
+	assert_error_at(&r, 11, 12, "creates a cycle");
+	release(&r);
+}
+
+static void test_workflow__remote_actions_are_errors_unless_syntax_only(
+	void **state)
+{
+	static const char text[] = "on: push\n"
+				   "jobs:\n"
+				   "  a:\n"
+				   "    runs-on: x\n"
+				   "    steps:\n"
+				   "      - uses: actions/setup-node@v4\n"
+				   "      - uses: actions/upload-artifact@v4\n";
+	struct result r;
+
+	(void)state;
+	parse(&r, text, 0);
+	assert_error_at(&r, 6, 15, "remote actions are not supported");
+	assert_int_equal(r.d.errors, 1);
+	release(&r);
+	parse(&r, text, 1);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.wf->jobs[0].steps[0].uses_kind,
+			 GUTS_WF_USES_REMOTE);
+	assert_string_equal(r.wf->jobs[0].steps[1].builtin, "upload-artifact");
+	release(&r);
+}
+
+static void test_workflow__warns_about_script_injection(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on: pull_request\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    steps:\n"
+	      "      - run: |\n"
+	      "          echo ok\n"
+	      "          echo \"${{ github.event.pull_request.title }}\"\n",
+	      0);
+	assert_int_equal(r.rc, 0);
+	/* Inside a literal block the warning points at the context name. */
+	if (!has_diag(&r, GUTS_DIAG_WARNING, 8, 21, "pull_request.title"))
+		dump(&r);
+	assert_true(has_diag(&r, GUTS_DIAG_WARNING, 8, 21,
+			     "github.event.pull_request.title"));
+	release(&r);
+}
+
+static void test_workflow__bad_cron_and_filters_are_errors(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on:\n"
+	      "  push:\n"
+	      "    branches: ['feat/[a-']\n"
+	      "  schedule:\n"
+	      "    - cron: '61 * * * *'\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    steps: [{run: a}]\n",
+	      0);
+	assert_error_at(&r, 3, 16, "feat/[a-");
+	assert_error_at(&r, 5, 13, "61");
+	release(&r);
+}
+
+static void test_workflow__dispatch_inputs_are_typed(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on:\n"
+	      "  workflow_dispatch:\n"
+	      "    inputs:\n"
+	      "      a: {type: boolean, default: maybe}\n"
+	      "      b: {type: choice}\n"
+	      "      c: {type: date}\n"
+	      "      d: {type: choice, options: [x, y], default: z}\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    steps: [{run: a}]\n",
+	      0);
+	assert_error_at(&r, 4, 35, "must be true or false");
+	assert_error_at(&r, 5, 17, "needs a non-empty 'options'");
+	assert_error_at(&r, 6, 17, "input type 'date'");
+	assert_error_at(&r, 7, 51, "is not one of its options");
+	release(&r);
+}
+
+static void test_workflow__on_forms_and_empty_events(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r, "on: [push, pull_request]\njobs: {a: {runs-on: x, steps: "
+		  "[{run: a}]}}\n",
+	      0);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.wf->nr_triggers, 2);
+	release(&r);
+	parse(&r, "on:\n  push:\n  workflow_dispatch:\njobs: {a: {runs-on: "
+		  "x, steps: [{run: a}]}}\n",
+	      0);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(guts_workflow_trigger(r.wf, "workflow_dispatch"));
+	release(&r);
+}
+
+static void test_workflow__missing_jobs_and_on_are_reported(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r, "name: x\n", 0);
+	assert_error_at(&r, 1, 1, "required key 'on'");
+	assert_error_at(&r, 1, 1, "required key 'jobs'");
+	release(&r);
+}
+
+static void test_workflow__to_json_round_trips_key_fields(void **state)
+{
+	struct result r;
+	json_t *j;
+
+	(void)state;
+	parse(&r, simple, 0);
+	j = guts_workflow_to_json(r.wf);
+	assert_string_equal(json_string_value(json_object_get(j, "name")),
+			    "CI");
+	assert_int_equal(json_array_size(json_object_get(j, "jobs")), 2);
+	assert_non_null(json_object_get(json_object_get(j, "on"), "schedule"));
+	json_decref(j);
+	release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_workflow__loads_the_model),
+		cmocka_unit_test(
+			test_workflow__reports_every_error_at_its_position),
+		cmocka_unit_test(
+			test_workflow__contexts_follow_github_availability),
+		cmocka_unit_test(test_workflow__needs_cycles_name_every_edge),
+		cmocka_unit_test(
+			test_workflow__remote_actions_are_errors_unless_syntax_only),
+		cmocka_unit_test(test_workflow__warns_about_script_injection),
+		cmocka_unit_test(test_workflow__bad_cron_and_filters_are_errors),
+		cmocka_unit_test(test_workflow__dispatch_inputs_are_typed),
+		cmocka_unit_test(test_workflow__on_forms_and_empty_events),
+		cmocka_unit_test(test_workflow__missing_jobs_and_on_are_reported),
+		cmocka_unit_test(test_workflow__to_json_round_trips_key_fields),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
