@@ -1,0 +1,17 @@
+#!/bin/sh
+# Run every benchmark in bench/; each prints its figures and a ratio against
+# a baseline measured in the same run.
+#
+#   scripts/bench.sh [BUILD_DIR]
+set -eu
+build=${1:-build}
+kit=${CONFORMANCE:-../shared/conformance}
+
+for b in "$build"/bench/bench_*; do
+	[ -x "$b" ] || continue
+	echo "== $(basename "$b")"
+	case $(basename "$b") in
+	bench_workflow) "$b" "$kit/workflows/corpus" ;;
+	*) "$b" ;;
+	esac
+done
