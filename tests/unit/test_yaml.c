@@ -240,6 +240,17 @@ static void test_yaml__file_size_is_capped(void **state)
 	free(text);
 }
 
+static void test_yaml__empty_collections_load(void **state)
+{
+	struct guts_yaml_doc *doc = load_ok("a: []\nb: {}\n");
+
+	(void)state;
+	assert_int_equal(guts_yaml_get(doc->root, "a")->type, GUTS_YAML_SEQ);
+	assert_int_equal(guts_yaml_get(doc->root, "a")->nr, 0);
+	assert_int_equal(guts_yaml_get(doc->root, "b")->nr, 0);
+	guts_yaml_free(doc);
+}
+
 static void test_yaml__empty_document_has_no_root(void **state)
 {
 	struct guts_yaml_doc *doc = load_ok("# nothing\n");
