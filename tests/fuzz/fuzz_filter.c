@@ -29,7 +29,9 @@ struct ref {
 	int nr;
 	const char *name;
 	int len;
-	signed char memo[REF_MAX_ITEMS + 1][REF_MAX_NAME + 1];
+	int stride;
+	/* memo[i * stride + j]: -1 unknown, else whether item i on matches */
+	signed char memo[(REF_MAX_ITEMS + 1) * (REF_MAX_NAME + 1)];
 };
 
 /* Parse @body the simple way; false when it is too big to compare. */
@@ -110,8 +112,8 @@ static bool ref_match(struct ref *r, int i, int j)
 
 	if (i == r->nr)
 		return j == r->len;
-	if (r->memo[i][j] >= 0)
-		return r->memo[i][j];
+	if (r->memo[i * r->stride + j] >= 0)
+		return r->memo[i * r->stride + j];
 	it = &r->items[i];
 	if (it->dirs) {
 		ok = ref_match(r, i + 1, j);
@@ -130,13 +132,14 @@ static bool ref_match(struct ref *r, int i, int j)
 				break;
 		}
 	}
-	r->memo[i][j] = ok;
+	r->memo[i * r->stride + j] = (signed char)ok;
 	return ok;
 }
 
 static struct ref ref;
 
-static void check_name(const struct guts_filter_pattern *p, bool ref_ok,
+static void check_name(const struct guts_filter_pattern *p,
+		       const struct guts_filter_list *l, bool ref_ok,
 		       const char *name)
 {
 	bool got = guts_filter_pattern_match(p, name);
@@ -145,26 +148,19 @@ static void check_name(const struct guts_filter_pattern *p, bool ref_ok,
 	if (ref_ok && len <= REF_MAX_NAME) {
 		ref.name = name;
 		ref.len = (int)len;
-		memset(ref.memo, -1, sizeof(ref.memo));
+		ref.stride = (int)len + 1;
+		memset(ref.memo, -1, (size_t)(ref.nr + 1) * (len + 1));
 		if (ref_match(&ref, 0, 0) != got)
 			abort();
 	}
 	/* A one-pattern list agrees with the pattern and its negation. */
-	{
-		const char *src = guts_filter_pattern_source(p);
-		struct guts_filter_list *l = NULL;
-		bool neg = guts_filter_pattern_is_negated(p);
-
-		if (guts_filter_list_compile(&l, &src, 1, 0, NULL) < 0)
-			abort();
-		if (guts_filter_list_match(l, name) != (got && !neg))
-			abort();
-		if (guts_filter_refs(NULL, l, name) == (got && !neg))
-			abort();
-		if (guts_filter_paths(l, NULL, &name, 1) != (got && !neg))
-			abort();
-		guts_filter_list_free(l);
-	}
+	got = got && !guts_filter_pattern_is_negated(p);
+	if (guts_filter_list_match(l, name) != got)
+		abort();
+	if (guts_filter_refs(NULL, l, name) == got)
+		abort();
+	if (guts_filter_paths(l, NULL, &name, 1) != got)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -172,8 +168,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct guts_filter_pattern *p = NULL;
+	struct guts_filter_list *l = NULL;
 	char *buf = malloc(size + 2);
-	const char *name;
+	const char *name, *src;
 	size_t off;
 	bool ref_ok;
 
@@ -191,17 +188,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strcmp(guts_filter_pattern_source(p), buf) != 0)
 		abort();
 	ref_ok = ref_parse(&ref, buf + guts_filter_pattern_is_negated(p));
+	src = buf;
+	if (guts_filter_list_compile(&l, &src, 1, 0, NULL) < 0)
+		abort();
 
 	off = strlen(buf) + 1;
 	if (off > size) {
 		/* No names: match the pattern against its own text. */
-		check_name(p, ref_ok, buf);
+		check_name(p, l, ref_ok, buf);
 	}
 	while (off <= size) {
 		name = buf + off;
-		check_name(p, ref_ok, name);
+		check_name(p, l, ref_ok, name);
 		off += strlen(name) + 1;
 	}
+	guts_filter_list_free(l);
 	guts_filter_pattern_free(p);
 	free(buf);
 	return 0;
