@@ -5,10 +5,10 @@
  * A pattern always matches the whole name, case-sensitively:
  *
  *   *      zero or more characters other than '/'
- *   **     zero or more of any character, '/' included
- *   ** /   (no space; written apart only to keep this comment open) zero or
- *          more whole directories: the empty string, or any string ending
- *          in '/'; so the pattern '** /README.md' also matches 'README.md'
+ *   **     zero or more of any character, '/' included; when '/' follows
+ *          it, the two match zero or more whole directories (the empty
+ *          string, or any string ending in '/'), so '**', '/', 'README.md'
+ *          written together also match the top-level 'README.md'
  *   ?      zero or one of the preceding character (or bracket expression)
  *   +      one or more of the preceding character (or bracket expression)
  *   [...]  one character listed, or in a range a-z, A-Z or 0-9

@@ -72,7 +72,10 @@ __attribute__((format(printf, 2, 3))) static int bad_cron(const char *expr,
 	for (i = 0; expr[i] && i < 80; i++) {
 		unsigned char c = (unsigned char)expr[i];
 
-		guts_buf_addch(&b, c < 0x20 || c == 0x7f ? '?' : (char)c);
+		if (c < 0x20 || c == 0x7f)
+			guts_buf_addch(&b, '?');
+		else
+			guts_buf_addch(&b, expr[i]);
 	}
 	if (expr[i])
 		guts_buf_adds(&b, "...");
@@ -105,9 +108,9 @@ static bool is_field_end(char c)
 	return !c || is_blank(c);
 }
 
-static char upper(char c)
+static int upper(char c)
 {
-	return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+	return c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c;
 }
 
 /* Where in the expression the parser is, for error messages. */
@@ -228,7 +231,7 @@ static int parse_field(struct parser *p, uint64_t *bits)
 
 	for (;;) {
 		const char *item = p->s;
-		int lo, hi, step = 1, v;
+		int lo = 0, hi, step = 1, v;
 		bool single = false;
 
 		if (*p->s == '*') {
@@ -408,10 +411,16 @@ static bool day_matches(const struct guts_cron *c, int mday, int wday)
 
 bool guts_cron_match(const struct guts_cron *c, time_t t)
 {
-	int64_t day = floor_div((int64_t)t, 86400);
-	int64_t sod = (int64_t)t - day * 86400;
+	int64_t day = (int64_t)t / 86400;
+	int64_t sod = (int64_t)t % 86400;
 	int64_t y;
 	int m, d;
+
+	/* Not floor_div(): day * 86400 would overflow near INT64_MIN. */
+	if (sod < 0) {
+		sod += 86400;
+		day--;
+	}
 
 	civil_from_days(day, &y, &m, &d);
 	return ((c->minutes >> ((sod % 3600) / 60)) & 1) &&
@@ -472,7 +481,8 @@ int guts_cron_next(const struct guts_cron *c, time_t after, time_t *next)
 			}
 			if (h >= 0 && mi >= 0) {
 				*next =
-				    (time_t)(day * 86400 + h * 3600 + mi * 60);
+				    (time_t)(day * 86400 + (int64_t)h * 3600 +
+					     (int64_t)mi * 60);
 				return 0;
 			}
 		}

@@ -50,7 +50,7 @@ struct guts_filter_pattern {
 };
 
 struct guts_filter_list {
-	struct guts_filter_pattern **items;
+	struct guts_filter_pattern *items; /* owned by value, not pointers */
 	size_t nr;
 };
 
@@ -75,7 +75,10 @@ static void quote_into(struct guts_buf *b, const char *s)
 	for (i = 0; s[i] && i < 80; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		guts_buf_addch(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
+		if (c < 0x20 || c == 0x7f)
+			guts_buf_addch(b, '?');
+		else
+			guts_buf_addch(b, s[i]);
 	}
 	if (s[i])
 		guts_buf_adds(b, "...");
@@ -275,12 +278,17 @@ int guts_filter_pattern_compile(struct guts_filter_pattern **out,
 	return 0;
 }
 
+static void pattern_release(struct guts_filter_pattern *p)
+{
+	free(p->source);
+	free(p->toks);
+}
+
 void guts_filter_pattern_free(struct guts_filter_pattern *p)
 {
 	if (!p)
 		return;
-	free(p->source);
-	free(p->toks);
+	pattern_release(p);
 	free(p);
 }
 
@@ -395,13 +403,16 @@ int guts_filter_list_compile(struct guts_filter_list **out,
 	int rc;
 
 	l = guts_xcalloc(1, sizeof(*l));
-	l->items = guts_xcalloc(nr ? nr : 1, sizeof(*l->items));
+	l->items = guts_xcalloc(nr ? nr : 1, sizeof(l->items[0]));
 	for (i = 0; i < nr; i++) {
-		rc = guts_filter_pattern_compile(&l->items[i], patterns[i]);
+		struct guts_filter_pattern *p;
+
+		rc = guts_filter_pattern_compile(&p, patterns[i]);
 		if (rc < 0)
 			goto fail;
-		l->nr++;
-		if (l->items[i]->negated)
+		l->items[l->nr++] = *p; /* move the contents, drop the shell */
+		free(p);
+		if (l->items[i].negated)
 			negative = true;
 		else
 			positive = true;
@@ -429,7 +440,7 @@ void guts_filter_list_free(struct guts_filter_list *l)
 	if (!l)
 		return;
 	for (i = 0; i < l->nr; i++)
-		guts_filter_pattern_free(l->items[i]);
+		pattern_release(&l->items[i]);
 	free(l->items);
 	free(l);
 }
@@ -442,7 +453,7 @@ size_t guts_filter_list_count(const struct guts_filter_list *l)
 const struct guts_filter_pattern *
 guts_filter_list_get(const struct guts_filter_list *l, size_t i)
 {
-	return i < l->nr ? l->items[i] : NULL;
+	return i < l->nr ? &l->items[i] : NULL;
 }
 
 bool guts_filter_list_match(const struct guts_filter_list *l, const char *name)
@@ -455,8 +466,8 @@ bool guts_filter_list_match(const struct guts_filter_list *l, const char *name)
 	 * lets us stop early.
 	 */
 	for (i = l->nr; i-- > 0;) {
-		if (guts_filter_pattern_match(l->items[i], name))
-			return !l->items[i]->negated;
+		if (guts_filter_pattern_match(&l->items[i], name))
+			return !l->items[i].negated;
 	}
 	return false;
 }

@@ -378,7 +378,10 @@ static void test_cron__next_rejects_times_outside_years_0_to_9999(void **state)
 	/* The last minute of 9999 is fine; the next minute is year 10000. */
 	assert_int_equal(next_ok(&c, (time_t)INT64_C(253402300740)),
 			 (time_t)INT64_C(253402300800));
-	/* So is the year 0, a leap year. */
+	/* guts_cron_match() takes any time at all. */
+	assert_true(guts_cron_match(&c, (time_t)INT64_MIN));
+	assert_true(guts_cron_match(&c, (time_t)INT64_MAX));
+	/* The year 0 is fine too, and a leap year. */
 	c = parse_ok("0 0 29 2 *");
 	assert_int_equal(next_ok(&c, (time_t)-INT64_C(62167219200)),
 			 (time_t)-INT64_C(62162121600));
