@@ -313,44 +313,73 @@ static int eval_index(struct guts__expr_eval *cx,
 	return 0;
 }
 
+static int compare(int op, const struct guts_expr_value *l,
+		   const struct guts_expr_value *r)
+{
+	switch (op) {
+	case GUTS__TOK_EQUAL_EQUAL:
+		return guts__expr_equals(l, r);
+	case GUTS__TOK_BANG_EQUAL:
+		return !guts__expr_equals(l, r);
+	case GUTS__TOK_GREATER:
+		return guts__expr_greater(l, r);
+	case GUTS__TOK_GREATER_EQUAL:
+		return guts__expr_equals(l, r) || guts__expr_greater(l, r);
+	case GUTS__TOK_LESS:
+		return guts__expr_less(l, r);
+	default: /* GUTS__TOK_LESS_EQUAL */
+		return guts__expr_equals(l, r) || guts__expr_less(l, r);
+	}
+}
+
+/*
+ * a == b != c parses as ((a == b) != c): a chain leaning left, as long as
+ * the source.  Evaluate it bottom-up in a loop so that its length costs no
+ * stack.
+ */
 static int eval_binary(struct guts__expr_eval *cx,
 		       const struct guts__expr_node *n,
 		       struct guts_expr_value *out)
 {
+	const struct guts__expr_node *small[16], **spine = small, *base = n;
 	struct guts_expr_value l = {0}, r = {0};
+	size_t nr = 0, alloc = 16;
 	int rc, b;
 
-	rc = eval(cx, n->left, &l);
-	if (rc < 0)
-		return rc;
-	rc = eval(cx, n->right, &r);
+	while (base->kind == GUTS__N_BINARY) {
+		if (nr == alloc) {
+			alloc *= 2;
+			if (spine == small) {
+				spine = guts_xreallocarray(NULL, alloc,
+							   sizeof(*spine));
+				memcpy(spine, small, sizeof(small));
+			} else {
+				spine = guts_xreallocarray(spine, alloc,
+							   sizeof(*spine));
+			}
+		}
+		spine[nr++] = base;
+		base = base->left;
+	}
+	rc = eval(cx, base, &l);
+	while (rc == 0 && nr > 0) {
+		const struct guts__expr_node *op = spine[--nr];
+
+		rc = eval(cx, op->right, &r);
+		if (rc < 0)
+			break;
+		b = compare(op->op, &l, &r);
+		guts_expr_value_release(&l);
+		guts_expr_value_release(&r);
+		guts_expr_value_set_boolean(&l, b);
+	}
+	if (spine != small)
+		free(spine);
 	if (rc < 0) {
 		guts_expr_value_release(&l);
 		return rc;
 	}
-	switch (n->op) {
-	case GUTS__TOK_EQUAL_EQUAL:
-		b = guts__expr_equals(&l, &r);
-		break;
-	case GUTS__TOK_BANG_EQUAL:
-		b = !guts__expr_equals(&l, &r);
-		break;
-	case GUTS__TOK_GREATER:
-		b = guts__expr_greater(&l, &r);
-		break;
-	case GUTS__TOK_GREATER_EQUAL:
-		b = guts__expr_equals(&l, &r) || guts__expr_greater(&l, &r);
-		break;
-	case GUTS__TOK_LESS:
-		b = guts__expr_less(&l, &r);
-		break;
-	default: /* GUTS__TOK_LESS_EQUAL */
-		b = guts__expr_equals(&l, &r) || guts__expr_less(&l, &r);
-		break;
-	}
-	guts_expr_value_release(&l);
-	guts_expr_value_release(&r);
-	guts_expr_value_set_boolean(out, b);
+	*out = l;
 	return 0;
 }
 
