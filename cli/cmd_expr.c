@@ -219,37 +219,65 @@ out:
 	json_decref(req);
 }
 
+/*
+ * Read one line into @line (without the newline), never holding more than
+ * EXPR_JSONL_MAX_LINE bytes: the rest of a longer line is skipped and
+ * *too_long set.  Returns 0 at end of input with nothing read.
+ */
+static int read_line(struct guts_buf *line, int *too_long)
+{
+	char chunk[65536];
+	int any = 0;
+
+	guts_buf_reset(line);
+	*too_long = 0;
+	while (fgets(chunk, sizeof(chunk), stdin)) {
+		size_t n = strlen(chunk);
+		int eol = n && chunk[n - 1] == '\n';
+
+		any = 1;
+		if (eol)
+			n--;
+		if (!*too_long && guts_buf_add(line, chunk, n) < 0) {
+			*too_long = 1;
+			guts_buf_reset(line);
+		}
+		if (eol)
+			break;
+	}
+	return any;
+}
+
 static int run_jsonl(void)
 {
-	struct guts_buf out;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	struct guts_buf out, line;
+	int too_long;
 
 	guts_buf_init(&out, 0);
-	while ((n = getline(&line, &cap, stdin)) >= 0) {
-		size_t len = (size_t)n, start = 0;
+	guts_buf_init(&line, EXPR_JSONL_MAX_LINE);
+	while (read_line(&line, &too_long)) {
+		size_t len = line.len, start = 0;
+		const char *l = line.data;
 
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
-			       line[len - 1] == ' ' || line[len - 1] == '\t'))
+		while (len && (l[len - 1] == '\r' || l[len - 1] == ' ' ||
+			       l[len - 1] == '\t'))
 			len--;
-		while (start < len &&
-		       (line[start] == ' ' || line[start] == '\t'))
+		while (start < len && (l[start] == ' ' || l[start] == '\t'))
 			start++;
-		if (start == len || line[start] == '#')
-			continue;
-		if (len - start > EXPR_JSONL_MAX_LINE)
+		if (too_long)
 			respond_error(&out, "input", "request line too long");
+		else if (start == len || l[start] == '#')
+			continue;
 		else
-			run_request(&out, line + start, len - start);
+			run_request(&out, l + start, len - start);
 		if (out.len >= 1 << 16) {
 			fwrite(out.data, 1, out.len, stdout);
 			guts_buf_reset(&out);
 		}
 	}
-	free(line);
 	fwrite(out.data, 1, out.len, stdout);
 	guts_buf_release(&out);
+	guts_buf_release(&line);
 	if (fflush(stdout) != 0)
 		return cli_fail(1, "expr: cannot write output");
 	return 0;

@@ -267,7 +267,9 @@ typedef int (*guts_expr_call_fn)(const char *name, size_t nr_args,
 
 /**
  * Walk @e in source order, calling @on_ref and @on_call (either may be
- * NULL).  Returns 0, or the first non-zero value a callback returned.
+ * NULL).  Offsets are relative to the parsed text (add the segment's offset
+ * for a template).  Returns 0, or the first non-zero value a callback
+ * returned.
  */
 int guts_expr_walk(const struct guts_expr *e, guts_expr_ref_fn on_ref,
 		   guts_expr_call_fn on_call, void *data);

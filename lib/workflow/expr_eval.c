@@ -148,16 +148,17 @@ struct index {
 	const char *str;
 	size_t str_len;
 	struct guts_buf buf;
+	const struct guts_expr_value *v;
+	int int_done; /* has_int and i are computed on first use */
 	int has_int;
 	size_t i;
 };
 
 static void index_init(struct index *ix, const struct guts_expr_value *v)
 {
-	double f;
-
 	memset(ix, 0, sizeof(*ix));
 	guts_buf_init(&ix->buf, 0);
+	ix->v = v;
 	if (!v) {
 		ix->star = 1;
 		return;
@@ -173,12 +174,24 @@ static void index_init(struct index *ix, const struct guts_expr_value *v)
 			ix->str_len = ix->buf.len;
 		}
 	}
-	f = guts__expr_value_number(v);
-	if (isfinite(f) && f >= 0) {
-		ix->has_int = 1;
-		f = floor(f);
-		ix->i = f >= 18446744073709549568.0 ? SIZE_MAX : (size_t)f;
+}
+
+/* The index as an array position: a finite number >= 0, floored. */
+static int index_int(struct index *ix, size_t *out)
+{
+	if (!ix->int_done && ix->v) {
+		double f = guts__expr_value_number(ix->v);
+
+		ix->int_done = 1;
+		if (isfinite(f) && f >= 0) {
+			ix->has_int = 1;
+			f = floor(f);
+			ix->i =
+			    f >= 18446744073709549568.0 ? SIZE_MAX : (size_t)f;
+		}
 	}
+	*out = ix->i;
+	return ix->has_int;
 }
 
 static void append_values(json_t *dst, json_t *container)
@@ -208,8 +221,9 @@ static void set_filtered(struct guts_expr_value *out, json_t *arr)
 }
 
 static void access(struct guts_expr_value *out,
-		   const struct guts_expr_value *obj, const struct index *ix)
+		   const struct guts_expr_value *obj, struct index *ix)
 {
+	size_t pos;
 	int own = !!(obj->flags & GUTS_EXPR_VALUE_OWNED);
 	json_t *j, *res;
 
@@ -232,10 +246,11 @@ static void access(struct guts_expr_value *out,
 								  ix->str_len);
 					if (j)
 						json_array_append(res, j);
-				} else if (json_is_array(item) && ix->has_int &&
-					   ix->i < json_array_size(item)) {
+				} else if (json_is_array(item) &&
+					   index_int(ix, &pos) &&
+					   pos < json_array_size(item)) {
 					json_array_append(
-					    res, json_array_get(item, ix->i));
+					    res, json_array_get(item, pos));
 				}
 			}
 			set_filtered(out, res);
@@ -247,9 +262,9 @@ static void access(struct guts_expr_value *out,
 			set_filtered(out, res);
 			return;
 		}
-		if (ix->has_int && ix->i < json_array_size(obj->u.json))
+		if (index_int(ix, &pos) && pos < json_array_size(obj->u.json))
 			guts__expr_from_json(
-			    out, json_array_get(obj->u.json, ix->i), own);
+			    out, json_array_get(obj->u.json, pos), own);
 		return;
 	case GUTS_EXPR_OBJECT:
 		if (ix->star) {
@@ -313,44 +328,73 @@ static int eval_index(struct guts__expr_eval *cx,
 	return 0;
 }
 
+static int compare(int op, const struct guts_expr_value *l,
+		   const struct guts_expr_value *r)
+{
+	switch (op) {
+	case GUTS__TOK_EQUAL_EQUAL:
+		return guts__expr_equals(l, r);
+	case GUTS__TOK_BANG_EQUAL:
+		return !guts__expr_equals(l, r);
+	case GUTS__TOK_GREATER:
+		return guts__expr_greater(l, r);
+	case GUTS__TOK_GREATER_EQUAL:
+		return guts__expr_equals(l, r) || guts__expr_greater(l, r);
+	case GUTS__TOK_LESS:
+		return guts__expr_less(l, r);
+	default: /* GUTS__TOK_LESS_EQUAL */
+		return guts__expr_equals(l, r) || guts__expr_less(l, r);
+	}
+}
+
+/*
+ * a == b != c parses as ((a == b) != c): a chain leaning left, as long as
+ * the source.  Evaluate it bottom-up in a loop so that its length costs no
+ * stack.
+ */
 static int eval_binary(struct guts__expr_eval *cx,
 		       const struct guts__expr_node *n,
 		       struct guts_expr_value *out)
 {
+	const struct guts__expr_node *small[16], **spine = small, *base = n;
 	struct guts_expr_value l = {0}, r = {0};
+	size_t nr = 0, alloc = 16;
 	int rc, b;
 
-	rc = eval(cx, n->left, &l);
-	if (rc < 0)
-		return rc;
-	rc = eval(cx, n->right, &r);
+	while (base->kind == GUTS__N_BINARY) {
+		if (nr == alloc) {
+			alloc *= 2;
+			if (spine == small) {
+				spine = guts_xreallocarray(NULL, alloc,
+							   sizeof(*spine));
+				memcpy(spine, small, sizeof(small));
+			} else {
+				spine = guts_xreallocarray(spine, alloc,
+							   sizeof(*spine));
+			}
+		}
+		spine[nr++] = base;
+		base = base->left;
+	}
+	rc = eval(cx, base, &l);
+	while (rc == 0 && nr > 0) {
+		const struct guts__expr_node *op = spine[--nr];
+
+		rc = eval(cx, op->right, &r);
+		if (rc < 0)
+			break;
+		b = compare(op->op, &l, &r);
+		guts_expr_value_release(&l);
+		guts_expr_value_release(&r);
+		guts_expr_value_set_boolean(&l, b);
+	}
+	if (spine != small)
+		free(spine);
 	if (rc < 0) {
 		guts_expr_value_release(&l);
 		return rc;
 	}
-	switch (n->op) {
-	case GUTS__TOK_EQUAL_EQUAL:
-		b = guts__expr_equals(&l, &r);
-		break;
-	case GUTS__TOK_BANG_EQUAL:
-		b = !guts__expr_equals(&l, &r);
-		break;
-	case GUTS__TOK_GREATER:
-		b = guts__expr_greater(&l, &r);
-		break;
-	case GUTS__TOK_GREATER_EQUAL:
-		b = guts__expr_equals(&l, &r) || guts__expr_greater(&l, &r);
-		break;
-	case GUTS__TOK_LESS:
-		b = guts__expr_less(&l, &r);
-		break;
-	default: /* GUTS__TOK_LESS_EQUAL */
-		b = guts__expr_equals(&l, &r) || guts__expr_less(&l, &r);
-		break;
-	}
-	guts_expr_value_release(&l);
-	guts_expr_value_release(&r);
-	guts_expr_value_set_boolean(out, b);
+	*out = l;
 	return 0;
 }
 

@@ -315,11 +315,54 @@ static int fn_tojson(struct guts__expr_eval *cx,
 	return 0;
 }
 
+/* A JSON number (with JSON's blanks around it) as a double. */
+static int lone_number(const char *s, size_t len, double *d)
+{
+	size_t i = 0, start, end;
+
+	while (i < len && strchr(" \t\n\r", s[i]) && s[i])
+		i++;
+	while (len > i && strchr(" \t\n\r", s[len - 1]) && s[len - 1])
+		len--;
+	start = i;
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i < len && s[i] >= '1' && s[i] <= '9')
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	else
+		return 0;
+	if (i < len && s[i] == '.') {
+		end = ++i;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == end)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		end = i;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == end)
+			return 0;
+	}
+	if (i != len)
+		return 0;
+	*d = guts__expr_str_to_number(s + start, len - start);
+	return 1;
+}
+
 static int fn_fromjson(struct guts__expr_eval *cx,
 		       const struct guts_expr_value *args,
 		       struct guts_expr_value *out)
 {
 	struct guts_buf b;
+	double d;
 	json_error_t jerr;
 	const char *s;
 	size_t len;
@@ -336,6 +379,16 @@ static int fn_fromjson(struct guts__expr_eval *cx,
 	if (rc < 0) {
 		guts_buf_release(&b);
 		return rc;
+	}
+	/*
+	 * JSON.parse reads numbers too large for a double as Infinity, where
+	 * jansson refuses them; a lone number is read here.  (Inside arrays
+	 * and objects they stay an error: json_t cannot hold Infinity.)
+	 */
+	if (lone_number(s, len, &d)) {
+		guts_buf_release(&b);
+		guts_expr_value_set_number(out, d);
+		return 0;
 	}
 	j = json_loadb(
 	    s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL,

@@ -61,16 +61,23 @@ struct node_height {
 
 static void node_free(struct guts__expr_node *n)
 {
-	if (!n)
-		return;
-	node_free(n->left);
-	node_free(n->right);
-	for (size_t i = 0; i < n->nr_args; i++)
-		node_free(n->args[i]);
-	free(n->args);
-	free(n->name);
-	guts_expr_value_release(&n->lit);
-	free(n);
+	while (n) {
+		struct guts__expr_node *next = NULL;
+
+		/* Chains like a == b == c lean left; follow them in a loop. */
+		if (n->kind == GUTS__N_BINARY)
+			next = n->left;
+		else
+			node_free(n->left);
+		node_free(n->right);
+		for (size_t i = 0; i < n->nr_args; i++)
+			node_free(n->args[i]);
+		free(n->args);
+		free(n->name);
+		guts_expr_value_release(&n->lit);
+		free(n);
+		n = next;
+	}
 }
 
 static unsigned height(const struct guts__expr_node *n)
@@ -174,18 +181,25 @@ static struct guts__expr_node *new_node(enum guts__expr_node_kind kind,
 	return &nh->node;
 }
 
-/* Record @n's height from its children; fails when the tree is too tall. */
+/*
+ * Record @n's height, the depth of recursion evaluating it takes, and fail
+ * when it is too tall.  The evaluator, the walk and the release loop over
+ * the left-leaning spine of a == / < chain, so that spine adds no height.
+ */
 static int seal(struct parser *p, struct guts__expr_node *n)
 {
-	unsigned h = height(n->left);
+	unsigned h = height(n->left) + 1;
 
-	if (height(n->right) > h)
-		h = height(n->right);
+	if (n->kind == GUTS__N_BINARY && n->left &&
+	    n->left->kind == GUTS__N_BINARY)
+		h = height(n->left);
+	if (height(n->right) + 1 > h)
+		h = height(n->right) + 1;
 	for (size_t i = 0; i < n->nr_args; i++)
-		if (height(n->args[i]) > h)
-			h = height(n->args[i]);
-	((struct node_height *)n)->height = h + 1;
-	if (h + 1 > GUTS__EXPR_MAX_HEIGHT)
+		if (height(n->args[i]) + 1 > h)
+			h = height(n->args[i]) + 1;
+	((struct node_height *)n)->height = h;
+	if (h > GUTS__EXPR_MAX_HEIGHT)
 		return fail(p, ERR_MAX_DEPTH, peek(p));
 	return 0;
 }
@@ -227,12 +241,8 @@ static int primary(struct parser *p, struct guts__expr_node **out)
 	case GUTS__TOK_STRING:
 		p->pos++;
 		n = new_node(GUTS__N_LITERAL, t);
-		/* The node takes the token's string. */
-		n->lit.kind = GUTS_EXPR_STRING;
-		n->lit.flags = GUTS_EXPR_VALUE_OWNED;
-		n->lit.u.string.ptr = t->str;
-		n->lit.u.string.len = t->str_len;
-		p->toks[p->pos - 1].str = NULL;
+		/* A copy: error messages may still quote the token. */
+		guts_expr_value_set_string(&n->lit, t->str, t->str_len);
 		*out = n;
 		return 0;
 	case GUTS__TOK_LEFT_PAREN:
@@ -678,6 +688,25 @@ static int walk_chain_indexes(struct walker *w, const struct guts__expr_node *n)
 	return 0;
 }
 
+/* A == / < chain in source order without recursing down its spine. */
+static int walk_binary(struct walker *w, const struct guts__expr_node *n)
+{
+	const struct guts__expr_node **spine = NULL, *base = n;
+	size_t nr = 0, alloc = 0;
+	int rc;
+
+	while (base->kind == GUTS__N_BINARY) {
+		GUTS_ALLOC_GROW(spine, nr + 1, alloc);
+		spine[nr++] = base;
+		base = base->left;
+	}
+	rc = walk(w, base);
+	while (!rc && nr > 0)
+		rc = walk(w, spine[--nr]->right);
+	free(spine);
+	return rc;
+}
+
 static int walk(struct walker *w, const struct guts__expr_node *n)
 {
 	const struct guts__expr_node *root;
@@ -719,6 +748,8 @@ static int walk(struct walker *w, const struct guts__expr_node *n)
 	default:
 		break;
 	}
+	if (n->kind == GUTS__N_BINARY)
+		return walk_binary(w, n);
 	rc = walk(w, n->left);
 	if (!rc)
 		rc = walk(w, n->right);

@@ -535,24 +535,46 @@ static int utf16_order_cmp(const unsigned char *a, size_t alen,
 	return a[i] < b[i] ? -1 : 1;
 }
 
+/*
+ * Compare the ASCII prefix of two strings after case folding.  Returns
+ * -2 when a non-ASCII byte comes first (the caller maps the full strings),
+ * else <0, 0 or >0.  Folding is per code point and never maps a character
+ * to nothing, so the first ASCII difference decides, and so does the end
+ * of the shorter string.
+ */
+static int fast_fold_cmp(const char *a, size_t alen, const char *b, size_t blen,
+			 int upper)
+{
+	size_t n = alen < blen ? alen : blen;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ca = (unsigned char)a[i],
+			      cb = (unsigned char)b[i];
+
+		if (ca == cb) {
+			if (ca & 0x80)
+				return -2;
+			continue;
+		}
+		if ((ca | cb) & 0x80)
+			return -2;
+		ca = (unsigned char)(upper ? ascii_upper((char)ca)
+					   : ascii_lower((char)ca));
+		cb = (unsigned char)(upper ? ascii_upper((char)cb)
+					   : ascii_lower((char)cb));
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+	}
+	return alen < blen ? -1 : alen > blen;
+}
+
 int guts__expr_str_icmp(const char *a, size_t alen, const char *b, size_t blen)
 {
 	struct guts_buf ua, ub;
-	int r;
+	int r = fast_fold_cmp(a, alen, b, blen, 1);
 
-	if (guts__expr_is_ascii(a, alen) && guts__expr_is_ascii(b, blen)) {
-		size_t n = alen < blen ? alen : blen;
-
-		for (size_t i = 0; i < n; i++) {
-			char ca = ascii_upper(a[i]), cb = ascii_upper(b[i]);
-
-			if (ca != cb)
-				return (unsigned char)ca < (unsigned char)cb
-					   ? -1
-					   : 1;
-		}
-		return alen < blen ? -1 : alen > blen;
-	}
+	if (r != -2)
+		return r;
 	guts_buf_init(&ua, 0);
 	guts_buf_init(&ub, 0);
 	guts__expr_case_map(&ua, a, alen, 1);
@@ -566,32 +588,20 @@ int guts__expr_str_icmp(const char *a, size_t alen, const char *b, size_t blen)
 
 int guts__expr_str_ieq(const char *a, size_t alen, const char *b, size_t blen)
 {
-	if (guts__expr_is_ascii(a, alen) && guts__expr_is_ascii(b, blen)) {
-		if (alen != blen)
-			return 0;
-		for (size_t i = 0; i < alen; i++)
-			if (a[i] != b[i] &&
-			    ascii_upper(a[i]) != ascii_upper(b[i]))
-				return 0;
-		return 1;
-	}
+	int r = fast_fold_cmp(a, alen, b, blen, 1);
+
+	if (r != -2)
+		return r == 0;
 	return guts__expr_str_icmp(a, alen, b, blen) == 0;
 }
 
 int guts__expr_key_eq(const char *a, size_t alen, const char *b, size_t blen)
 {
 	struct guts_buf la, lb;
-	int r;
+	int r = fast_fold_cmp(a, alen, b, blen, 0);
 
-	if (guts__expr_is_ascii(a, alen) && guts__expr_is_ascii(b, blen)) {
-		if (alen != blen)
-			return 0;
-		for (size_t i = 0; i < alen; i++)
-			if (a[i] != b[i] &&
-			    ascii_lower(a[i]) != ascii_lower(b[i]))
-				return 0;
-		return 1;
-	}
+	if (r != -2)
+		return r == 0;
 	guts_buf_init(&la, 0);
 	guts_buf_init(&lb, 0);
 	guts__expr_case_map(&la, a, alen, 0);

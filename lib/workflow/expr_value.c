@@ -511,20 +511,22 @@ char *guts_expr_value_to_string(const struct guts_expr_value *v, size_t *len)
 
 json_t *guts__expr_object_get(const json_t *obj, const char *key, size_t len)
 {
-	const char *k;
-	json_t *v;
+	void *it;
 
 	if (!json_is_object(obj))
 		return NULL;
-	/* The exact spelling is the common case and costs one hash lookup. */
-	v = json_object_getn(obj, key, len);
-	if (v)
-		return v;
-	json_object_foreach((json_t *)obj, k, v) {
-		if (guts__expr_key_eq(
-			k, json_object_iter_key_len(json_object_key_to_iter(k)),
-			key, len))
-			return v;
+	/*
+	 * The reference keeps the first of keys that are equal lowercased, so
+	 * {"A": 1, "a": 2}.a is 1: scan in order rather than hash the exact
+	 * spelling.
+	 */
+	for (it = json_object_iter((json_t *)obj); it;
+	     it = json_object_iter_next((json_t *)obj, it)) {
+		const char *k = json_object_iter_key(it);
+
+		if (guts__expr_key_eq(k, json_object_iter_key_len(it), key,
+				      len))
+			return json_object_iter_value(it);
 	}
 	return NULL;
 }
