@@ -2,12 +2,14 @@
  * The plan: stages by Kahn's algorithm over `needs`, legs by matrix
  * expansion (see include/guts/plan.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "guts/alloc.h"
 #include "guts/error.h"
+#include "guts/expr.h"
 #include "guts/json.h"
 #include "guts/matrix.h"
 #include "guts/plan.h"
@@ -25,18 +27,125 @@ static int has_expr(const json_t *s)
 	       memmem(json_string_value(s), json_string_length(s), "${{", 3);
 }
 
+struct unknown_ref {
+	const json_t *contexts;
+	const char *missing; /* the first context (or job) not known */
+	char name[64];
+};
+
+/* Stop the walk at a context, or a needed job, that is not given. */
+static int check_ref(const char *path, size_t offset, void *data)
+{
+	struct unknown_ref *u = data;
+	size_t n = strcspn(path, ".");
+	const json_t *c;
+
+	(void)offset;
+	snprintf(u->name, sizeof(u->name), "%.*s", (int)n, path);
+	c = guts_json_object_iget(u->contexts, u->name);
+	if (!c) {
+		u->missing = u->name;
+		return 1;
+	}
+	if (!strcasecmp(u->name, "needs") && path[n] == '.') {
+		const char *job = path + n + 1;
+		size_t m = strcspn(job, ".");
+
+		if (m == 1 && job[0] == '*')
+			return 0;
+		snprintf(u->name, sizeof(u->name), "needs.%.*s", (int)m, job);
+		if (!guts_json_object_iget(c, u->name + 6)) {
+			u->missing = u->name;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int check_call(const char *name, size_t nr_args, size_t offset,
+		      void *data)
+{
+	struct unknown_ref *u = data;
+
+	(void)nr_args;
+	(void)offset;
+	if (strcmp(name, "hashfiles"))
+		return 0;
+	snprintf(u->name, sizeof(u->name), "hashFiles()");
+	u->missing = u->name;
+	return 1;
+}
+
 /*
- * Evaluate one template string.  Until the expression engine is merged,
- * every expression is deferred to run time.
+ * What template @src needs that @contexts does not hold: a context, a
+ * needed job's results, or the workspace (hashFiles).  NULL when the
+ * template can be evaluated now; syntax errors are left to evaluation.
+ */
+static const char *unknown_in(struct unknown_ref *u, const char *src,
+			      size_t len)
+{
+	struct guts_expr_segment *segs = NULL;
+	size_t nr = 0;
+
+	u->missing = NULL;
+	if (guts_expr_template_scan(&segs, &nr, src, len, NULL) < 0)
+		return NULL;
+	for (size_t i = 0; i < nr && !u->missing; i++) {
+		struct guts_expr *e = NULL;
+
+		if (segs[i].kind != GUTS_EXPR_SEGMENT_EXPR)
+			continue;
+		if (guts_expr_parse(&e, src + segs[i].offset, segs[i].len, NULL,
+				    NULL) == 0)
+			guts_expr_walk(e, check_ref, check_call, u);
+		guts_expr_free(e);
+	}
+	free(segs);
+	return u->missing;
+}
+
+/*
+ * Evaluate one template string: the one place planning evaluates `${{ }}`.
+ * A template that needs what is not known yet is deferred to run time.
  */
 static int eval_template(json_t **out, const json_t *s, const json_t *contexts,
 			 char **deferred)
 {
-	(void)contexts;
+	const char *src = json_string_value(s);
+	size_t len = json_string_length(s);
+	struct guts_expr_env env;
+	struct guts_expr_value v;
+	struct guts_expr_error err = GUTS_EXPR_ERROR_INIT;
+	struct unknown_ref u;
+	const char *missing;
+	int rc;
+
 	*out = NULL;
-	if (deferred && !*deferred)
-		*deferred = guts_xasprintf("'%s' is evaluated at run time",
-					   json_string_value(s));
+	memset(&u, 0, sizeof(u));
+	u.contexts = contexts;
+	missing = contexts ? unknown_in(&u, src, len) : "contexts";
+	if (missing) {
+		if (deferred && !*deferred)
+			*deferred = guts_xasprintf("'%s' needs %s, known only "
+						   "at run time",
+						   src, missing);
+		return 0;
+	}
+	memset(&env, 0, sizeof(env));
+	memset(&v, 0, sizeof(v));
+	env.contexts = contexts;
+	rc = guts_expr_template_eval_value(&v, src, len, NULL, &env, &err);
+	if (rc < 0) {
+		char *why = guts_xstrdup(err.message ? err.message
+						     : guts_error_message());
+
+		rc = guts_error(rc, "'%s': %s", src, why);
+		free(why);
+		guts_expr_error_release(&err);
+		return rc;
+	}
+	*out = guts_expr_value_to_json(&v);
+	guts_expr_value_release(&v);
 	return 0;
 }
 
@@ -227,9 +336,14 @@ static int expand_job(struct guts_plan_job *pj, const json_t *contexts)
 		return 0;
 	}
 	rc = guts_matrix_expand(&m, job->matrix, contexts);
-	if (rc < 0)
-		return guts_error(rc, "job '%s': %s", job->id,
-				  guts_error_message());
+	if (rc < 0) {
+		/* The message lives in the buffer guts_error() writes. */
+		char *why = guts_xstrdup(guts_error_message());
+
+		rc = guts_error(rc, "job '%s': %s", job->id, why);
+		free(why);
+		return rc;
+	}
 	if (!m.legs) {
 		pj->matrix_deferred = m.deferred;
 		m.deferred = NULL;

@@ -54,9 +54,14 @@ static int compile(struct guts_filter_list **out,
 		return 0;
 	rc = guts_filter_list_compile(out, (const char *const *)f->patterns.v,
 				      f->patterns.nr, 0, &bad);
-	if (rc < 0)
-		return guts_error(rc, "%s: %s", what, guts_error_message());
-	return 0;
+	if (rc < 0) {
+		/* The message lives in the buffer guts_error() writes. */
+		char *why = guts_xstrdup(guts_error_message());
+
+		rc = guts_error(rc, "%s: %s", what, why);
+		free(why);
+	}
+	return rc;
 }
 
 static const char *strip_prefix(const char *s, const char *prefix)
