@@ -126,8 +126,8 @@ static int eval_template(json_t **out, const json_t *s, const json_t *contexts,
 	missing = contexts ? unknown_in(&u, src, len) : "contexts";
 	if (missing) {
 		if (deferred && !*deferred)
-			*deferred = guts_xasprintf("'%s' needs %s, known only "
-						   "at run time",
+			*deferred = guts_xasprintf("'%s' uses %s, which is "
+						   "known only at run time",
 						   src, missing);
 		return 0;
 	}
