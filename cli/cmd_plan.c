@@ -141,8 +141,8 @@ static int parse_args(struct plan_args *a, int argc, char **argv)
 static json_t *github_context(const struct guts_event *ev, const json_t *inputs,
 			      const char *wf_name)
 {
-	json_t *g = json_object();
-	const char *ref = ev->ref;
+	json_t *g = json_object(), *ev_inputs, *v;
+	const char *ref = ev->ref, *k;
 	const char *name = ref;
 
 	json_object_set_new(g, "event_name", json_string(ev->name));
@@ -167,8 +167,22 @@ static json_t *github_context(const struct guts_event *ev, const json_t *inputs,
 		json_object_set_new(g, "head_ref", json_string(ev->head_ref));
 	if (wf_name)
 		json_object_set_new(g, "workflow", json_string(wf_name));
+	/* github.event.inputs holds strings; the inputs context is typed. */
+	ev_inputs = json_object();
+	json_object_foreach((json_t *)inputs, k, v) {
+		char *s;
+
+		if (json_is_string(v)) {
+			json_object_set(ev_inputs, k, v);
+			continue;
+		}
+		s = json_dumps(v, JSON_ENCODE_ANY);
+		if (s)
+			json_object_set_new(ev_inputs, k, json_string(s));
+		free(s);
+	}
 	json_object_set_new(g, "event",
-			    json_pack("{s:O}", "inputs", (json_t *)inputs));
+			    json_pack("{s:o}", "inputs", ev_inputs));
 	return g;
 }
 
@@ -194,13 +208,30 @@ static char *compact(const json_t *v)
 	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
+/* "push to refs/heads/main", "pull_request opened into main", ... */
+static char *describe_event(const struct guts_event *ev)
+{
+	if (!strcmp(ev->name, "push"))
+		return guts_xasprintf("push to %s", ev->ref);
+	if (!strcmp(ev->name, "pull_request") ||
+	    !strcmp(ev->name, "pull_request_target"))
+		return guts_xasprintf("%s %s into %s", ev->name,
+				      ev->action ? ev->action : "opened",
+				      ev->base_ref);
+	if (!strcmp(ev->name, "schedule") && ev->cron)
+		return guts_xasprintf("schedule '%s'", ev->cron);
+	return guts_xasprintf("%s on %s", ev->name, ev->ref);
+}
+
 static void print_text(const struct plan_args *a,
 		       const struct guts_trigger_result *r,
 		       const struct guts_plan *plan)
 {
-	printf("%s: %s for %s%s%s: %s\n", a->file,
-	       r->matched ? "runs" : "does not run", a->ev.name,
-	       a->ev.ref ? " to " : "", a->ev.ref ? a->ev.ref : "", r->reason);
+	char *what = describe_event(&a->ev);
+
+	printf("%s: %s for %s: %s\n", a->file,
+	       r->matched ? "runs" : "does not run", what, r->reason);
+	free(what);
 	if (json_object_size(r->inputs)) {
 		char *s = json_dumps(r->inputs, JSON_COMPACT);
 
