@@ -24,7 +24,7 @@
 #include "banned.h"
 
 /* Value comparisons one expansion may make (about a second of work). */
-#define MATRIX_MAX_WORK (16u * 1024 * 1024)
+#define MATRIX_MAX_WORK ((size_t)16 << 20)
 /* Nesting of values inside a matrix that we walk recursively. */
 #define MATRIX_MAX_DEPTH 64
 
@@ -332,7 +332,7 @@ static int check_entries(struct expander *x, const json_t *list,
 			return guts_error(GUTS_EINVAL,
 					  "matrix %s entry %zu is empty", what,
 					  i + 1);
-		if (strcmp(what, "exclude"))
+		if (strcmp(what, "exclude") != 0)
 			continue;
 		json_object_foreach(e, k, v) {
 			if (vector_index(x, k) < 0)
@@ -501,7 +501,7 @@ static int expand(struct expander *x, struct guts_matrix *m)
 	if (x->too_much) {
 		rc = guts_error(GUTS_ETOOBIG,
 				"the matrix is too large to expand (more "
-				"than %u value comparisons)",
+				"than %zu value comparisons)",
 				MATRIX_MAX_WORK);
 		goto out;
 	}

@@ -69,7 +69,7 @@ static int check_call(const char *name, size_t nr_args, size_t offset,
 
 	(void)nr_args;
 	(void)offset;
-	if (strcmp(name, "hashfiles"))
+	if (strcmp(name, "hashfiles") != 0)
 		return 0;
 	snprintf(u->name, sizeof(u->name), "hashFiles()");
 	u->missing = u->name;

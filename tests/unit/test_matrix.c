@@ -291,6 +291,28 @@ static void test_matrix__huge_product_is_refused_before_work(void **state)
 		     GUTS_ETOOBIG, "more than 65536");
 }
 
+static void test_matrix__work_is_bounded_for_hostile_excludes(void **state)
+{
+	json_t *mx = json_object(), *a = json_array(), *ex = json_array();
+	struct guts_matrix m = GUTS_MATRIX_INIT;
+
+	(void)state;
+	/* 256 x 256 combinations, each tested against 300 excludes. */
+	for (int i = 0; i < 256; i++)
+		json_array_append_new(a, json_integer(i));
+	json_object_set(mx, "a", a);
+	json_object_set(mx, "b", a);
+	for (int i = 0; i < 300; i++)
+		json_array_append_new(ex,
+				      json_pack("{s:i, s:i}", "a", -1, "b", i));
+	json_object_set_new(mx, "exclude", ex);
+	assert_int_equal(guts_matrix_expand(&m, mx, NULL), GUTS_ETOOBIG);
+	assert_non_null(strstr(guts_error_message(), "too large to expand"));
+	assert_null(m.legs);
+	json_decref(a);
+	json_decref(mx);
+}
+
 static void test_matrix__refuses_what_github_refuses(void **state)
 {
 	(void)state;
@@ -494,6 +516,7 @@ int main(void)
 		test_matrix__values_compare_like_the_expression_equals),
 	    cmocka_unit_test(test_matrix__limits_combinations_to_256),
 	    cmocka_unit_test(test_matrix__huge_product_is_refused_before_work),
+	    cmocka_unit_test(test_matrix__work_is_bounded_for_hostile_excludes),
 	    cmocka_unit_test(test_matrix__refuses_what_github_refuses),
 	    cmocka_unit_test(
 		test_matrix__expression_matrix_is_evaluated_from_contexts),
