@@ -62,7 +62,7 @@ struct plan_args {
 
 static int parse_args(struct plan_args *a, int argc, char **argv)
 {
-	int i;
+	int i, rc;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *o = argv[i];
@@ -121,8 +121,14 @@ static int parse_args(struct plan_args *a, int argc, char **argv)
 						val);
 			}
 			k = guts_xstrndup(val, (size_t)(eq - val));
-			json_object_set_new(a->inputs, k, json_string(eq + 1));
+			rc = json_object_set_new(a->inputs, k,
+						 json_string(eq + 1));
 			free(k);
+			if (rc < 0)
+				return cli_fail(2,
+						"workflow plan: --input "
+						"'%s' is not valid UTF-8",
+						val);
 		} else {
 			fputs(plan_usage, stderr);
 			return cli_fail(2, "workflow plan: unknown option '%s'",
@@ -298,20 +304,26 @@ static void print_text(const struct plan_args *a,
 	}
 }
 
-static void print_json(const struct plan_args *a,
-		       const struct guts_trigger_result *r,
-		       const struct guts_plan *plan)
+static int print_json(const struct plan_args *a,
+		      const struct guts_trigger_result *r,
+		      const struct guts_plan *plan)
 {
 	json_t *o = json_pack(
 	    "{s:s, s:s, s:o, s:b, s:s, s:O, s:o}", "file", a->file, "event",
 	    a->ev.name, "ref", a->ev.ref ? json_string(a->ev.ref) : json_null(),
 	    "triggered", r->matched, "reason", r->reason, "inputs", r->inputs,
 	    "stages", guts_plan_to_json(plan));
-	char *s = json_dumps(o, JSON_COMPACT);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
+	json_decref(o);
+	if (!s)
+		return cli_fail(1,
+				"%s: the plan cannot be written as JSON "
+				"(an argument is not valid UTF-8)",
+				a->file);
 	puts(s);
 	free(s);
-	json_decref(o);
+	return 0;
 }
 
 int cmd_workflow_plan(int argc, char **argv);
@@ -368,11 +380,11 @@ int cmd_workflow_plan(int argc, char **argv)
 		cli_fail(1, "%s: %s", a.file, guts_error_message());
 		goto out;
 	}
+	status = 0;
 	if (a.json)
-		print_json(&a, &r, plan);
+		status = print_json(&a, &r, plan);
 	else
 		print_text(&a, &r, plan);
-	status = 0;
 out:
 	guts_plan_free(plan);
 	json_decref(contexts);
