@@ -142,6 +142,52 @@ static int is_insert(const char *s, size_t len)
 	return len == 6 && !strncmp(s, "insert", 6);
 }
 
+/*
+ * The byte length of the whitespace character (as JavaScript's \s knows it)
+ * at the start of @s, or 0.
+ */
+static size_t space_at(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned cp;
+	size_t n;
+
+	if (!len)
+		return 0;
+	if (u[0] < 0x80)
+		return isspace(u[0]) ? 1 : 0;
+	if ((u[0] & 0xe0) == 0xc0 && len >= 2) {
+		cp = (u[0] & 0x1fu) << 6 | (u[1] & 0x3fu);
+		n = 2;
+	} else if ((u[0] & 0xf0) == 0xe0 && len >= 3) {
+		cp = (u[0] & 0x0fu) << 12 | (u[1] & 0x3fu) << 6 | (u[2] & 0x3fu);
+		n = 3;
+	} else {
+		return 0;
+	}
+	if (cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
+	    cp == 0x2028 || cp == 0x2029 || cp == 0x202f || cp == 0x205f ||
+	    cp == 0x3000 || cp == 0xfeff)
+		return n;
+	return 0;
+}
+
+/* Like space_at(), for the character that ends @s. */
+static size_t space_before(const char *s, size_t len)
+{
+	size_t start = len;
+
+	/* Step back over continuation bytes to the character's start. */
+	while (start > 0 && len - start < 3 &&
+	       ((unsigned char)s[start - 1] & 0xc0) == 0x80)
+		start--;
+	if (start > 0)
+		start--;
+	if (start < len && space_at(s + start, len - start) == len - start)
+		return len - start;
+	return 0;
+}
+
 /* Parse one expression; @base is its byte offset within the scalar. */
 static void check_one(struct wf_parser *p, const struct guts_yaml_node *n,
 		      const char *src, size_t len, size_t base,
@@ -151,14 +197,17 @@ static void check_one(struct wf_parser *p, const struct guts_yaml_node *n,
 	struct guts_expr *e = NULL;
 	int rc;
 
-	/* GitHub trims the text between ${{ and }}; messages quote it so. */
-	while (len && isspace((unsigned char)*src)) {
-		src++;
-		len--;
-		base++;
+	/*
+	 * GitHub trims the text between ${{ and }} as JavaScript's trim()
+	 * does, Unicode spaces included; messages quote it trimmed.
+	 */
+	for (size_t k; (k = space_at(src, len)) > 0;) {
+		src += k;
+		len -= k;
+		base += k;
 	}
-	while (len && isspace((unsigned char)src[len - 1]))
-		len--;
+	for (size_t k; (k = space_before(src, len)) > 0;)
+		len -= k;
 	rc = guts_expr_parse(&e, src, len, o, &err);
 	if (rc < 0)
 		report(p, n, base + err.offset, &err,
