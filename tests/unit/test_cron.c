@@ -334,16 +334,18 @@ static void test_cron__next_finds_dates_decades_away(void **state)
 			 utc(2032, 2, 29, 0, 0, 0));
 	assert_int_equal(next_ok(&c, utc(2088, 3, 1, 0, 0, 0)),
 			 utc(2128, 2, 29, 0, 0, 0));
+	/* Days {1, 31} of February that are Sundays: only ever the 1st. */
+	c = parse_ok("0 0 */30 2 SUN");
+	assert_int_equal(next_ok(&c, utc(2021, 2, 8, 0, 0, 0)),
+			 utc(2026, 2, 1, 0, 0, 0));
 }
 
 static void
 test_cron__next_reports_never_for_impossible_dates_quickly(void **state)
 {
 	static const char *const never[] = {
-	    "0 0 31 2 *",
-	    "0 0 30 2 *",
-	    "0 0 31 4,6,9,11 *",
-	    "* * 31 2,4 */1",
+	    "0 0 31 2 *",     "0 0 30 2 *",	 "0 0 31 4,6,9,11 *",
+	    "* * 31 2,4 */1", "0 0 30,31 2 */7",
 	};
 	struct guts_cron c;
 	clock_t start = clock();
@@ -360,6 +362,10 @@ test_cron__next_reports_never_for_impossible_dates_quickly(void **state)
 		assert_int_equal(t, 12345);
 		assert_non_null(strstr(guts_error_message(), "never fires"));
 	}
+	/* A hand-made schedule with no minutes never fires either. */
+	memset(&c, 0, sizeof(c));
+	c.hours = c.mdays = c.months = c.wdays = 0xfe;
+	assert_int_equal(guts_cron_next(&c, 0, &t), GUTS_ENOTFOUND);
 	secs = (double)(clock() - start) / CLOCKS_PER_SEC;
 	if (secs > 0.1)
 		fail_msg("impossible schedules took %.3f s", secs);
