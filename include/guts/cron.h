@@ -57,11 +57,11 @@ bool guts_cron_match(const struct guts_cron *c, time_t t);
 
 /**
  * The first minute strictly after @after (so at least the next whole
- * minute) at which @c fires, into *@next.  The search covers 400 years, one
- * whole cycle of the Gregorian calendar, and skips months and days that
- * cannot match, so it is quick; GUTS_ENOTFOUND when nothing fires in it,
- * which means never ('0 0 30 2 *').  GUTS_EINVAL when @after lies outside
- * the years 0 to 9999.
+ * minute) at which @c fires, into *@next.  GUTS_ENOTFOUND when @c can never
+ * fire ('0 0 30 2 *'), which is decided up front, not by searching; the walk
+ * forward skips months and days that cannot match, so a match decades away
+ * costs a few hundred steps.  GUTS_EINVAL when @after lies outside the years
+ * 0 to 9999.
  */
 int guts_cron_next(const struct guts_cron *c, time_t after, time_t *next);
 

@@ -1,12 +1,13 @@
 /*
  * Cron schedules (see include/guts/cron.h for the syntax).
  *
- * A parsed schedule is five bit sets.  guts_cron_next() walks forward a day
- * at a time, skipping whole months that are not in the month set, and within
- * a matching day picks the first hour and minute with two bit scans; so even
- * a schedule that can never fire costs a few thousand cheap steps, not one
- * step per minute.  Calendar arithmetic is done on day numbers (days since
- * 1970-01-01), never through gmtime() or the TZ environment.
+ * A parsed schedule is five bit sets.  guts_cron_next() first decides
+ * whether any date can ever match (a dozen bit tests), then walks forward
+ * only to days that could match, skipping whole months outside the month
+ * set, and within a matching day picks the first hour and minute with two bit
+ * scans; so it never steps minute by minute.  Calendar arithmetic is done on
+ * day numbers (days since 1970-01-01), never through gmtime() or the TZ
+ * environment.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -437,10 +438,39 @@ static int next_bit(uint64_t set, int from)
 	return set ? __builtin_ctzll(set) : -1;
 }
 
+/*
+ * Whether some date satisfies the day and month fields.  With the either-day
+ * rule any month will do, since every month has every weekday.  When both
+ * day fields must match, it is enough that one allowed month has one allowed
+ * day of the month: over the 400-year cycle (a whole number of weeks) every
+ * date, 29 February included, falls on every weekday.
+ */
+static bool some_date_fires(const struct guts_cron *c, uint32_t mdays)
+{
+	static const int longest[13] = {0,  31, 29, 31, 30, 31, 30,
+					31, 31, 30, 31, 30, 31};
+	bool both = c->flags & (GUTS_CRON_DOM_STAR | GUTS_CRON_DOW_STAR);
+	uint8_t wdays = c->wdays & 0x7f;
+	int m;
+
+	if (!both && wdays)
+		return true;
+	if (both && !wdays)
+		return false;
+	for (m = 1; m <= 12; m++) {
+		if (((c->months >> m) & 1) &&
+		    (mdays & ((UINT64_C(2) << longest[m]) - 2)))
+			return true;
+	}
+	return false;
+}
+
 int guts_cron_next(const struct guts_cron *c, time_t after, time_t *next)
 {
 	uint64_t minutes = c->minutes & ((UINT64_C(1) << 60) - 1);
-	uint64_t hours = c->hours & ((UINT32_C(1) << 24) - 1);
+	uint64_t hours = c->hours & ((UINT64_C(1) << 24) - 1);
+	uint32_t mdays = c->mdays & ~UINT32_C(1);
+	bool both = c->flags & (GUTS_CRON_DOM_STAR | GUTS_CRON_DOW_STAR);
 	int64_t t, day, sod, limit, y;
 	int m, d, hour, minute;
 
@@ -449,6 +479,8 @@ int guts_cron_next(const struct guts_cron *c, time_t after, time_t *next)
 				  "cron: time %lld is outside the years "
 				  "0-9999",
 				  (long long)after);
+	if (!minutes || !hours || !some_date_fires(c, mdays))
+		goto never;
 	t = floor_div((int64_t)after, 60) * 60 + 60;
 	day = floor_div(t, 86400);
 	sod = t - day * 86400;
@@ -456,10 +488,26 @@ int guts_cron_next(const struct guts_cron *c, time_t after, time_t *next)
 	minute = (int)(sod % 3600 / 60);
 	civil_from_days(day, &y, &m, &d);
 
+	/*
+	 * The loop only ever moves forward to a day that could match: it
+	 * skips months outside the month set and, when both day fields must
+	 * match, jumps straight to the next allowed day of the month.  The
+	 * limit is a safety net; some_date_fires() already said a date exists
+	 * and the calendar repeats after one cycle.
+	 */
 	for (limit = day + CYCLE_DAYS; day <= limit;) {
 		int dim = days_in_month(y, m);
+		int nd = d;
 
-		if (!((c->months >> m) & 1)) {
+		if ((c->months >> m) & 1) {
+			if (both)
+				nd = next_bit(mdays, d);
+			if (nd < 0 || nd > dim)
+				nd = dim + 1;
+		} else {
+			nd = dim + 1;
+		}
+		if (nd > dim) {
 			day += dim - d + 1;
 			d = 1;
 			hour = minute = 0;
@@ -468,6 +516,11 @@ int guts_cron_next(const struct guts_cron *c, time_t after, time_t *next)
 				y++;
 			}
 			continue;
+		}
+		if (nd != d) {
+			day += nd - d;
+			d = nd;
+			hour = minute = 0;
 		}
 		if (day_matches(c, d, weekday(day))) {
 			int h = next_bit(hours, hour);
@@ -496,6 +549,7 @@ int guts_cron_next(const struct guts_cron *c, time_t after, time_t *next)
 			}
 		}
 	}
+never:
 	return guts_error(GUTS_ENOTFOUND,
 			  "cron schedule never fires: no date has a matching "
 			  "day-of-month, month and day-of-week");

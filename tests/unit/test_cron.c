@@ -334,17 +334,24 @@ static void test_cron__next_finds_dates_decades_away(void **state)
 			 utc(2032, 2, 29, 0, 0, 0));
 	assert_int_equal(next_ok(&c, utc(2088, 3, 1, 0, 0, 0)),
 			 utc(2128, 2, 29, 0, 0, 0));
+	/* Days {1, 31} of February that are Sundays: only ever the 1st. */
+	c = parse_ok("0 0 */30 2 SUN");
+	assert_int_equal(next_ok(&c, utc(2021, 2, 8, 0, 0, 0)),
+			 utc(2026, 2, 1, 0, 0, 0));
 }
 
 static void
 test_cron__next_reports_never_for_impossible_dates_quickly(void **state)
 {
+	/* clang-format off */
 	static const char *const never[] = {
-	    "0 0 31 2 *",
-	    "0 0 30 2 *",
-	    "0 0 31 4,6,9,11 *",
-	    "* * 31 2,4 */1",
+		"0 0 31 2 *",
+		"0 0 30 2 *",
+		"0 0 31 4,6,9,11 *",
+		"* * 31 2,4 */1",
+		"0 0 30,31 2 */7",
 	};
+	/* clang-format on */
 	struct guts_cron c;
 	clock_t start = clock();
 	double secs;
@@ -360,6 +367,10 @@ test_cron__next_reports_never_for_impossible_dates_quickly(void **state)
 		assert_int_equal(t, 12345);
 		assert_non_null(strstr(guts_error_message(), "never fires"));
 	}
+	/* A hand-made schedule with no minutes never fires either. */
+	memset(&c, 0, sizeof(c));
+	c.hours = c.mdays = c.months = c.wdays = 0xfe;
+	assert_int_equal(guts_cron_next(&c, 0, &t), GUTS_ENOTFOUND);
 	secs = (double)(clock() - start) / CLOCKS_PER_SEC;
 	if (secs > 0.1)
 		fail_msg("impossible schedules took %.3f s", secs);
@@ -402,13 +413,23 @@ static time_t brute_next(const struct guts_cron *c, time_t after,
 
 static void test_cron__next_agrees_with_minute_by_minute_search(void **state)
 {
+	/* clang-format off */
 	static const char *const exprs[] = {
-	    "* * * * *",	"*/7 */5 * * *", "59 23 * * *",
-	    "0 0 1 * MON",	"0 0 */2 * MON", "0 12 13 * FRI",
-	    "5,55 1-3 * 2 *",	"0 0 * * SUN",	 "30 4 31 * *",
-	    "0 0 1-7 * 1",	"0 0 29 2 *",	 "17 3 * JAN,JUL *",
-	    "0 9-17/2 * * 1-5",
+		"* * * * *",
+		"*/7 */5 * * *",
+		"59 23 * * *",
+		"0 0 1 * MON",
+		"0 0 */2 * MON",
+		"0 12 13 * FRI",
+		"5,55 1-3 * 2 *",
+		"0 0 * * SUN",
+		"30 4 31 * *",
+		"0 0 1-7 * 1",
+		"0 0 29 2 *",
+		"17 3 * JAN,JUL *",
+		"0 9-17/2 * * 1-5",
 	};
+	/* clang-format on */
 	const time_t starts[] = {
 	    utc(2024, 2, 27, 23, 59, 30),  utc(2023, 12, 31, 23, 0, 0),
 	    utc(1999, 12, 31, 23, 59, 59), utc(2100, 2, 27, 12, 0, 0),

@@ -168,11 +168,19 @@ static void test_filter__cheat_sheet_path_examples(void **state)
 
 static void test_filter__star_matches_empty_but_never_a_slash(void **state)
 {
+	/* clang-format off */
 	static const struct example ex[] = {
-	    {"feature/*", "feature/", true}, {"a*b", "ab", true},
-	    {"a*b", "a/b", false},	     {"a*b*c", "a-b-c", true},
-	    {"a*b*c", "a-b/c", false},	     {"*", "", true},
+		{"feature/*", "feature/", true},
+		{"a*b", "ab", true},
+		{"a*b", "a/b", false},
+		{"a*b*c", "a-b-c", true},
+		{"a*b*c", "a-b/c", false},
+		{"*", "", true},
+		/* Unlike shell globs, no special case for dot files. */
+		{"*", ".gitignore", true},
+		{"**.yml", ".github/workflows/ci.yml", true},
 	};
+	/* clang-format on */
 
 	(void)state;
 	CHECK_EXAMPLES(ex);
@@ -231,16 +239,25 @@ static void test_filter__question_and_plus_apply_to_preceding_item(void **state)
 
 static void test_filter__brackets_match_one_listed_character(void **state)
 {
+	/* clang-format off */
 	static const struct example ex[] = {
-	    {"[CB]at", "Cat", true},   {"[CB]at", "Bat", true},
-	    {"[CB]at", "Hat", false},  {"[1-2]00", "100", true},
-	    {"[1-2]00", "200", true},  {"[1-2]00", "300", false},
-	    {"[0-9a-z]", "q", true},   {"[0-9a-z]", "Q", false},
-	    {"[A-Za-z]x", "Zx", true}, {"[-a]", "-", true},
-	    {"[a-]", "-", true},       {"[._]", "_", true},
-	    {"[\\]]", "]", true},      {"[ab]", "ab", false},
-	    {"[ab]", "/", false},
+		{"[CB]at", "Cat", true},
+		{"[CB]at", "Bat", true},
+		{"[CB]at", "Hat", false},
+		{"[1-2]00", "100", true},
+		{"[1-2]00", "200", true},
+		{"[1-2]00", "300", false},
+		{"[0-9a-z]", "q", true},
+		{"[0-9a-z]", "Q", false},
+		{"[A-Za-z]x", "Zx", true},
+		{"[-a]", "-", true},
+		{"[a-]", "-", true},
+		{"[._]", "_", true},
+		{"[\\]]", "]", true},
+		{"[ab]", "ab", false},
+		{"[ab]", "/", false},
 	};
+	/* clang-format on */
 
 	(void)state;
 	CHECK_EXAMPLES(ex);
