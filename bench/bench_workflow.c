@@ -57,7 +57,7 @@ static size_t scan_only(const struct file *f)
 
 static size_t load(const struct file *f)
 {
-	struct guts_workflow_opts o = { 0 };
+	struct guts_workflow_opts o = {0};
 	struct guts_workflow *wf = NULL;
 	struct guts_diags d;
 	size_t jobs = 0;
@@ -76,8 +76,8 @@ static size_t load(const struct file *f)
 
 int main(int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1]
-				   : "../shared/conformance/workflows/corpus";
+	const char *dir =
+	    argc > 1 ? argv[1] : "../shared/conformance/workflows/corpus";
 	long rounds = argc > 2 ? strtol(argv[2], NULL, 10) : 50;
 	struct file files[256];
 	size_t nr = 0, bytes = 0, sink = 0;
@@ -125,8 +125,8 @@ int main(int argc, char **argv)
 			sink += load(&files[i]);
 		full += now() - t0;
 	}
-	printf("workflow load+validate: %zu files, %zu bytes, %ld rounds\n",
-	       nr, bytes, rounds);
+	printf("workflow load+validate: %zu files, %zu bytes, %ld rounds\n", nr,
+	       bytes, rounds);
 	printf("  baseline libyaml scan only: %8.3f ms/round (%.1f MB/s)\n",
 	       scan * 1e3 / rounds, bytes * rounds / scan / 1e6);
 	printf("  guts load+validate:         %8.3f ms/round (%.1f MB/s)\n",

@@ -1,8 +1,8 @@
 /*
  * guts workflow: offline commands on workflow files.
  *
- *   guts workflow validate [--json] [--syntax-only] [--reusable-dir DIR] FILE...
- *   guts workflow plan ...   (see cmd_plan.c)
+ *   guts workflow validate [--json] [--syntax-only] [--reusable-dir DIR]
+ * FILE... guts workflow plan ...   (see cmd_plan.c)
  */
 #include <errno.h>
 #include <libgen.h>
@@ -21,28 +21,28 @@
 #include "banned.h"
 
 static const char validate_usage[] =
-	"usage: guts workflow validate [--json] [--syntax-only] "
-	"[--reusable-dir DIR] FILE...\n"
-	"\n"
-	"Check workflow files and print every problem as FILE:LINE:COL.\n"
-	"Exits 0 when every file is valid, 1 otherwise.\n"
-	"\n"
-	"  --json             one JSON object per file: {file, valid, errors,\n"
-	"                     warnings}, each problem as {message, line, col}\n"
-	"  --syntax-only      check GitHub Actions syntax only: what Guts cannot\n"
-	"                     run (remote actions, containers) becomes a warning\n"
-	"  --reusable-dir DIR where remote reusable workflows owner/repo/path@ref\n"
-	"                     are found as files, so calls to them are checked\n"
-	"  --no-warnings      do not print warnings\n";
+    "usage: guts workflow validate [--json] [--syntax-only] "
+    "[--reusable-dir DIR] FILE...\n"
+    "\n"
+    "Check workflow files and print every problem as FILE:LINE:COL.\n"
+    "Exits 0 when every file is valid, 1 otherwise.\n"
+    "\n"
+    "  --json             one JSON object per file: {file, valid, errors,\n"
+    "                     warnings}, each problem as {message, line, col}\n"
+    "  --syntax-only      check GitHub Actions syntax only: what Guts cannot\n"
+    "                     run (remote actions, containers) becomes a warning\n"
+    "  --reusable-dir DIR where remote reusable workflows owner/repo/path@ref\n"
+    "                     are found as files, so calls to them are checked\n"
+    "  --no-warnings      do not print warnings\n";
 
 static const char workflow_usage[] =
-	"usage: guts workflow <command> [<args>]\n"
-	"\n"
-	"Commands:\n"
-	"  validate   check workflow files and report every problem\n"
-	"  plan       show whether a workflow runs for an event, and its jobs\n"
-	"\n"
-	"Run 'guts workflow <command> --help' for its options.\n";
+    "usage: guts workflow <command> [<args>]\n"
+    "\n"
+    "Commands:\n"
+    "  validate   check workflow files and report every problem\n"
+    "  plan       show whether a workflow runs for an event, and its jobs\n"
+    "\n"
+    "Run 'guts workflow <command> --help' for its options.\n";
 
 struct reader {
 	char *root;	    /* repository root for ./ references */
@@ -96,21 +96,18 @@ static json_t *diags_json(const struct guts_diags *d,
 		if (g->severity != sev)
 			continue;
 		json_array_append_new(
-			a, json_pack("{s:s, s:o, s:o}", "message", g->message,
-				     "line",
-				     g->line ? json_integer(g->line)
-					     : json_null(),
-				     "col",
-				     g->col ? json_integer(g->col)
-					    : json_null()));
+		    a, json_pack(
+			   "{s:s, s:o, s:o}", "message", g->message, "line",
+			   g->line ? json_integer(g->line) : json_null(), "col",
+			   g->col ? json_integer(g->col) : json_null()));
 	}
 	return a;
 }
 
 static int validate(int argc, char **argv)
 {
-	struct guts_workflow_opts opts = { 0 };
-	struct reader rd = { NULL, NULL };
+	struct guts_workflow_opts opts = {0};
+	struct reader rd = {NULL, NULL};
 	int json = 0, warnings = 1, bad = 0, i;
 
 	opts.warn_injection = 1;
@@ -134,8 +131,9 @@ static int validate(int argc, char **argv)
 			break;
 		} else {
 			fputs(validate_usage, stderr);
-			return cli_fail(2, "workflow validate: unknown option "
-					   "'%s'",
+			return cli_fail(2,
+					"workflow validate: unknown option "
+					"'%s'",
 					argv[i]);
 		}
 	}
@@ -157,10 +155,9 @@ static int validate(int argc, char **argv)
 			bad = 1;
 		if (json) {
 			json_t *o = json_pack(
-				"{s:s, s:b, s:o, s:o}", "file", argv[i],
-				"valid", rc == 0, "errors",
-				diags_json(&d, GUTS_DIAG_ERROR), "warnings",
-				diags_json(&d, GUTS_DIAG_WARNING));
+			    "{s:s, s:b, s:o, s:o}", "file", argv[i], "valid",
+			    rc == 0, "errors", diags_json(&d, GUTS_DIAG_ERROR),
+			    "warnings", diags_json(&d, GUTS_DIAG_WARNING));
 			char *s = json_dumps(o, JSON_COMPACT);
 
 			puts(s);
@@ -177,26 +174,26 @@ static int validate(int argc, char **argv)
 				    !warnings)
 					continue;
 				if (g->line)
-					guts_buf_addf(&out, "%s:%u:%u: %s: %s\n",
-						      argv[i], g->line, g->col,
-						      g->severity ==
-								      GUTS_DIAG_ERROR
-							      ? "error"
-							      : "warning",
-						      g->message);
+					guts_buf_addf(
+					    &out, "%s:%u:%u: %s: %s\n", argv[i],
+					    g->line, g->col,
+					    g->severity == GUTS_DIAG_ERROR
+						? "error"
+						: "warning",
+					    g->message);
 				else
-					guts_buf_addf(&out, "%s: %s: %s\n",
-						      argv[i],
-						      g->severity ==
-								      GUTS_DIAG_ERROR
-							      ? "error"
-							      : "warning",
-						      g->message);
+					guts_buf_addf(
+					    &out, "%s: %s: %s\n", argv[i],
+					    g->severity == GUTS_DIAG_ERROR
+						? "error"
+						: "warning",
+					    g->message);
 			}
 			fputs(out.data, rc == 0 ? stdout : stderr);
 			if (rc == 0)
 				printf("%s: valid (%zu job%s)\n", argv[i],
-				       wf->nr_jobs, wf->nr_jobs == 1 ? "" : "s");
+				       wf->nr_jobs,
+				       wf->nr_jobs == 1 ? "" : "s");
 			else
 				fprintf(stderr, "%s: %zu error%s\n", argv[i],
 					d.errors, d.errors == 1 ? "" : "s");

@@ -1,7 +1,7 @@
 /*
- * The workflow model: a workflow file under .guts/workflows/ (GitHub Actions syntax)
- * loaded from YAML, validated, and held in plain structs that the executor,
- * the node and the CLI read.
+ * The workflow model: a workflow file under .guts/workflows/ (GitHub Actions
+ * syntax) loaded from YAML, validated, and held in plain structs that the
+ * executor, the node and the CLI read.
  *
  * guts_workflow_parse() converts and validates in one pass and reports every
  * problem it finds into a struct guts_diags, each at its line and column.
@@ -50,7 +50,7 @@ struct guts_wf_input {
 	char *description;
 	enum guts_wf_input_type type;
 	int required;
-	json_t *default_value; /* NULL when none */
+	json_t *default_value;	    /* NULL when none */
 	struct guts_strvec options; /* choice */
 	struct guts_wf_pos pos;
 };
@@ -98,11 +98,11 @@ enum guts_wf_uses_kind {
 };
 
 struct guts_wf_step {
-	char *id;	   /* as written, or generated ("__run", ...) */
+	char *id; /* as written, or generated ("__run", ...) */
 	int id_generated;
-	char *name;	   /* NULL when not given */
-	char *if_cond;	   /* NULL when not given; without ${{ }} */
-	json_t *env;	   /* object of strings, or NULL */
+	char *name;		   /* NULL when not given */
+	char *if_cond;		   /* NULL when not given; without ${{ }} */
+	json_t *env;		   /* object of strings, or NULL */
 	json_t *continue_on_error; /* boolean or expression string */
 	json_t *timeout_minutes;   /* number, expression string, or NULL */
 	char *run;
@@ -118,10 +118,10 @@ struct guts_wf_step {
 /* Our extension: per-job sandbox settings. */
 struct guts_wf_sandbox {
 	int set;
-	int network_none;	    /* network: none */
-	unsigned long long memory;  /* bytes; 0 = no limit */
-	double cpus;		    /* 0 = no limit */
-	long pids;		    /* 0 = no limit */
+	int network_none;	   /* network: none */
+	unsigned long long memory; /* bytes; 0 = no limit */
+	double cpus;		   /* 0 = no limit */
+	long pids;		   /* 0 = no limit */
 };
 
 struct guts_wf_job {

@@ -10,7 +10,8 @@
 /* Long enough for a file:line:col prefix and a quoted value. */
 static _Thread_local char guts__errmsg[1024];
 
-static void set_message(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void set_message(const char *fmt,
+							      va_list ap)
 {
 	vsnprintf(guts__errmsg, sizeof(guts__errmsg), fmt, ap);
 }

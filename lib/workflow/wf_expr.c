@@ -21,13 +21,11 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } context_names[] = {
-	{ WF_GITHUB, "github" },     { WF_GITHUB, "guts" },
-	{ WF_INPUTS, "inputs" },     { WF_VARS, "vars" },
-	{ WF_SECRETS, "secrets" },   { WF_ENV, "env" },
-	{ WF_NEEDS, "needs" },	     { WF_STRATEGY, "strategy" },
-	{ WF_MATRIX, "matrix" },     { WF_JOB, "job" },
-	{ WF_RUNNER, "runner" },     { WF_STEPS, "steps" },
-	{ WF_JOBS, "jobs" },
+    {WF_GITHUB, "github"}, {WF_GITHUB, "guts"},	      {WF_INPUTS, "inputs"},
+    {WF_VARS, "vars"},	   {WF_SECRETS, "secrets"},   {WF_ENV, "env"},
+    {WF_NEEDS, "needs"},   {WF_STRATEGY, "strategy"}, {WF_MATRIX, "matrix"},
+    {WF_JOB, "job"},	   {WF_RUNNER, "runner"},     {WF_STEPS, "steps"},
+    {WF_JOBS, "jobs"},
 };
 
 #define NR_CONTEXTS (sizeof(context_names) / sizeof(context_names[0]))
@@ -106,9 +104,9 @@ static void position_in(const struct wf_parser *p,
 	case GUTS_YAML_DOUBLE_QUOTED:
 		if (!memchr(n->str, '\n', n->len) &&
 		    (n->style == GUTS_YAML_SINGLE_QUOTED
-			     ? !memchr(n->str, '\'', off)
-			     : !memchr(n->str, '\\', off) &&
-				       !memchr(n->str, '"', off)))
+			 ? !memchr(n->str, '\'', off)
+			 : !memchr(n->str, '\\', off) &&
+			       !memchr(n->str, '"', off)))
 			*col = n->col + 1 + (unsigned)off;
 		break;
 	case GUTS_YAML_LITERAL:
@@ -160,7 +158,8 @@ static size_t space_at(const char *s, size_t len)
 		cp = (u[0] & 0x1fu) << 6 | (u[1] & 0x3fu);
 		n = 2;
 	} else if ((u[0] & 0xf0) == 0xe0 && len >= 3) {
-		cp = (u[0] & 0x0fu) << 12 | (u[1] & 0x3fu) << 6 | (u[2] & 0x3fu);
+		cp =
+		    (u[0] & 0x0fu) << 12 | (u[1] & 0x3fu) << 6 | (u[2] & 0x3fu);
 		n = 3;
 	} else {
 		return 0;
@@ -210,8 +209,7 @@ static void check_one(struct wf_parser *p, const struct guts_yaml_node *n,
 		len -= k;
 	rc = guts_expr_parse(&e, src, len, o, &err);
 	if (rc < 0)
-		report(p, n, base + err.offset, &err,
-		       "invalid expression");
+		report(p, n, base + err.offset, &err, "invalid expression");
 	guts_expr_free(e);
 	guts_expr_error_release(&err);
 }
@@ -293,10 +291,9 @@ void wf_check_expr(struct wf_parser *p, const struct guts_yaml_node *n,
 static int untrusted(const char *path)
 {
 	static const char *const tails[] = {
-		".title",	  ".body",	  ".message", ".label",
-		".page_name",	  ".head_branch", ".email",   ".default_branch",
-		".head.ref",	  ".head.label",  NULL
-	};
+	    ".title",	  ".body",	  ".message", ".label",
+	    ".page_name", ".head_branch", ".email",   ".default_branch",
+	    ".head.ref",  ".head.label",  NULL};
 	size_t len = strlen(path);
 
 	if (!strcmp(path, "github.head_ref") || !strcmp(path, "guts.head_ref"))
@@ -348,7 +345,7 @@ void wf_check_injection(struct wf_parser *p, const struct guts_yaml_node *n)
 	if (guts_expr_template_scan(&seg, &nr, n->str, n->len, NULL) < 0)
 		return;
 	for (size_t i = 0; i < nr; i++) {
-		struct inject_ctx c = { p, n, seg[i].offset };
+		struct inject_ctx c = {p, n, seg[i].offset};
 		struct guts_expr *e = NULL;
 
 		if (seg[i].kind != GUTS_EXPR_SEGMENT_EXPR)

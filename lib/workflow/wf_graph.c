@@ -28,22 +28,21 @@ static long job_index(const struct guts_workflow *wf, const char *id)
 	return -1;
 }
 
-static void report_cycle(struct graph *g, size_t from_depth, size_t u,
-			 size_t k)
+static void report_cycle(struct graph *g, size_t from_depth, size_t u, size_t k)
 {
 	/* Every edge from stack[from_depth] round to the back edge u->k. */
 	for (size_t d = from_depth; d < g->depth; d++) {
 		const struct guts_wf_job *a = &g->wf->jobs[g->stack[d]];
 		size_t e = d + 1 < g->depth ? g->via[d] : k;
 		const struct guts_wf_job *b =
-			&g->wf->jobs[d + 1 < g->depth ? g->stack[d + 1]
-						      : (size_t)g->edges[u][k]];
+		    &g->wf->jobs[d + 1 < g->depth ? g->stack[d + 1]
+						  : (size_t)g->edges[u][k]];
 
-		guts_diag_error(g->p->d, a->needs_pos[e].line,
-				a->needs_pos[e].col,
-				"job '%s' needs job '%s', which creates a cycle "
-				"in the dependency graph",
-				a->id, b->id);
+		guts_diag_error(
+		    g->p->d, a->needs_pos[e].line, a->needs_pos[e].col,
+		    "job '%s' needs job '%s', which creates a cycle "
+		    "in the dependency graph",
+		    a->id, b->id);
 	}
 }
 
@@ -76,7 +75,7 @@ static void visit(struct graph *g, size_t u)
 void wf_check_graph(struct wf_parser *p, struct guts_workflow *wf,
 		    const struct guts_yaml_node *jobs)
 {
-	struct graph g = { p, wf, NULL, NULL, NULL, NULL, 0 };
+	struct graph g = {p, wf, NULL, NULL, NULL, NULL, 0};
 	size_t roots = 0;
 
 	if (!wf->nr_jobs) {
@@ -100,11 +99,11 @@ void wf_check_graph(struct wf_parser *p, struct guts_workflow *wf,
 			g.edges[i][k] = v;
 			if (v < 0)
 				guts_diag_error(
-					p->d, job->needs_pos[k].line,
-					job->needs_pos[k].col,
-					"job '%s' needs job '%s', which does "
-					"not exist",
-					job->id, job->needs.v[k]);
+				    p->d, job->needs_pos[k].line,
+				    job->needs_pos[k].col,
+				    "job '%s' needs job '%s', which does "
+				    "not exist",
+				    job->id, job->needs.v[k]);
 			else if ((size_t)v == i)
 				guts_diag_error(p->d, job->needs_pos[k].line,
 						job->needs_pos[k].col,
@@ -113,8 +112,7 @@ void wf_check_graph(struct wf_parser *p, struct guts_workflow *wf,
 		}
 	}
 	if (!roots)
-		guts_diag_error(p->d, wf->jobs[0].pos.line,
-				wf->jobs[0].pos.col,
+		guts_diag_error(p->d, wf->jobs[0].pos.line, wf->jobs[0].pos.col,
 				"the workflow must have at least one job "
 				"with no 'needs', or nothing can start");
 	g.color = guts_xcalloc(wf->nr_jobs, 1);

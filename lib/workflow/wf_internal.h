@@ -23,7 +23,7 @@ enum wf_ctx {
 	WF_RUNNER = 1 << 9,
 	WF_STEPS = 1 << 10,
 	WF_JOBS = 1 << 11,
-	WF_FN_STATUS = 1 << 12,	   /* success() failure() always() cancelled() */
+	WF_FN_STATUS = 1 << 12, /* success() failure() always() cancelled() */
 	WF_FN_HASHFILES = 1 << 13, /* hashFiles() */
 	WF_NO_EXPR = 1 << 14,	   /* expressions are not allowed at all */
 };
@@ -32,26 +32,26 @@ enum wf_ctx {
 #define WF_CTX_RUN_NAME (WF_GITHUB | WF_INPUTS | WF_VARS)
 #define WF_CTX_WF_ENV (WF_GITHUB | WF_SECRETS | WF_INPUTS | WF_VARS)
 #define WF_CTX_WF_CONCURRENCY (WF_GITHUB | WF_INPUTS | WF_VARS)
-#define WF_CTX_JOB_IF (WF_GITHUB | WF_NEEDS | WF_VARS | WF_INPUTS | WF_FN_STATUS)
+#define WF_CTX_JOB_IF \
+	(WF_GITHUB | WF_NEEDS | WF_VARS | WF_INPUTS | WF_FN_STATUS)
 #define WF_CTX_JOB_STRATEGY (WF_GITHUB | WF_NEEDS | WF_VARS | WF_INPUTS)
-#define WF_CTX_JOB_BASIC                                                      \
+#define WF_CTX_JOB_BASIC \
 	(WF_GITHUB | WF_NEEDS | WF_STRATEGY | WF_MATRIX | WF_VARS | WF_INPUTS)
 #define WF_CTX_JOB_ENV (WF_CTX_JOB_BASIC | WF_SECRETS)
 #define WF_CTX_JOB_DEFAULTS (WF_CTX_JOB_BASIC | WF_ENV)
-#define WF_CTX_JOB_OUTPUTS                                                    \
-	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_SECRETS |        \
-	 WF_STEPS)
+#define WF_CTX_JOB_OUTPUTS \
+	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_SECRETS | WF_STEPS)
 #define WF_CTX_CONTAINER_CRED (WF_CTX_JOB_BASIC | WF_ENV | WF_SECRETS)
-#define WF_CTX_CONTAINER_ENV                                                  \
+#define WF_CTX_CONTAINER_ENV \
 	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_SECRETS)
-#define WF_CTX_ENV_URL                                                        \
+#define WF_CTX_ENV_URL \
 	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_STEPS)
 #define WF_CTX_JOB_SECRETS (WF_CTX_JOB_BASIC | WF_SECRETS)
-#define WF_CTX_STEP                                                           \
-	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_SECRETS |        \
+#define WF_CTX_STEP                                                    \
+	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_SECRETS | \
 	 WF_STEPS | WF_FN_HASHFILES)
-#define WF_CTX_STEP_IF                                                        \
-	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_STEPS |          \
+#define WF_CTX_STEP_IF                                               \
+	(WF_CTX_JOB_BASIC | WF_JOB | WF_RUNNER | WF_ENV | WF_STEPS | \
 	 WF_FN_HASHFILES | WF_FN_STATUS)
 #define WF_CTX_CALL_INPUT_DEFAULT (WF_GITHUB | WF_INPUTS | WF_VARS)
 #define WF_CTX_CALL_OUTPUT (WF_GITHUB | WF_JOBS | WF_VARS | WF_INPUTS)

@@ -18,7 +18,7 @@
 #include "banned.h"
 
 #define ERR(p, n, ...) guts_diag_error((p)->d, (n)->line, (n)->col, __VA_ARGS__)
-#define WARN(p, n, ...)                                                        \
+#define WARN(p, n, ...) \
 	guts_diag_warning((p)->d, (n)->line, (n)->col, __VA_ARGS__)
 
 /* ---- schedule ---- */
@@ -27,8 +27,9 @@ void wf_parse_schedule(struct wf_parser *p, const struct guts_yaml_node *n,
 		       struct guts_wf_trigger *t)
 {
 	if (n->type != GUTS_YAML_SEQ) {
-		ERR(p, n, "schedule must be a sequence of '- cron: ...' "
-			  "entries, not a %s",
+		ERR(p, n,
+		    "schedule must be a sequence of '- cron: ...' "
+		    "entries, not a %s",
 		    guts_yaml_kind_name(n));
 		return;
 	}
@@ -42,14 +43,14 @@ void wf_parse_schedule(struct wf_parser *p, const struct guts_yaml_node *n,
 			continue;
 		for (size_t j = 0; j < it->nr; j++)
 			if (strcmp(it->pairs[j].key->str, "cron"))
-				wf_unexpected_key(p, it->pairs[j].key,
-					       "a schedule entry",
-					       (const char *const[]){ "cron",
-								      NULL });
+				wf_unexpected_key(
+				    p, it->pairs[j].key, "a schedule entry",
+				    (const char *const[]){"cron", NULL});
 		c = guts_yaml_get(it, "cron");
 		if (!c) {
-			ERR(p, it, "required key 'cron' is missing in a "
-				   "schedule entry");
+			ERR(p, it,
+			    "required key 'cron' is missing in a "
+			    "schedule entry");
 			continue;
 		}
 		if (!wf_is_string(c)) {
@@ -68,32 +69,37 @@ void wf_parse_schedule(struct wf_parser *p, const struct guts_yaml_node *n,
 
 /* ---- steps ---- */
 
-static const char *const step_keys[] = {
-	"id",	    "if",	 "name",	      "uses",
-	"run",	    "shell",	 "working-directory", "with",
-	"env",	    "continue-on-error", "timeout-minutes", NULL
-};
+static const char *const step_keys[] = {"id",
+					"if",
+					"name",
+					"uses",
+					"run",
+					"shell",
+					"working-directory",
+					"with",
+					"env",
+					"continue-on-error",
+					"timeout-minutes",
+					NULL};
 
-static const char *const builtins[] = { "checkout", "cache",
-					"upload-artifact", "download-artifact",
-					NULL };
+static const char *const builtins[] = {"checkout", "cache", "upload-artifact",
+				       "download-artifact", NULL};
 
 /* Remote actions with a built-in equivalent. */
 static const char *builtin_for(const char *uses)
 {
 	static const char *const map[][2] = {
-		{ "actions/checkout", "checkout" },
-		{ "actions/cache", "cache" },
-		{ "actions/cache/restore", "cache" },
-		{ "actions/cache/save", "cache" },
-		{ "actions/upload-artifact", "upload-artifact" },
-		{ "actions/download-artifact", "download-artifact" },
+	    {"actions/checkout", "checkout"},
+	    {"actions/cache", "cache"},
+	    {"actions/cache/restore", "cache"},
+	    {"actions/cache/save", "cache"},
+	    {"actions/upload-artifact", "upload-artifact"},
+	    {"actions/download-artifact", "download-artifact"},
 	};
 	size_t n = strcspn(uses, "@");
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strlen(map[i][0]) == n &&
-		    !strncasecmp(uses, map[i][0], n))
+		if (strlen(map[i][0]) == n && !strncasecmp(uses, map[i][0], n))
 			return map[i][1];
 	return NULL;
 }
@@ -121,7 +127,8 @@ static void classify_uses(struct wf_parser *p, const struct guts_yaml_node *n,
 		st->uses_kind = GUTS_WF_USES_DOCKER;
 		if (!p->opts->syntax_only)
 			ERR(p, n,
-			    "docker actions ('%s') need Docker, which Guts does "
+			    "docker actions ('%s') need Docker, which Guts "
+			    "does "
 			    "not use; run the tool in a run: step instead",
 			    u);
 		return;
@@ -176,10 +183,10 @@ static char *generate_step_id(const struct guts_wf_step *st,
 		for (size_t i = 0; i < n && j < sizeof(base) - 1; i++) {
 			char c = st->uses[i];
 
-			base[j++] = isalnum((unsigned char)c) || c == '-' ||
-						    c == '_'
-					    ? c
-					    : '_';
+			base[j++] =
+			    isalnum((unsigned char)c) || c == '-' || c == '_'
+				? c
+				: '_';
 		}
 		base[j] = '\0';
 	} else {
@@ -239,22 +246,24 @@ static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
 			st->env = wf_string_map(p, v, "env", WF_CTX_STEP, 1);
 		} else if (!strcmp(k->str, "continue-on-error")) {
 			st->continue_on_error = wf_bool_or_expr(
-				p, v, "continue-on-error", WF_CTX_STEP);
+			    p, v, "continue-on-error", WF_CTX_STEP);
 		} else if (!strcmp(k->str, "timeout-minutes")) {
 			st->timeout_minutes = wf_number_or_expr(
-				p, v, "timeout-minutes", WF_CTX_STEP, 0);
+			    p, v, "timeout-minutes", WF_CTX_STEP, 0);
 		}
 	}
 	if (run && uses) {
 		ERR(p, uses, "a step has either 'run' or 'uses', not both");
 	} else if (!run && !uses) {
-		ERR(p, n, "a step needs 'run' (a script) or 'uses' (an "
-			  "action)");
+		ERR(p, n,
+		    "a step needs 'run' (a script) or 'uses' (an "
+		    "action)");
 	}
 	if (run) {
 		if (!wf_is_scalar(run) || wf_is_null(run)) {
-			ERR(p, run, "'run' must be a script (a string), not a "
-				    "%s",
+			ERR(p, run,
+			    "'run' must be a script (a string), not a "
+			    "%s",
 			    guts_yaml_kind_name(run));
 		} else {
 			st->run = wf_get_str(p, run, "run", WF_CTX_STEP);
@@ -264,7 +273,7 @@ static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
 		}
 		st->shell = wf_get_str(p, shell, "shell", WF_NO_EXPR);
 		st->working_directory =
-			wf_get_str(p, wd, "working-directory", WF_CTX_STEP);
+		    wf_get_str(p, wd, "working-directory", WF_CTX_STEP);
 		if (with)
 			ERR(p, with, "'with' goes with 'uses', not 'run'");
 	}
@@ -364,8 +373,9 @@ static void parse_matrix(struct wf_parser *p, const struct guts_yaml_node *n,
 				continue;
 			}
 			if (v->type != GUTS_YAML_SEQ) {
-				ERR(p, v, "matrix %s must be a sequence of "
-					  "mappings, not a %s",
+				ERR(p, v,
+				    "matrix %s must be a sequence of "
+				    "mappings, not a %s",
 				    k->str, guts_yaml_kind_name(v));
 				continue;
 			}
@@ -375,9 +385,11 @@ static void parse_matrix(struct wf_parser *p, const struct guts_yaml_node *n,
 						      WF_CTX_JOB_STRATEGY, 0);
 					continue;
 				}
-				if (wf_want_map(p, v->items[j], "a matrix entry"))
-					wf_check_tree_exprs(p, v->items[j],
-							 WF_CTX_JOB_STRATEGY);
+				if (wf_want_map(p, v->items[j],
+						"a matrix entry"))
+					wf_check_tree_exprs(
+					    p, v->items[j],
+					    WF_CTX_JOB_STRATEGY);
 			}
 			continue;
 		}
@@ -386,8 +398,9 @@ static void parse_matrix(struct wf_parser *p, const struct guts_yaml_node *n,
 			continue;
 		}
 		if (v->type != GUTS_YAML_SEQ) {
-			ERR(p, v, "matrix vector '%s' must be a sequence of "
-				  "values, not a %s",
+			ERR(p, v,
+			    "matrix vector '%s' must be a sequence of "
+			    "values, not a %s",
 			    k->str, guts_yaml_kind_name(v));
 			continue;
 		}
@@ -404,8 +417,8 @@ static void parse_matrix(struct wf_parser *p, const struct guts_yaml_node *n,
 static void parse_strategy(struct wf_parser *p, const struct guts_yaml_node *n,
 			   struct guts_wf_job *job)
 {
-	static const char *const keys[] = { "matrix", "fail-fast",
-					    "max-parallel", NULL };
+	static const char *const keys[] = {"matrix", "fail-fast",
+					   "max-parallel", NULL};
 
 	if (wf_is_null(n))
 		return;
@@ -426,21 +439,22 @@ static void parse_strategy(struct wf_parser *p, const struct guts_yaml_node *n,
 			parse_matrix(p, v, job);
 		else if (!strcmp(k->str, "fail-fast"))
 			job->fail_fast = wf_bool_or_expr(p, v, "fail-fast",
-						      WF_CTX_JOB_STRATEGY);
+							 WF_CTX_JOB_STRATEGY);
 		else
 			job->max_parallel = wf_number_or_expr(
-				p, v, "max-parallel", WF_CTX_JOB_STRATEGY, 1);
+			    p, v, "max-parallel", WF_CTX_JOB_STRATEGY, 1);
 	}
 }
 
 /* ---- runs-on, container, environment, sandbox ---- */
 
-/* A runner group, optionally prefixed org/, organization/, ent/, enterprise/. */
+/* A runner group, optionally prefixed org/, organization/, ent/, enterprise/.
+ */
 static void check_group_name(struct wf_parser *p,
 			     const struct guts_yaml_node *v)
 {
-	static const char *const prefixes[] = { "org/", "organization/",
-						"ent/", "enterprise/", NULL };
+	static const char *const prefixes[] = {"org/", "organization/", "ent/",
+					       "enterprise/", NULL};
 	const char *name = v->str;
 
 	for (size_t i = 0; prefixes[i]; i++)
@@ -462,7 +476,7 @@ static void check_group_name(struct wf_parser *p,
 static json_t *parse_runs_on(struct wf_parser *p,
 			     const struct guts_yaml_node *n)
 {
-	static const char *const keys[] = { "group", "labels", NULL };
+	static const char *const keys[] = {"group", "labels", NULL};
 
 	if (wf_is_null(n)) {
 		ERR(p, n, "'runs-on' must name a runner label");
@@ -475,9 +489,11 @@ static json_t *parse_runs_on(struct wf_parser *p,
 	}
 	if (n->type == GUTS_YAML_SEQ) {
 		for (size_t i = 0; i < n->nr; i++) {
-			if (!wf_is_scalar(n->items[i]) || wf_is_null(n->items[i]))
-				ERR(p, n->items[i], "runs-on labels must be "
-						    "strings");
+			if (!wf_is_scalar(n->items[i]) ||
+			    wf_is_null(n->items[i]))
+				ERR(p, n->items[i],
+				    "runs-on labels must be "
+				    "strings");
 			else if (wf_is_string(n->items[i]))
 				wf_check_expr(p, n->items[i], WF_CTX_JOB_BASIC,
 					      0);
@@ -507,8 +523,9 @@ static json_t *parse_runs_on(struct wf_parser *p,
 			continue;
 		}
 		if (v->type != GUTS_YAML_SEQ) {
-			ERR(p, v, "runs-on.labels must be a string or a "
-				  "sequence");
+			ERR(p, v,
+			    "runs-on.labels must be a string or a "
+			    "sequence");
 			continue;
 		}
 		wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
@@ -519,11 +536,10 @@ static json_t *parse_runs_on(struct wf_parser *p,
 static void check_container(struct wf_parser *p, const struct guts_yaml_node *n,
 			    const char *what, int is_service)
 {
-	static const char *const keys[] = { "image",   "credentials", "env",
-					    "ports",   "volumes",     "options",
-					    "command", "entrypoint",  NULL };
-	static const char *const cred_keys[] = { "username", "password",
-						 NULL };
+	static const char *const keys[] = {"image",   "credentials", "env",
+					   "ports",   "volumes",     "options",
+					   "command", "entrypoint",  NULL};
+	static const char *const cred_keys[] = {"username", "password", NULL};
 	const struct guts_yaml_node *image;
 
 	if (wf_is_null(n))
@@ -549,16 +565,16 @@ static void check_container(struct wf_parser *p, const struct guts_yaml_node *n,
 			} else if (wf_want_map(p, v, "credentials")) {
 				for (size_t j = 0; j < v->nr; j++)
 					if (!wf_in_list(v->pairs[j].key->str,
-						     cred_keys))
-						wf_unexpected_key(p,
-							       v->pairs[j].key,
-							       "credentials",
-							       cred_keys);
-				wf_check_tree_exprs(p, v, WF_CTX_CONTAINER_CRED);
+							cred_keys))
+						wf_unexpected_key(
+						    p, v->pairs[j].key,
+						    "credentials", cred_keys);
+				wf_check_tree_exprs(p, v,
+						    WF_CTX_CONTAINER_CRED);
 			}
 		} else if (!strcmp(k->str, "env")) {
 			json_decref(wf_string_map(p, v, "env",
-					       WF_CTX_CONTAINER_ENV, 0));
+						  WF_CTX_CONTAINER_ENV, 0));
 		} else if (!strcmp(k->str, "ports") ||
 			   !strcmp(k->str, "volumes")) {
 			if (!wf_is_null(v) && v->type != GUTS_YAML_SEQ)
@@ -570,7 +586,8 @@ static void check_container(struct wf_parser *p, const struct guts_yaml_node *n,
 		}
 	}
 	image = guts_yaml_get(n, "image");
-	if (!image || (wf_is_scalar(image) && !image->len) || wf_is_null(image)) {
+	if (!image || (wf_is_scalar(image) && !image->len) ||
+	    wf_is_null(image)) {
 		if (!is_service || image)
 			ERR(p, n, "container image cannot be empty");
 		else
@@ -582,7 +599,7 @@ static void parse_environment(struct wf_parser *p,
 			      const struct guts_yaml_node *n,
 			      struct guts_wf_job *job)
 {
-	static const char *const keys[] = { "name", "url", "deployment", NULL };
+	static const char *const keys[] = {"name", "url", "deployment", NULL};
 
 	if (wf_is_null(n))
 		return;
@@ -604,9 +621,10 @@ static void parse_environment(struct wf_parser *p,
 			wf_check_tree_exprs(p, v, WF_CTX_ENV_URL);
 		else if (!strcmp(k->str, "deployment")) {
 			if (!wf_is_scalar(v) || (v->scalar != GUTS_YAML_BOOL &&
-					      !wf_is_whole_expr(v)))
-				ERR(p, v, "environment.deployment must be true "
-					  "or false");
+						 !wf_is_whole_expr(v)))
+				ERR(p, v,
+				    "environment.deployment must be true "
+				    "or false");
 			else if (wf_is_whole_expr(v))
 				wf_check_expr(p, v, WF_CTX_JOB_BASIC, 0);
 		} else
@@ -660,8 +678,8 @@ static int parse_size(const char *s, unsigned long long *out)
 static void parse_sandbox(struct wf_parser *p, const struct guts_yaml_node *n,
 			  struct guts_wf_sandbox *sb)
 {
-	static const char *const keys[] = { "network", "memory", "cpus",
-					    "pids", NULL };
+	static const char *const keys[] = {"network", "memory", "cpus", "pids",
+					   NULL};
 
 	if (wf_is_null(n) || !wf_want_map(p, n, "sandbox"))
 		return;
@@ -676,29 +694,33 @@ static void parse_sandbox(struct wf_parser *p, const struct guts_yaml_node *n,
 			if (guts_yaml_is(v, "none"))
 				sb->network_none = 1;
 			else if (!guts_yaml_is(v, "host"))
-				ERR(p, v, "sandbox.network must be 'host' or "
-					  "'none'");
+				ERR(p, v,
+				    "sandbox.network must be 'host' or "
+				    "'none'");
 		} else if (!strcmp(k->str, "memory")) {
 			if (!wf_is_scalar(v) || wf_is_null(v) ||
 			    parse_size(v->str, &sb->memory) < 0 ||
 			    sb->memory < 1024 * 1024)
-				ERR(p, v, "sandbox.memory must be a size such "
-					  "as 512M or 2G (at least 1M), not "
-					  "'%s'",
+				ERR(p, v,
+				    "sandbox.memory must be a size such "
+				    "as 512M or 2G (at least 1M), not "
+				    "'%s'",
 				    wf_is_scalar(v) ? v->str : "?");
 		} else if (!strcmp(k->str, "cpus")) {
 			if (!wf_is_scalar(v) || v->scalar != GUTS_YAML_NUMBER ||
 			    !(v->number > 0) || v->number > 4096)
-				ERR(p, v, "sandbox.cpus must be a number "
-					  "greater than 0, such as 1.5");
+				ERR(p, v,
+				    "sandbox.cpus must be a number "
+				    "greater than 0, such as 1.5");
 			else
 				sb->cpus = v->number;
 		} else {
 			if (!wf_is_scalar(v) || v->scalar != GUTS_YAML_NUMBER ||
 			    v->number < 1 || v->number != floor(v->number) ||
 			    v->number > 4194304)
-				ERR(p, v, "sandbox.pids must be a whole number "
-					  "of at least 1");
+				ERR(p, v,
+				    "sandbox.pids must be a whole number "
+				    "of at least 1");
 			else
 				sb->pids = (long)v->number;
 		}
@@ -707,20 +729,20 @@ static void parse_sandbox(struct wf_parser *p, const struct guts_yaml_node *n,
 
 /* ---- jobs ---- */
 
-static const char *const job_keys[] = {
-	"name",		   "needs",	      "permissions",
-	"runs-on",	   "environment",     "concurrency",
-	"outputs",	   "env",	      "defaults",
-	"if",		   "steps",	      "timeout-minutes",
-	"strategy",	   "continue-on-error", "container",
-	"services",	   "sandbox",	      "cancel-timeout-minutes",
-	"snapshot",	   NULL
-};
+static const char *const job_keys[] = {"name",	      "needs",
+				       "permissions", "runs-on",
+				       "environment", "concurrency",
+				       "outputs",     "env",
+				       "defaults",    "if",
+				       "steps",	      "timeout-minutes",
+				       "strategy",    "continue-on-error",
+				       "container",   "services",
+				       "sandbox",     "cancel-timeout-minutes",
+				       "snapshot",    NULL};
 
 static const char *const call_job_keys[] = {
-	"name",	       "uses",	     "with",	 "secrets", "needs",
-	"if",	       "permissions", "concurrency", "strategy", NULL
-};
+    "name", "uses",	   "with",	  "secrets",  "needs",
+    "if",   "permissions", "concurrency", "strategy", NULL};
 
 static void parse_needs(struct wf_parser *p, const struct guts_yaml_node *n,
 			struct guts_wf_job *job)
@@ -734,8 +756,9 @@ static void parse_needs(struct wf_parser *p, const struct guts_yaml_node *n,
 		items = (const struct guts_yaml_node *const *)n->items;
 		nr = n->nr;
 	} else if (n->type != GUTS_YAML_SCALAR) {
-		ERR(p, n, "'needs' must be a job id or a sequence of job ids, "
-			  "not a %s",
+		ERR(p, n,
+		    "'needs' must be a job id or a sequence of job ids, "
+		    "not a %s",
 		    guts_yaml_kind_name(n));
 		return;
 	}
@@ -796,12 +819,13 @@ static void check_call(struct wf_parser *p, const struct guts_yaml_node *uses,
 		       const struct guts_workflow *called)
 {
 	const struct guts_wf_trigger *t =
-		guts_workflow_trigger(called, "workflow_call");
+	    guts_workflow_trigger(called, "workflow_call");
 	const char *ref = uses->str;
 
 	if (!t) {
-		ERR(p, uses, "'%s' cannot be called: it has no 'on: "
-			     "workflow_call' trigger",
+		ERR(p, uses,
+		    "'%s' cannot be called: it has no 'on: "
+		    "workflow_call' trigger",
 		    ref);
 		return;
 	}
@@ -815,8 +839,9 @@ static void check_call(struct wf_parser *p, const struct guts_yaml_node *uses,
 			if (!strcmp(t->inputs[j].name, k->str))
 				in = &t->inputs[j];
 		if (!in) {
-			ERR(p, k, "'%s' is not an input of the called workflow "
-				  "'%s'",
+			ERR(p, k,
+			    "'%s' is not an input of the called workflow "
+			    "'%s'",
 			    k->str, ref);
 			continue;
 		}
@@ -837,8 +862,9 @@ static void check_call(struct wf_parser *p, const struct guts_yaml_node *uses,
 
 		if (in->required && !in->default_value &&
 		    !guts_yaml_get(with, in->name))
-			ERR(p, uses, "input '%s' is required by '%s' but not "
-				     "given in 'with'",
+			ERR(p, uses,
+			    "input '%s' is required by '%s' but not "
+			    "given in 'with'",
 			    in->name, ref);
 	}
 	if (wf_is_string(secrets))
@@ -853,15 +879,17 @@ static void check_call(struct wf_parser *p, const struct guts_yaml_node *uses,
 			if (!strcmp(t->secrets[j].name, k->str))
 				break;
 		if (j == t->nr_secrets)
-			ERR(p, k, "'%s' is not a secret of the called workflow "
-				  "'%s'",
+			ERR(p, k,
+			    "'%s' is not a secret of the called workflow "
+			    "'%s'",
 			    k->str, ref);
 	}
 	for (size_t j = 0; j < t->nr_secrets; j++)
 		if (t->secrets[j].required &&
 		    !guts_yaml_get(secrets, t->secrets[j].name))
-			ERR(p, uses, "secret '%s' is required by '%s' but not "
-				     "given in 'secrets'",
+			ERR(p, uses,
+			    "secret '%s' is required by '%s' but not "
+			    "given in 'secrets'",
 			    t->secrets[j].name, ref);
 }
 
@@ -896,7 +924,7 @@ static void check_reusable(struct wf_parser *p, const struct guts_wf_job *job,
 	}
 	if (!p->opts->read_reusable ||
 	    p->opts->read_reusable(p->opts->read_ud, uses->str, &text, &len) <
-		    0)
+		0)
 		return;
 	if (p->nesting + 1 > WF_MAX_CALL_DEPTH) {
 		ERR(p, uses, "reusable workflows nest deeper than %d levels",
@@ -942,17 +970,19 @@ static void parse_call_job(struct wf_parser *p, const struct guts_yaml_node *n,
 		const struct guts_yaml_node *v = n->pairs[i].value;
 
 		if (!wf_in_list(k->str, call_job_keys)) {
-			wf_unexpected_key(p, k, "a job that calls a reusable "
-					     "workflow",
-				       call_job_keys);
+			wf_unexpected_key(p, k,
+					  "a job that calls a reusable "
+					  "workflow",
+					  call_job_keys);
 		} else if (!strcmp(k->str, "name")) {
 			job->name = wf_get_str(p, v, "name", WF_CTX_JOB_BASIC);
 		} else if (!strcmp(k->str, "uses")) {
 			if (!wf_is_string(v) || !v->len)
 				ERR(p, v, "'uses' must name a workflow file");
 			else if (wf_has_expr(v->str, v->len))
-				ERR(p, v, "expressions are not allowed in "
-					  "'uses'");
+				ERR(p, v,
+				    "expressions are not allowed in "
+				    "'uses'");
 			else
 				job->uses = guts_xstrndup(v->str, v->len);
 		} else if (!strcmp(k->str, "with")) {
@@ -965,12 +995,14 @@ static void parse_call_job(struct wf_parser *p, const struct guts_yaml_node *n,
 		} else if (!strcmp(k->str, "secrets")) {
 			if (wf_is_string(v)) {
 				if (strcmp(v->str, "inherit"))
-					ERR(p, v, "secrets must be 'inherit' or "
-						  "a mapping, not '%s'",
+					ERR(p, v,
+					    "secrets must be 'inherit' or "
+					    "a mapping, not '%s'",
 					    v->str);
 				else
 					job->secrets = json_string("inherit");
-			} else if (!wf_is_null(v) && wf_want_map(p, v, "secrets")) {
+			} else if (!wf_is_null(v) &&
+				   wf_want_map(p, v, "secrets")) {
 				wf_check_tree_exprs(p, v, WF_CTX_JOB_SECRETS);
 				job->secrets = wf_to_json(v);
 			}
@@ -1027,9 +1059,10 @@ static void parse_job(struct wf_parser *p, const struct guts_yaml_node *k,
 					     &job->cancel_in_progress);
 		} else if (!strcmp(kk->str, "outputs")) {
 			job->outputs = wf_string_map(p, v, "outputs",
-						  WF_CTX_JOB_OUTPUTS, 0);
+						     WF_CTX_JOB_OUTPUTS, 0);
 		} else if (!strcmp(kk->str, "env")) {
-			job->env = wf_string_map(p, v, "env", WF_CTX_JOB_ENV, 1);
+			job->env =
+			    wf_string_map(p, v, "env", WF_CTX_JOB_ENV, 1);
 		} else if (!strcmp(kk->str, "defaults")) {
 			wf_parse_defaults(p, v, WF_CTX_JOB_DEFAULTS,
 					  &job->defaults_shell,
@@ -1040,23 +1073,24 @@ static void parse_job(struct wf_parser *p, const struct guts_yaml_node *k,
 			parse_steps(p, v, job);
 		} else if (!strcmp(kk->str, "timeout-minutes")) {
 			job->timeout_minutes = wf_number_or_expr(
-				p, v, "timeout-minutes", WF_CTX_JOB_BASIC, 0);
+			    p, v, "timeout-minutes", WF_CTX_JOB_BASIC, 0);
 		} else if (!strcmp(kk->str, "cancel-timeout-minutes")) {
 			json_decref(wf_number_or_expr(p, v,
-						   "cancel-timeout-minutes",
-						   WF_CTX_JOB_BASIC, 0));
+						      "cancel-timeout-minutes",
+						      WF_CTX_JOB_BASIC, 0));
 		} else if (!strcmp(kk->str, "strategy")) {
 			parse_strategy(p, v, job);
 		} else if (!strcmp(kk->str, "continue-on-error")) {
 			job->continue_on_error = wf_bool_or_expr(
-				p, v, "continue-on-error", WF_CTX_JOB_BASIC);
+			    p, v, "continue-on-error", WF_CTX_JOB_BASIC);
 		} else if (!strcmp(kk->str, "container")) {
 			check_container(p, v, "container", 0);
 			job->container = wf_to_json(v);
 			if (!p->opts->syntax_only && !wf_is_null(v))
-				ERR(p, kk, "container jobs need Docker, which "
-					   "Guts does not use; jobs run in "
-					   "Guts' own sandbox on the runner");
+				ERR(p, kk,
+				    "container jobs need Docker, which "
+				    "Guts does not use; jobs run in "
+				    "Guts' own sandbox on the runner");
 		} else if (!strcmp(kk->str, "services")) {
 			if (!wf_is_null(v) && wf_want_map(p, v, "services"))
 				for (size_t j = 0; j < v->nr; j++)
@@ -1064,8 +1098,9 @@ static void parse_job(struct wf_parser *p, const struct guts_yaml_node *k,
 							"a service", 1);
 			job->services = wf_to_json(v);
 			if (!p->opts->syntax_only && !wf_is_null(v))
-				ERR(p, kk, "service containers need Docker, "
-					   "which Guts does not use");
+				ERR(p, kk,
+				    "service containers need Docker, "
+				    "which Guts does not use");
 		} else if (!strcmp(kk->str, "sandbox")) {
 			parse_sandbox(p, v, &job->sandbox);
 		} else if (!strcmp(kk->str, "snapshot")) {

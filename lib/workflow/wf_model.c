@@ -200,8 +200,8 @@ static json_t *trigger_json(const struct guts_wf_trigger *t)
 			json_t *d = json_object();
 
 			json_object_set_new(
-				d, "type",
-				json_string(guts_wf_input_type_name(x->type)));
+			    d, "type",
+			    json_string(guts_wf_input_type_name(x->type)));
 			json_object_set_new(d, "required",
 					    json_boolean(x->required));
 			set_str(d, "description", x->description);
@@ -218,20 +218,19 @@ static json_t *trigger_json(const struct guts_wf_trigger *t)
 
 		for (size_t i = 0; i < t->nr_outputs; i++)
 			json_object_set_new(
-				out, t->outputs[i].name,
-				json_string(t->outputs[i].value
-						    ? t->outputs[i].value
-						    : ""));
+			    out, t->outputs[i].name,
+			    json_string(t->outputs[i].value
+					    ? t->outputs[i].value
+					    : ""));
 		json_object_set_new(o, "outputs", out);
 	}
 	if (t->nr_secrets) {
 		json_t *sec = json_object();
 
 		for (size_t i = 0; i < t->nr_secrets; i++)
-			json_object_set_new(
-				sec, t->secrets[i].name,
-				json_pack("{s:b}", "required",
-					  t->secrets[i].required));
+			json_object_set_new(sec, t->secrets[i].name,
+					    json_pack("{s:b}", "required",
+						      t->secrets[i].required));
 		json_object_set_new(o, "secrets", sec);
 	}
 	return o;
@@ -275,8 +274,8 @@ static json_t *job_json(const struct guts_wf_job *j)
 		set_json(o, "timeout-minutes", j->timeout_minutes);
 	else
 		json_object_set_new(
-			o, "timeout-minutes",
-			json_real(GUTS_WORKFLOW_DEFAULT_TIMEOUT_MINUTES));
+		    o, "timeout-minutes",
+		    json_real(GUTS_WORKFLOW_DEFAULT_TIMEOUT_MINUTES));
 	set_json(o, "continue-on-error", j->continue_on_error);
 	set_json(o, "permissions", j->permissions);
 	set_json(o, "environment", j->environment);
@@ -286,15 +285,13 @@ static json_t *job_json(const struct guts_wf_job *j)
 	if (j->sandbox.set) {
 		json_t *sb = json_object();
 
-		json_object_set_new(sb, "network",
-				    json_string(j->sandbox.network_none
-							? "none"
-							: "host"));
+		json_object_set_new(
+		    sb, "network",
+		    json_string(j->sandbox.network_none ? "none" : "host"));
 		if (j->sandbox.memory)
-			json_object_set_new(sb, "memory",
-					    json_integer((json_int_t)
-								 j->sandbox
-									 .memory));
+			json_object_set_new(
+			    sb, "memory",
+			    json_integer((json_int_t)j->sandbox.memory));
 		if (j->sandbox.cpus > 0)
 			json_object_set_new(sb, "cpus",
 					    json_real(j->sandbox.cpus));

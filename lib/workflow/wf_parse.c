@@ -20,7 +20,7 @@
 #include "banned.h"
 
 #define ERR(p, n, ...) guts_diag_error((p)->d, (n)->line, (n)->col, __VA_ARGS__)
-#define WARN(p, n, ...)                                                        \
+#define WARN(p, n, ...) \
 	guts_diag_warning((p)->d, (n)->line, (n)->col, __VA_ARGS__)
 
 /* String or sequence of strings into @sv (filters, needs, types). */
@@ -43,14 +43,15 @@ static int get_str_list(struct wf_parser *p, const struct guts_yaml_node *n,
 	if (!wf_want_seq(p, n, what))
 		return -1;
 	if (pos)
-		*pos = guts_xreallocarray(*pos, n->nr ? n->nr : 1,
-					  sizeof(**pos));
+		*pos =
+		    guts_xreallocarray(*pos, n->nr ? n->nr : 1, sizeof(**pos));
 	for (size_t i = 0; i < n->nr; i++) {
 		const struct guts_yaml_node *it = n->items[i];
 
 		if (!wf_is_scalar(it) || it->scalar == GUTS_YAML_NULL) {
-			ERR(p, it, "each entry of %s must be a string, not a %s",
-			    what, guts_yaml_kind_name(it));
+			ERR(p, it,
+			    "each entry of %s must be a string, not a %s", what,
+			    guts_yaml_kind_name(it));
 			continue;
 		}
 		if (wf_has_expr(it->str, it->len))
@@ -66,76 +67,87 @@ static int get_str_list(struct wf_parser *p, const struct guts_yaml_node *n,
 
 struct event_def {
 	const char *name;
-	const char *const *keys; /* allowed config keys; NULL: types only */
+	const char *const *keys;  /* allowed config keys; NULL: types only */
 	const char *const *types; /* allowed activity types; NULL: any */
 };
 
-static const char *const push_keys[] = { "branches",	 "branches-ignore",
-					  "tags",	 "tags-ignore",
-					  "paths",	 "paths-ignore",
-					  NULL };
-static const char *const pr_keys[] = { "branches", "branches-ignore", "paths",
-				       "paths-ignore", "types", NULL };
-static const char *const pr_types[] = {
-	"assigned",	     "unassigned",	   "labeled",
-	"unlabeled",	     "opened",		   "edited",
-	"closed",	     "reopened",	   "synchronize",
-	"converted_to_draft", "ready_for_review",   "locked",
-	"unlocked",	     "review_requested",   "review_request_removed",
-	"auto_merge_enabled", "auto_merge_disabled", "milestoned",
-	"demilestoned",	     "enqueued",	   "dequeued",
-	"stacked",	     NULL
-};
-static const char *const types_keys[] = { "types", NULL };
-static const char *const merge_group_keys[] = { "branches", "branches-ignore",
-						"types", NULL };
+static const char *const push_keys[] = {
+    "branches", "branches-ignore", "tags", "tags-ignore",
+    "paths",	"paths-ignore",	   NULL};
+static const char *const pr_keys[] = {
+    "branches", "branches-ignore", "paths", "paths-ignore", "types", NULL};
+static const char *const pr_types[] = {"assigned",
+				       "unassigned",
+				       "labeled",
+				       "unlabeled",
+				       "opened",
+				       "edited",
+				       "closed",
+				       "reopened",
+				       "synchronize",
+				       "converted_to_draft",
+				       "ready_for_review",
+				       "locked",
+				       "unlocked",
+				       "review_requested",
+				       "review_request_removed",
+				       "auto_merge_enabled",
+				       "auto_merge_disabled",
+				       "milestoned",
+				       "demilestoned",
+				       "enqueued",
+				       "dequeued",
+				       "stacked",
+				       NULL};
+static const char *const types_keys[] = {"types", NULL};
+static const char *const merge_group_keys[] = {"branches", "branches-ignore",
+					       "types", NULL};
 static const char *const workflow_run_keys[] = {
-	"workflows", "types", "branches", "branches-ignore", NULL
-};
-static const char *const dispatch_keys[] = { "inputs", NULL };
-static const char *const call_keys[] = { "inputs", "outputs", "secrets", NULL };
-static const char *const image_version_keys[] = { "names", "versions",
-						  "types", NULL };
-static const char *const no_keys[] = { NULL };
+    "workflows", "types", "branches", "branches-ignore", NULL};
+static const char *const dispatch_keys[] = {"inputs", NULL};
+static const char *const call_keys[] = {"inputs", "outputs", "secrets", NULL};
+static const char *const image_version_keys[] = {"names", "versions", "types",
+						 NULL};
+static const char *const no_keys[] = {NULL};
 
 static const struct event_def events[] = {
-	{ "branch_protection_rule", types_keys, NULL },
-	{ "check_run", types_keys, NULL },
-	{ "check_suite", types_keys, NULL },
-	{ "create", no_keys, NULL },
-	{ "delete", no_keys, NULL },
-	{ "deployment", no_keys, NULL },
-	{ "deployment_status", no_keys, NULL },
-	{ "discussion", types_keys, NULL },
-	{ "discussion_comment", types_keys, NULL },
-	{ "fork", no_keys, NULL },
-	{ "gollum", no_keys, NULL },
-	{ "image_version", image_version_keys, NULL },
-	{ "issue_comment", types_keys, NULL },
-	{ "issues", types_keys, NULL },
-	{ "label", types_keys, NULL },
-	{ "merge_group", merge_group_keys, NULL },
-	{ "milestone", types_keys, NULL },
-	{ "page_build", no_keys, NULL },
-	{ "project", types_keys, NULL },
-	{ "project_card", types_keys, NULL },
-	{ "project_column", types_keys, NULL },
-	{ "public", no_keys, NULL },
-	{ "pull_request", pr_keys, pr_types },
-	{ "pull_request_comment", types_keys, NULL },
-	{ "pull_request_review", types_keys, NULL },
-	{ "pull_request_review_comment", types_keys, NULL },
-	{ "pull_request_target", pr_keys, pr_types },
-	{ "push", push_keys, NULL },
-	{ "registry_package", types_keys, NULL },
-	{ "release", types_keys, NULL },
-	{ "repository_dispatch", types_keys, NULL },
-	{ "schedule", NULL, NULL },
-	{ "status", no_keys, NULL },
-	{ "watch", types_keys, NULL },
-	{ "workflow_call", call_keys, NULL },
-	{ "workflow_dispatch", dispatch_keys, NULL },
-	{ "workflow_run", workflow_run_keys, NULL },
+    {"branch_protection_rule", types_keys, NULL},
+    {"check_run", types_keys, NULL},
+    {"check_suite", types_keys, NULL},
+    {"create", no_keys, NULL},
+    {"delete", no_keys, NULL},
+    {"deployment", no_keys, NULL},
+    {"deployment_status", no_keys, NULL},
+    {"discussion", types_keys, NULL},
+    {"discussion_comment", types_keys, NULL},
+    {"fork", no_keys, NULL},
+    {"gollum", no_keys, NULL},
+    {"image_version", image_version_keys, NULL},
+    {"issue_comment", types_keys, NULL},
+    {"issues", types_keys, NULL},
+    {"label", types_keys, NULL},
+    {"merge_group", merge_group_keys, NULL},
+    {"milestone", types_keys, NULL},
+    {"page_build", no_keys, NULL},
+    {"project", types_keys, NULL},
+    {"project_card", types_keys, NULL},
+    {"project_column", types_keys, NULL},
+    {"public", no_keys, NULL},
+    {"pull_request", pr_keys, pr_types},
+    {"pull_request_comment", types_keys, NULL},
+    {"pull_request_review", types_keys, NULL},
+    {"pull_request_review_comment", types_keys, NULL},
+    {"pull_request_target", pr_keys, pr_types},
+    {"push", push_keys, NULL},
+    {"registry_package", types_keys, NULL},
+    {"release", types_keys, NULL},
+    {"repository_dispatch", types_keys, NULL},
+    {"schedule", NULL, NULL},
+    {"status", no_keys, NULL},
+    {"watch", types_keys, NULL},
+    {"workflow_call", call_keys, NULL},
+    {"workflow_dispatch", dispatch_keys, NULL},
+    {"workflow_run", workflow_run_keys, NULL},
 };
 
 static const struct event_def *find_event(const char *name)
@@ -197,10 +209,9 @@ static void get_filter(struct wf_parser *p, const struct guts_yaml_node *n,
 	f->pos = wf_pos_of(n);
 	get_str_list(p, n, what, &f->patterns, &pos);
 	if (is_pattern &&
-	    guts_filter_list_compile(&l, (const char *const *)f->patterns.v,
-				     f->patterns.nr,
-				     positive ? GUTS_FILTER_NEED_POSITIVE : 0,
-				     &bad) < 0) {
+	    guts_filter_list_compile(
+		&l, (const char *const *)f->patterns.v, f->patterns.nr,
+		positive ? GUTS_FILTER_NEED_POSITIVE : 0, &bad) < 0) {
 		if (bad < f->patterns.nr)
 			guts_diag_error(p->d, pos[bad].line, pos[bad].col,
 					"%s: %s", what, guts_error_message());
@@ -211,20 +222,18 @@ static void get_filter(struct wf_parser *p, const struct guts_yaml_node *n,
 	free(pos);
 }
 
-static const char *const input_types[] = { "string", "boolean", "choice",
-					   "number", "environment", NULL };
+static const char *const input_types[] = {"string", "boolean",	   "choice",
+					  "number", "environment", NULL};
 
 static void parse_inputs(struct wf_parser *p, const struct guts_yaml_node *n,
 			 struct guts_wf_trigger *t, int is_call)
 {
 	static const char *const dispatch_input_keys[] = {
-		"description", "required", "default", "type", "options", NULL
-	};
-	static const char *const call_input_keys[] = {
-		"description", "required", "default", "type", NULL
-	};
-	const char *where = is_call ? "a workflow_call input"
-				    : "a workflow_dispatch input";
+	    "description", "required", "default", "type", "options", NULL};
+	static const char *const call_input_keys[] = {"description", "required",
+						      "default", "type", NULL};
+	const char *where =
+	    is_call ? "a workflow_call input" : "a workflow_dispatch input";
 
 	if (wf_is_null(n) || !wf_want_map(p, n, "inputs"))
 		return;
@@ -242,8 +251,9 @@ static void parse_inputs(struct wf_parser *p, const struct guts_yaml_node *n,
 			ERR(p, k, "invalid input name '%s'", k->str);
 		if (wf_is_null(v)) {
 			if (is_call)
-				ERR(p, k, "workflow_call input '%s' needs a "
-					  "'type'",
+				ERR(p, k,
+				    "workflow_call input '%s' needs a "
+				    "'type'",
 				    k->str);
 			continue;
 		}
@@ -253,14 +263,16 @@ static void parse_inputs(struct wf_parser *p, const struct guts_yaml_node *n,
 			const struct guts_yaml_node *kk = v->pairs[j].key;
 			const struct guts_yaml_node *vv = v->pairs[j].value;
 
-			if (!wf_in_list(kk->str, is_call ? call_input_keys
-						      : dispatch_input_keys)) {
+			if (!wf_in_list(kk->str, is_call
+						     ? call_input_keys
+						     : dispatch_input_keys)) {
 				wf_unexpected_key(p, kk, where,
-					       is_call ? call_input_keys
-						       : dispatch_input_keys);
+						  is_call
+						      ? call_input_keys
+						      : dispatch_input_keys);
 			} else if (!strcmp(kk->str, "description")) {
-				in->description = wf_get_str(p, vv, "description",
-							  WF_NO_EXPR);
+				in->description = wf_get_str(
+				    p, vv, "description", WF_NO_EXPR);
 			} else if (!strcmp(kk->str, "required")) {
 				if (wf_is_scalar(vv) &&
 				    vv->scalar == GUTS_YAML_BOOL)
@@ -280,14 +292,13 @@ static void parse_inputs(struct wf_parser *p, const struct guts_yaml_node *n,
 		if (type) {
 			size_t ti;
 			const char *const *allowed =
-				is_call ? (const char *const[]){ "string",
-								"boolean",
-								"number", NULL }
-					: input_types;
+			    is_call ? (const char *const[]){"string", "boolean",
+							    "number", NULL}
+				    : input_types;
 
-			if (!wf_is_string(type) || !wf_in_list(type->str, allowed)) {
-				ERR(p, type,
-				    "input type '%s' is not one of %s",
+			if (!wf_is_string(type) ||
+			    !wf_in_list(type->str, allowed)) {
+				ERR(p, type, "input type '%s' is not one of %s",
 				    wf_is_scalar(type) ? type->str : "?",
 				    is_call ? "string, boolean, number"
 					    : "string, boolean, choice, "
@@ -295,22 +306,25 @@ static void parse_inputs(struct wf_parser *p, const struct guts_yaml_node *n,
 			} else {
 				for (ti = 0; input_types[ti]; ti++)
 					if (!strcmp(input_types[ti], type->str))
-						in->type = (enum guts_wf_input_type)
-							ti;
+						in->type =
+						    (enum guts_wf_input_type)ti;
 			}
 		} else if (is_call) {
-			ERR(p, v, "workflow_call input '%s' needs a 'type' "
-				  "(string, boolean or number)",
+			ERR(p, v,
+			    "workflow_call input '%s' needs a 'type' "
+			    "(string, boolean or number)",
 			    k->str);
 		}
 		if (in->type == GUTS_WF_INPUT_CHOICE && !in->options.nr)
 			ERR(p, type ? type : v,
-			    "choice input '%s' needs a non-empty 'options' list",
+			    "choice input '%s' needs a non-empty 'options' "
+			    "list",
 			    in->name);
 		if (def && !wf_is_null(def)) {
 			if (!wf_is_scalar(def)) {
-				ERR(p, def, "the default of input '%s' must be "
-					    "a scalar, not a %s",
+				ERR(p, def,
+				    "the default of input '%s' must be "
+				    "a scalar, not a %s",
 				    in->name, guts_yaml_kind_name(def));
 			} else if (wf_is_whole_expr(def) ||
 				   wf_has_expr(def->str, def->len)) {
@@ -323,16 +337,18 @@ static void parse_inputs(struct wf_parser *p, const struct guts_yaml_node *n,
 					    "expressions are not allowed in "
 					    "workflow_dispatch defaults");
 				in->default_value =
-					json_stringn(def->str, def->len);
+				    json_stringn(def->str, def->len);
 			} else if (in->type == GUTS_WF_INPUT_BOOLEAN &&
 				   def->scalar != GUTS_YAML_BOOL) {
-				ERR(p, def, "the default of boolean input '%s' "
-					    "must be true or false",
+				ERR(p, def,
+				    "the default of boolean input '%s' "
+				    "must be true or false",
 				    in->name);
 			} else if (in->type == GUTS_WF_INPUT_NUMBER &&
 				   def->scalar != GUTS_YAML_NUMBER) {
-				ERR(p, def, "the default of number input '%s' "
-					    "must be a number",
+				ERR(p, def,
+				    "the default of number input '%s' "
+				    "must be a number",
 				    in->name);
 			} else {
 				in->default_value = wf_to_json(def);
@@ -343,7 +359,8 @@ static void parse_inputs(struct wf_parser *p, const struct guts_yaml_node *n,
 					if (guts_strvec_find(&in->options, s) <
 					    0)
 						ERR(p, def,
-						    "the default '%s' of choice "
+						    "the default '%s' of "
+						    "choice "
 						    "input '%s' is not one of "
 						    "its options",
 						    s, in->name);
@@ -358,7 +375,7 @@ static void parse_call_outputs(struct wf_parser *p,
 			       const struct guts_yaml_node *n,
 			       struct guts_wf_trigger *t)
 {
-	static const char *const keys[] = { "description", "value", NULL };
+	static const char *const keys[] = {"description", "value", NULL};
 
 	if (wf_is_null(n) || !wf_want_map(p, n, "workflow_call outputs"))
 		return;
@@ -380,16 +397,17 @@ static void parse_call_outputs(struct wf_parser *p,
 			const struct guts_yaml_node *kk = v->pairs[j].key;
 
 			if (!wf_in_list(kk->str, keys))
-				wf_unexpected_key(p, kk, "a workflow_call output",
-					       keys);
+				wf_unexpected_key(
+				    p, kk, "a workflow_call output", keys);
 		}
 		o->description = wf_get_str(p, guts_yaml_get(v, "description"),
-					 "description", WF_NO_EXPR);
+					    "description", WF_NO_EXPR);
 		o->value = wf_get_str(p, guts_yaml_get(v, "value"), "value",
-				   WF_CTX_CALL_OUTPUT);
+				      WF_CTX_CALL_OUTPUT);
 		if (!guts_yaml_get(v, "value"))
-			ERR(p, v, "required key 'value' is missing in output "
-				  "'%s'",
+			ERR(p, v,
+			    "required key 'value' is missing in output "
+			    "'%s'",
 			    o->name);
 	}
 }
@@ -398,7 +416,7 @@ static void parse_call_secrets(struct wf_parser *p,
 			       const struct guts_yaml_node *n,
 			       struct guts_wf_trigger *t)
 {
-	static const char *const keys[] = { "description", "required", NULL };
+	static const char *const keys[] = {"description", "required", NULL};
 
 	if (wf_is_null(n) || !wf_want_map(p, n, "workflow_call secrets"))
 		return;
@@ -416,9 +434,10 @@ static void parse_call_secrets(struct wf_parser *p,
 		for (size_t j = 0; j < v->nr; j++)
 			if (!wf_in_list(v->pairs[j].key->str, keys))
 				wf_unexpected_key(p, v->pairs[j].key,
-					       "a workflow_call secret", keys);
+						  "a workflow_call secret",
+						  keys);
 		s->description = wf_get_str(p, guts_yaml_get(v, "description"),
-					 "description", WF_NO_EXPR);
+					    "description", WF_NO_EXPR);
 		req = guts_yaml_get(v, "required");
 		if (req && wf_is_scalar(req) && req->scalar == GUTS_YAML_BOOL)
 			s->required = req->boolean;
@@ -436,13 +455,12 @@ static void both_filters(struct wf_parser *p, const struct guts_yaml_node *k,
 {
 	if (!a->set || !b->set)
 		return;
-	guts_diags_add(p->d,
-		       p->opts->syntax_only ? GUTS_DIAG_WARNING
-					    : GUTS_DIAG_ERROR,
-		       k->line, k->col,
-		       "'%s' cannot have both '%s' and '%s-ignore'; use '!' "
-		       "patterns in '%s' instead",
-		       event, what, what, what);
+	guts_diags_add(
+	    p->d, p->opts->syntax_only ? GUTS_DIAG_WARNING : GUTS_DIAG_ERROR,
+	    k->line, k->col,
+	    "'%s' cannot have both '%s' and '%s-ignore'; use '!' "
+	    "patterns in '%s' instead",
+	    event, what, what, what);
 }
 
 static void parse_event(struct wf_parser *p, struct guts_workflow *wf,
@@ -469,8 +487,9 @@ static void parse_event(struct wf_parser *p, struct guts_workflow *wf,
 	t = add_trigger(wf, k);
 	if (!strcmp(ev->name, "schedule")) {
 		if (wf_is_null(v))
-			ERR(p, k, "schedule needs a list of '- cron: ...' "
-				  "entries");
+			ERR(p, k,
+			    "schedule needs a list of '- cron: ...' "
+			    "entries");
 		else
 			parse_schedule(p, v, t);
 		return;
@@ -511,7 +530,7 @@ static void parse_event(struct wf_parser *p, struct guts_workflow *wf,
 				for (size_t j = 0; j < t->types.patterns.nr;
 				     j++)
 					if (!wf_in_list(t->types.patterns.v[j],
-						     ev->types))
+							ev->types))
 						ERR(p, vv,
 						    "'%s' is not an activity "
 						    "type of %s",
@@ -548,7 +567,8 @@ static void parse_on(struct wf_parser *p, struct guts_workflow *wf,
 	if (wf_is_scalar(n)) {
 		if (!find_event(n->str)) {
 			if (wf_has_expr(n->str, n->len))
-				ERR(p, n, "expressions are not allowed in 'on'");
+				ERR(p, n,
+				    "expressions are not allowed in 'on'");
 			else
 				unknown_event(p, n);
 			return;
@@ -561,8 +581,9 @@ static void parse_on(struct wf_parser *p, struct guts_workflow *wf,
 			const struct guts_yaml_node *it = n->items[i];
 
 			if (!wf_is_string(it)) {
-				ERR(p, it, "each event in 'on' must be a "
-					   "string, not a %s",
+				ERR(p, it,
+				    "each event in 'on' must be a "
+				    "string, not a %s",
 				    guts_yaml_kind_name(it));
 				continue;
 			}
@@ -577,25 +598,34 @@ static void parse_on(struct wf_parser *p, struct guts_workflow *wf,
 /* ---- permissions, concurrency, defaults ---- */
 
 json_t *wf_parse_permissions(struct wf_parser *p,
-				 const struct guts_yaml_node *n)
+			     const struct guts_yaml_node *n)
 {
-	static const char *const scopes[] = {
-		"actions",     "attestations",	      "checks",
-		"contents",    "deployments",	      "discussions",
-		"id-token",    "issues",	      "models",
-		"packages",    "pages",		      "pull-requests",
-		"repository-projects", "security-events", "statuses",
-		NULL
-	};
-	static const char *const levels[] = { "read", "write", "none", NULL };
+	static const char *const scopes[] = {"actions",
+					     "attestations",
+					     "checks",
+					     "contents",
+					     "deployments",
+					     "discussions",
+					     "id-token",
+					     "issues",
+					     "models",
+					     "packages",
+					     "pages",
+					     "pull-requests",
+					     "repository-projects",
+					     "security-events",
+					     "statuses",
+					     NULL};
+	static const char *const levels[] = {"read", "write", "none", NULL};
 
 	if (!n || wf_is_null(n))
 		return NULL;
 	if (wf_is_scalar(n)) {
 		if (!wf_is_string(n) || (strcmp(n->str, "read-all") &&
-				      strcmp(n->str, "write-all"))) {
-			ERR(p, n, "permissions must be 'read-all', 'write-all' "
-				  "or a mapping of scopes, not '%s'",
+					 strcmp(n->str, "write-all"))) {
+			ERR(p, n,
+			    "permissions must be 'read-all', 'write-all' "
+			    "or a mapping of scopes, not '%s'",
 			    n->str);
 			return NULL;
 		}
@@ -624,12 +654,11 @@ json_t *wf_parse_permissions(struct wf_parser *p,
 	return wf_to_json(n);
 }
 
-void wf_parse_concurrency(struct wf_parser *p,
-			      const struct guts_yaml_node *n, unsigned ctx,
-			      char **group, json_t **cancel)
+void wf_parse_concurrency(struct wf_parser *p, const struct guts_yaml_node *n,
+			  unsigned ctx, char **group, json_t **cancel)
 {
-	static const char *const keys[] = { "group", "cancel-in-progress",
-					    "queue", NULL };
+	static const char *const keys[] = {"group", "cancel-in-progress",
+					   "queue", NULL};
 
 	if (!n || wf_is_null(n))
 		return;
@@ -641,21 +670,22 @@ void wf_parse_concurrency(struct wf_parser *p,
 		return;
 	for (size_t i = 0; i < n->nr; i++)
 		if (!wf_in_list(n->pairs[i].key->str, keys))
-			wf_unexpected_key(p, n->pairs[i].key, "concurrency", keys);
+			wf_unexpected_key(p, n->pairs[i].key, "concurrency",
+					  keys);
 	if (!guts_yaml_get(n, "group"))
 		ERR(p, n, "required key 'group' is missing in concurrency");
-	*group = wf_get_str(p, guts_yaml_get(n, "group"), "concurrency.group",
-			 ctx);
+	*group =
+	    wf_get_str(p, guts_yaml_get(n, "group"), "concurrency.group", ctx);
 	*cancel = wf_bool_or_expr(p, guts_yaml_get(n, "cancel-in-progress"),
-				   "cancel-in-progress", ctx);
+				  "cancel-in-progress", ctx);
 }
 
 void wf_parse_defaults(struct wf_parser *p, const struct guts_yaml_node *n,
-			   unsigned ctx, char **shell, char **wd)
+		       unsigned ctx, char **shell, char **wd)
 {
-	static const char *const keys[] = { "run", NULL };
-	static const char *const run_keys[] = { "shell", "working-directory",
-						NULL };
+	static const char *const keys[] = {"run", NULL};
+	static const char *const run_keys[] = {"shell", "working-directory",
+					       NULL};
 	const struct guts_yaml_node *run;
 
 	if (!n || wf_is_null(n) || !wf_want_map(p, n, "defaults"))
@@ -669,10 +699,10 @@ void wf_parse_defaults(struct wf_parser *p, const struct guts_yaml_node *n,
 	for (size_t i = 0; i < run->nr; i++)
 		if (!wf_in_list(run->pairs[i].key->str, run_keys))
 			wf_unexpected_key(p, run->pairs[i].key, "defaults.run",
-				       run_keys);
+					  run_keys);
 	*shell = wf_get_str(p, guts_yaml_get(run, "shell"), "shell", ctx);
 	*wd = wf_get_str(p, guts_yaml_get(run, "working-directory"),
-		      "working-directory", ctx);
+			 "working-directory", ctx);
 }
 
 static void parse_schedule(struct wf_parser *p, const struct guts_yaml_node *n,
@@ -681,11 +711,9 @@ static void parse_schedule(struct wf_parser *p, const struct guts_yaml_node *n,
 	wf_parse_schedule(p, n, t);
 }
 
-static const char *const top_keys[] = { "name",	       "run-name",
-					"on",	       "env",
-					"defaults",    "concurrency",
-					"permissions", "jobs",
-					"description", NULL };
+static const char *const top_keys[] = {
+    "name",	   "run-name",	  "on",	  "env",	 "defaults",
+    "concurrency", "permissions", "jobs", "description", NULL};
 
 static void parse_root(struct wf_parser *p, struct guts_workflow *wf,
 		       const struct guts_yaml_node *root)
@@ -699,7 +727,7 @@ static void parse_root(struct wf_parser *p, struct guts_workflow *wf,
 	if (!wf_want_map(p, root, "a workflow"))
 		return;
 	wf->permissions =
-		wf_parse_permissions(p, guts_yaml_get(root, "permissions"));
+	    wf_parse_permissions(p, guts_yaml_get(root, "permissions"));
 	for (size_t i = 0; i < root->nr; i++) {
 		const struct guts_yaml_node *k = root->pairs[i].key;
 		const struct guts_yaml_node *v = root->pairs[i].value;
@@ -711,20 +739,20 @@ static void parse_root(struct wf_parser *p, struct guts_workflow *wf,
 		} else if (!strcmp(k->str, "description")) {
 			free(wf_get_str(p, v, "description", WF_NO_EXPR));
 		} else if (!strcmp(k->str, "run-name")) {
-			wf->run_name = wf_get_str(p, v, "run-name",
-					       WF_CTX_RUN_NAME);
+			wf->run_name =
+			    wf_get_str(p, v, "run-name", WF_CTX_RUN_NAME);
 		} else if (!strcmp(k->str, "on")) {
 			on = v;
 		} else if (!strcmp(k->str, "env")) {
 			wf->env = wf_string_map(p, v, "env", WF_CTX_WF_ENV, 1);
 		} else if (!strcmp(k->str, "defaults")) {
 			wf_parse_defaults(p, v, WF_CTX_WF_ENV,
-				       &wf->defaults_shell,
-				       &wf->defaults_working_directory);
+					  &wf->defaults_shell,
+					  &wf->defaults_working_directory);
 		} else if (!strcmp(k->str, "concurrency")) {
 			wf_parse_concurrency(p, v, WF_CTX_WF_CONCURRENCY,
-					  &wf->concurrency_group,
-					  &wf->cancel_in_progress);
+					     &wf->concurrency_group,
+					     &wf->cancel_in_progress);
 		} else if (!strcmp(k->str, "permissions")) {
 			/* Parsed first: calls in jobs need it. */
 		} else if (!strcmp(k->str, "jobs")) {
@@ -758,9 +786,9 @@ int wf_parse_internal(struct guts_workflow **out, const char *path,
 		      struct guts_diags *diags, int nesting,
 		      const signed char *allowed)
 {
-	static const struct guts_workflow_opts no_opts = { 0 };
-	struct wf_parser p = { diags, opts ? opts : &no_opts, text, len,
-			       nesting, NULL, allowed };
+	static const struct guts_workflow_opts no_opts = {0};
+	struct wf_parser p = {
+	    diags, opts ? opts : &no_opts, text, len, nesting, NULL, allowed};
 	struct guts_yaml_doc *doc = NULL;
 	struct guts_workflow *wf;
 	size_t errors = diags->errors;
@@ -790,8 +818,7 @@ int guts_workflow_parse(struct guts_workflow **out, const char *path,
 			const struct guts_workflow_opts *opts,
 			struct guts_diags *diags)
 {
-	return wf_parse_internal(out, path, text, len, opts, diags, 0,
-				 NULL);
+	return wf_parse_internal(out, path, text, len, opts, diags, 0, NULL);
 }
 
 int guts_workflow_load(struct guts_workflow **out, const char *path,

@@ -10,14 +10,17 @@
 
 /* In the order GitHub lists them in messages. */
 static const char *const scopes[WF_NR_SCOPES] = {
-	"actions",	    "checks",	       "contents",
-	"deployments",	    "discussions",     "issues",
-	"packages",	    "pages",	       "pull-requests",
-	"repository-projects", "statuses",	       "security-events",
-	"id-token",	    "attestations",    "models",
+    "actions",	     "checks",
+    "contents",	     "deployments",
+    "discussions",   "issues",
+    "packages",	     "pages",
+    "pull-requests", "repository-projects",
+    "statuses",	     "security-events",
+    "id-token",	     "attestations",
+    "models",
 };
 
-static const char *const level_names[] = { "none", "read", "write" };
+static const char *const level_names[] = {"none", "read", "write"};
 
 static int scope_index(const char *s)
 {
@@ -36,9 +39,9 @@ void wf_perm_levels(const json_t *perm, signed char out[WF_NR_SCOPES])
 	if (!perm)
 		return;
 	if (json_is_string(perm)) {
-		int lvl = !strcmp(json_string_value(perm), "write-all") ? 2
+		int lvl = !strcmp(json_string_value(perm), "write-all")	 ? 2
 			  : !strcmp(json_string_value(perm), "read-all") ? 1
-									  : 0;
+									 : 0;
 
 		memset(out, lvl, WF_NR_SCOPES);
 		/* id-token has no read level. */
@@ -46,7 +49,7 @@ void wf_perm_levels(const json_t *perm, signed char out[WF_NR_SCOPES])
 			out[scope_index("id-token")] = 0;
 		return;
 	}
-	json_object_foreach ((json_t *)perm, k, v) {
+	json_object_foreach((json_t *)perm, k, v) {
 		int i = scope_index(k);
 		const char *s = json_string_value(v);
 
@@ -88,8 +91,8 @@ void wf_perm_check_call(struct wf_parser *p, struct guts_wf_pos at,
 {
 	for (size_t j = 0; j < called->nr_jobs; j++) {
 		const struct guts_wf_job *job = &called->jobs[j];
-		const json_t *perm = job->permissions ? job->permissions
-						      : called->permissions;
+		const json_t *perm =
+		    job->permissions ? job->permissions : called->permissions;
 		signed char want[WF_NR_SCOPES], over[WF_NR_SCOPES];
 		struct guts_buf a, b;
 		int bad = 0;
@@ -111,8 +114,8 @@ void wf_perm_check_call(struct wf_parser *p, struct guts_wf_pos at,
 				"calling '%s': its job '%s' requests '%s', but "
 				"this call only allows '%s'; grant more with "
 				"'permissions:' on the calling job",
-				ref, job->name ? job->name : job->id,
-				a.data, b.data);
+				ref, job->name ? job->name : job->id, a.data,
+				b.data);
 		guts_buf_release(&a);
 		guts_buf_release(&b);
 	}

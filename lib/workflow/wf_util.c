@@ -10,12 +10,12 @@
 #include "banned.h"
 
 #define ERR(p, n, ...) guts_diag_error((p)->d, (n)->line, (n)->col, __VA_ARGS__)
-#define WARN(p, n, ...)                                                        \
+#define WARN(p, n, ...) \
 	guts_diag_warning((p)->d, (n)->line, (n)->col, __VA_ARGS__)
 
 struct guts_wf_pos wf_pos_of(const struct guts_yaml_node *n)
 {
-	struct guts_wf_pos pos = { n->line, n->col };
+	struct guts_wf_pos pos = {n->line, n->col};
 
 	return pos;
 }
@@ -27,8 +27,8 @@ int wf_is_scalar(const struct guts_yaml_node *n)
 
 int wf_is_null(const struct guts_yaml_node *n)
 {
-	return !n || (n->type == GUTS_YAML_SCALAR &&
-		      n->scalar == GUTS_YAML_NULL);
+	return !n ||
+	       (n->type == GUTS_YAML_SCALAR && n->scalar == GUTS_YAML_NULL);
 }
 
 int wf_is_string(const struct guts_yaml_node *n)
@@ -85,9 +85,9 @@ size_t wf_edit_distance(const char *a, const char *b)
 	for (size_t i = 1; i <= la; i++) {
 		cur[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] +
-				     (tolower((unsigned char)a[i - 1]) !=
-				      tolower((unsigned char)b[j - 1]));
+			size_t sub =
+			    prev[j - 1] + (tolower((unsigned char)a[i - 1]) !=
+					   tolower((unsigned char)b[j - 1]));
 			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
 
 			cur[j] = sub < del ? (sub < ins ? sub : ins)
@@ -99,7 +99,7 @@ size_t wf_edit_distance(const char *a, const char *b)
 }
 
 void wf_unexpected_key(struct wf_parser *p, const struct guts_yaml_node *k,
-			   const char *where, const char *const *allowed)
+		       const char *where, const char *const *allowed)
 {
 	const char *best = NULL;
 	size_t bestd = 3;
@@ -120,7 +120,7 @@ void wf_unexpected_key(struct wf_parser *p, const struct guts_yaml_node *k,
 }
 
 int wf_want_map(struct wf_parser *p, const struct guts_yaml_node *n,
-		    const char *what)
+		const char *what)
 {
 	if (n && n->type == GUTS_YAML_MAP)
 		return 1;
@@ -159,7 +159,7 @@ char *wf_scalar_string(const struct guts_yaml_node *n)
 }
 
 char *wf_get_str(struct wf_parser *p, const struct guts_yaml_node *n,
-		     const char *what, unsigned ctx)
+		 const char *what, unsigned ctx)
 {
 	if (!n)
 		return NULL;
@@ -176,7 +176,7 @@ char *wf_get_str(struct wf_parser *p, const struct guts_yaml_node *n,
 }
 
 void wf_check_tree_exprs(struct wf_parser *p, const struct guts_yaml_node *n,
-			     unsigned ctx)
+			 unsigned ctx)
 {
 	if (!n)
 		return;
@@ -198,9 +198,8 @@ void wf_check_tree_exprs(struct wf_parser *p, const struct guts_yaml_node *n,
 	}
 }
 
-json_t *wf_number_or_expr(struct wf_parser *p,
-			      const struct guts_yaml_node *n, const char *what,
-			      unsigned ctx, double min)
+json_t *wf_number_or_expr(struct wf_parser *p, const struct guts_yaml_node *n,
+			  const char *what, unsigned ctx, double min)
 {
 	if (!n || wf_is_null(n))
 		return NULL;
@@ -233,7 +232,7 @@ json_t *wf_number_or_expr(struct wf_parser *p,
 }
 
 json_t *wf_bool_or_expr(struct wf_parser *p, const struct guts_yaml_node *n,
-			    const char *what, unsigned ctx)
+			const char *what, unsigned ctx)
 {
 	if (!n || wf_is_null(n))
 		return NULL;
@@ -253,7 +252,7 @@ json_t *wf_bool_or_expr(struct wf_parser *p, const struct guts_yaml_node *n,
 }
 
 json_t *wf_string_map(struct wf_parser *p, const struct guts_yaml_node *n,
-			  const char *what, unsigned ctx, int warn_numbers)
+		      const char *what, unsigned ctx, int warn_numbers)
 {
 	json_t *obj;
 
@@ -318,7 +317,7 @@ int wf_valid_id(const char *s)
 }
 
 int wf_check_id(struct wf_parser *p, const struct guts_yaml_node *n,
-		    const char *what)
+		const char *what)
 {
 	if (!wf_is_scalar(n) || !n->len) {
 		ERR(p, n, "%s id must not be empty", what);
@@ -340,7 +339,6 @@ int wf_check_id(struct wf_parser *p, const struct guts_yaml_node *n,
 	}
 	return 1;
 }
-
 
 static json_t *number_json(double v)
 {

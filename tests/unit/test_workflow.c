@@ -20,7 +20,7 @@ struct result {
 
 static void parse(struct result *r, const char *text, int syntax_only)
 {
-	struct guts_workflow_opts o = { 0 };
+	struct guts_workflow_opts o = {0};
 
 	o.syntax_only = syntax_only;
 	o.warn_injection = 1;
@@ -53,62 +53,62 @@ static int has_diag(const struct result *r, enum guts_diag_severity sev,
 static void dump(const struct result *r)
 {
 	for (size_t i = 0; i < r->d.nr; i++)
-		fprintf(stderr, "  %u:%u: %s\n", r->d.v[i].line,
-			r->d.v[i].col, r->d.v[i].message);
+		fprintf(stderr, "  %u:%u: %s\n", r->d.v[i].line, r->d.v[i].col,
+			r->d.v[i].message);
 }
 
-#define assert_error_at(r, line, col, needle)                                \
-	do {                                                                  \
-		if (!has_diag((r), GUTS_DIAG_ERROR, (line), (col), (needle))) { \
-			dump(r);                                              \
-			fail_msg("no error at %d:%d containing '%s'", line,  \
-				 col, needle);                                \
-		}                                                             \
+#define assert_error_at(r, line, col, needle)                               \
+	do {                                                                \
+		if (!has_diag((r), GUTS_DIAG_ERROR, (line), (col),          \
+			      (needle))) {                                  \
+			dump(r);                                            \
+			fail_msg("no error at %d:%d containing '%s'", line, \
+				 col, needle);                              \
+		}                                                           \
 	} while (0)
 
-static const char simple[] =
-	"name: CI\n"
-	"on:\n"
-	"  push:\n"
-	"    branches: [main, 'release/**']\n"
-	"    paths-ignore: ['docs/**']\n"
-	"  pull_request:\n"
-	"  workflow_dispatch:\n"
-	"    inputs:\n"
-	"      level:\n"
-	"        type: choice\n"
-	"        options: [low, high]\n"
-	"        default: low\n"
-	"  schedule:\n"
-	"    - cron: '30 5 * * 1-5'\n"
-	"env:\n"
-	"  GLOBAL: 1\n"
-	"jobs:\n"
-	"  build:\n"
-	"    runs-on: [self-hosted, linux]\n"
-	"    timeout-minutes: 7.5\n"
-	"    strategy:\n"
-	"      fail-fast: false\n"
-	"      matrix:\n"
-	"        os: [linux, mac]\n"
-	"    sandbox:\n"
-	"      network: none\n"
-	"      memory: 2G\n"
-	"      cpus: 1.5\n"
-	"      pids: 256\n"
-	"    steps:\n"
-	"      - uses: actions/checkout@v4\n"
-	"      - id: compile\n"
-	"        run: make\n"
-	"        shell: bash\n"
-	"      - run: make test\n"
-	"        if: success() && matrix.os == 'linux'\n"
-	"  deploy:\n"
-	"    needs: build\n"
-	"    runs-on: default\n"
-	"    if: github.ref == 'refs/heads/main'\n"
-	"    steps:\n"
-	"      - run: ./deploy\n";
+static const char simple[] = "name: CI\n"
+			     "on:\n"
+			     "  push:\n"
+			     "    branches: [main, 'release/**']\n"
+			     "    paths-ignore: ['docs/**']\n"
+			     "  pull_request:\n"
+			     "  workflow_dispatch:\n"
+			     "    inputs:\n"
+			     "      level:\n"
+			     "        type: choice\n"
+			     "        options: [low, high]\n"
+			     "        default: low\n"
+			     "  schedule:\n"
+			     "    - cron: '30 5 * * 1-5'\n"
+			     "env:\n"
+			     "  GLOBAL: 1\n"
+			     "jobs:\n"
+			     "  build:\n"
+			     "    runs-on: [self-hosted, linux]\n"
+			     "    timeout-minutes: 7.5\n"
+			     "    strategy:\n"
+			     "      fail-fast: false\n"
+			     "      matrix:\n"
+			     "        os: [linux, mac]\n"
+			     "    sandbox:\n"
+			     "      network: none\n"
+			     "      memory: 2G\n"
+			     "      cpus: 1.5\n"
+			     "      pids: 256\n"
+			     "    steps:\n"
+			     "      - uses: actions/checkout@v4\n"
+			     "      - id: compile\n"
+			     "        run: make\n"
+			     "        shell: bash\n"
+			     "      - run: make test\n"
+			     "        if: success() && matrix.os == 'linux'\n"
+			     "  deploy:\n"
+			     "    needs: build\n"
+			     "    runs-on: default\n"
+			     "    if: github.ref == 'refs/heads/main'\n"
+			     "    steps:\n"
+			     "      - run: ./deploy\n";
 
 static void test_workflow__loads_the_model(void **state)
 {
@@ -135,9 +135,8 @@ static void test_workflow__loads_the_model(void **state)
 	t = guts_workflow_trigger(r.wf, "schedule");
 	assert_string_equal(t->crons.v[0], "30 5 * * 1-5");
 	/* Numbers in env become strings as GitHub converts them. */
-	assert_string_equal(json_string_value(json_object_get(r.wf->env,
-							      "GLOBAL")),
-			    "1");
+	assert_string_equal(
+	    json_string_value(json_object_get(r.wf->env, "GLOBAL")), "1");
 	b = guts_workflow_job(r.wf, "BUILD");
 	assert_non_null(b);
 	assert_int_equal(json_array_size(b->runs_on), 2);
@@ -203,18 +202,19 @@ static void test_workflow__contexts_follow_github_availability(void **state)
 	struct result r;
 
 	(void)state;
-	parse(&r,
-	      "on: push\n"
-	      "run-name: ${{ secrets.X }}\n"
-	      "jobs:\n"
-	      "  a:\n"
-	      "    runs-on: linux\n"
-	      "    if: steps.x.outputs.y == 1\n"
-	      "    concurrency: ${{ secrets.foo }}\n"
-	      "    steps:\n"
-	      "      - run: echo ${{ steps.x.outputs.y }} ${{ hashFiles('a') }}\n"
-	      "        if: always() && env.X\n",
-	      0);
+	parse(
+	    &r,
+	    "on: push\n"
+	    "run-name: ${{ secrets.X }}\n"
+	    "jobs:\n"
+	    "  a:\n"
+	    "    runs-on: linux\n"
+	    "    if: steps.x.outputs.y == 1\n"
+	    "    concurrency: ${{ secrets.foo }}\n"
+	    "    steps:\n"
+	    "      - run: echo ${{ steps.x.outputs.y }} ${{ hashFiles('a') }}\n"
+	    "        if: always() && env.X\n",
+	    0);
 	assert_error_at(&r, 2, 15, "Unrecognized named-value: 'secrets'");
 	assert_error_at(&r, 6, 9, "Unrecognized named-value: 'steps'");
 	assert_error_at(&r, 7, 22, "Unrecognized named-value: 'secrets'");
@@ -247,8 +247,8 @@ static void test_workflow__needs_cycles_name_every_edge(void **state)
 	release(&r);
 }
 
-static void test_workflow__remote_actions_are_errors_unless_syntax_only(
-	void **state)
+static void
+test_workflow__remote_actions_are_errors_unless_syntax_only(void **state)
 {
 	static const char text[] = "on: push\n"
 				   "jobs:\n"
@@ -266,8 +266,7 @@ static void test_workflow__remote_actions_are_errors_unless_syntax_only(
 	release(&r);
 	parse(&r, text, 1);
 	assert_int_equal(r.rc, 0);
-	assert_int_equal(r.wf->jobs[0].steps[0].uses_kind,
-			 GUTS_WF_USES_REMOTE);
+	assert_int_equal(r.wf->jobs[0].steps[0].uses_kind, GUTS_WF_USES_REMOTE);
 	assert_string_equal(r.wf->jobs[0].steps[1].builtin, "upload-artifact");
 	release(&r);
 }
@@ -347,14 +346,16 @@ static void test_workflow__on_forms_and_empty_events(void **state)
 	struct result r;
 
 	(void)state;
-	parse(&r, "on: [push, pull_request]\njobs: {a: {runs-on: x, steps: "
-		  "[{run: a}]}}\n",
+	parse(&r,
+	      "on: [push, pull_request]\njobs: {a: {runs-on: x, steps: "
+	      "[{run: a}]}}\n",
 	      0);
 	assert_int_equal(r.rc, 0);
 	assert_int_equal(r.wf->nr_triggers, 2);
 	release(&r);
-	parse(&r, "on:\n  push:\n  workflow_dispatch:\njobs: {a: {runs-on: "
-		  "x, steps: [{run: a}]}}\n",
+	parse(&r,
+	      "on:\n  push:\n  workflow_dispatch:\njobs: {a: {runs-on: "
+	      "x, steps: [{run: a}]}}\n",
 	      0);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(guts_workflow_trigger(r.wf, "workflow_dispatch"));
@@ -391,20 +392,20 @@ static void test_workflow__to_json_round_trips_key_fields(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_workflow__loads_the_model),
-		cmocka_unit_test(
-			test_workflow__reports_every_error_at_its_position),
-		cmocka_unit_test(
-			test_workflow__contexts_follow_github_availability),
-		cmocka_unit_test(test_workflow__needs_cycles_name_every_edge),
-		cmocka_unit_test(
-			test_workflow__remote_actions_are_errors_unless_syntax_only),
-		cmocka_unit_test(test_workflow__warns_about_script_injection),
-		cmocka_unit_test(test_workflow__bad_cron_and_filters_are_errors),
-		cmocka_unit_test(test_workflow__dispatch_inputs_are_typed),
-		cmocka_unit_test(test_workflow__on_forms_and_empty_events),
-		cmocka_unit_test(test_workflow__missing_jobs_and_on_are_reported),
-		cmocka_unit_test(test_workflow__to_json_round_trips_key_fields),
+	    cmocka_unit_test(test_workflow__loads_the_model),
+	    cmocka_unit_test(
+		test_workflow__reports_every_error_at_its_position),
+	    cmocka_unit_test(
+		test_workflow__contexts_follow_github_availability),
+	    cmocka_unit_test(test_workflow__needs_cycles_name_every_edge),
+	    cmocka_unit_test(
+		test_workflow__remote_actions_are_errors_unless_syntax_only),
+	    cmocka_unit_test(test_workflow__warns_about_script_injection),
+	    cmocka_unit_test(test_workflow__bad_cron_and_filters_are_errors),
+	    cmocka_unit_test(test_workflow__dispatch_inputs_are_typed),
+	    cmocka_unit_test(test_workflow__on_forms_and_empty_events),
+	    cmocka_unit_test(test_workflow__missing_jobs_and_on_are_reported),
+	    cmocka_unit_test(test_workflow__to_json_round_trips_key_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

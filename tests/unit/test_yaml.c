@@ -275,8 +275,8 @@ int main(void)
 	    cmocka_unit_test(test_yaml__syntax_errors_have_positions),
 	    cmocka_unit_test(test_yaml__depth_is_capped),
 	    cmocka_unit_test(test_yaml__file_size_is_capped),
-		cmocka_unit_test(test_yaml__empty_collections_load),
-		cmocka_unit_test(test_yaml__empty_document_has_no_root),
+	    cmocka_unit_test(test_yaml__empty_collections_load),
+	    cmocka_unit_test(test_yaml__empty_document_has_no_root),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
