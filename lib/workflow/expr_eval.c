@@ -365,12 +365,14 @@ static int eval_binary(struct guts__expr_eval *cx,
 		if (nr == alloc) {
 			alloc *= 2;
 			if (spine == small) {
-				spine = guts_xreallocarray(NULL, alloc,
-							   sizeof(*spine));
+				spine = guts_xreallocarray(
+				    NULL, alloc,
+				    sizeof(*spine)); /* NOLINT: pointers */
 				memcpy(spine, small, sizeof(small));
 			} else {
-				spine = guts_xreallocarray(spine, alloc,
-							   sizeof(*spine));
+				spine = guts_xreallocarray(
+				    spine, alloc,
+				    sizeof(*spine)); /* NOLINT: pointers */
 			}
 		}
 		spine[nr++] = base;
