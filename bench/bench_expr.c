@@ -39,7 +39,7 @@ static int by_hand(const json_t *ctx)
 	json_t *os = json_object_get(m, "os");
 	json_t *needs, *build, *result;
 
-	if (!json_is_string(os) || strcmp(json_string_value(os), "linux"))
+	if (!json_is_string(os) || strcmp(json_string_value(os), "linux") != 0)
 		return 0;
 	needs = json_object_get(ctx, "needs");
 	build = json_object_get(needs, "build");

@@ -21,7 +21,7 @@
 #include "banned.h"
 
 /* A request line is a JSON object with the contexts; cap it. */
-#define EXPR_JSONL_MAX_LINE (64u * 1024 * 1024)
+#define EXPR_JSONL_MAX_LINE ((size_t)64 * 1024 * 1024)
 
 /* Context names the single-expression form always knows (null if unset). */
 static const char *const standard_contexts[] = {

@@ -40,7 +40,7 @@
 #define GUTS_EXPR_MAX_LENGTH 21000
 #define GUTS_EXPR_MAX_DEPTH 50
 /* Default cap on the bytes of strings one evaluation may build. */
-#define GUTS_EXPR_MAX_MEMORY (1024 * 1024)
+#define GUTS_EXPR_MAX_MEMORY ((size_t)1024 * 1024)
 
 /* ---- values ------------------------------------------------------------ */
 

@@ -300,6 +300,35 @@ static int eval_index(struct guts__expr_eval *cx,
 	struct index ix;
 	int rc;
 
+	/*
+	 * The common case, a property name (github.ref, x['y']) of an object:
+	 * look it up without building an index.
+	 */
+	if (n->literal_string_index) {
+		const struct guts_expr_value *key = &n->right->lit;
+
+		rc = eval(cx, n->left, &obj);
+		if (rc < 0)
+			return rc;
+		if (obj.kind == GUTS_EXPR_OBJECT) {
+			json_t *j = guts__expr_object_get(
+			    obj.u.json, key->u.string.ptr, key->u.string.len);
+
+			if (j)
+				guts__expr_from_json(
+				    out, j,
+				    !!(obj.flags & GUTS_EXPR_VALUE_OWNED));
+			else
+				guts_expr_value_set_null(out);
+			guts_expr_value_release(&obj);
+			return 0;
+		}
+		index_init(&ix, key);
+		access(out, &obj, &ix);
+		guts_buf_release(&ix.buf);
+		guts_expr_value_release(&obj);
+		return 0;
+	}
 	/* The reference evaluates the index before the object. */
 	if (n->right) {
 		rc = eval(cx, n->right, &idx);
@@ -365,12 +394,14 @@ static int eval_binary(struct guts__expr_eval *cx,
 		if (nr == alloc) {
 			alloc *= 2;
 			if (spine == small) {
-				spine = guts_xreallocarray(NULL, alloc,
-							   sizeof(*spine));
+				spine = guts_xreallocarray(
+				    NULL, alloc,
+				    sizeof(*spine)); /* NOLINT: pointers */
 				memcpy(spine, small, sizeof(small));
 			} else {
-				spine = guts_xreallocarray(spine, alloc,
-							   sizeof(*spine));
+				spine = guts_xreallocarray(
+				    spine, alloc,
+				    sizeof(*spine)); /* NOLINT: pointers */
 			}
 		}
 		spine[nr++] = base;

@@ -206,7 +206,8 @@ static int seal(struct parser *p, struct guts__expr_node *n)
 
 static void add_arg(struct guts__expr_node *n, struct guts__expr_node *a)
 {
-	n->args = guts_xreallocarray(n->args, n->nr_args + 1, sizeof(*n->args));
+	n->args = guts_xreallocarray(n->args, n->nr_args + 1,
+				     sizeof(*n->args)); /* NOLINT: pointers */
 	n->args[n->nr_args++] = a;
 }
 
@@ -290,7 +291,8 @@ static int find_function(const struct parser *p, const char *s, size_t len)
 	for (int f = 0; f < GUTS__F_COUNT; f++) {
 		const struct guts__expr_func_info *fi = &guts__expr_funcs[f];
 
-		if (strlen(fi->name) != len || strncasecmp(fi->name, s, len))
+		if (strlen(fi->name) != len ||
+		    strncasecmp(fi->name, s, len) != 0)
 			continue;
 		if (fi->needs_flag && p->opts &&
 		    !(p->opts->flags & fi->needs_flag))
@@ -368,8 +370,8 @@ static int index_access(struct parser *p, struct guts__expr_node **out)
 	int increased = 0, rc;
 
 	rc = call(p, &expr);
-	if (rc < 0)
-		return rc;
+	if (rc < 0 || !expr)
+		return rc < 0 ? rc : GUTS_EINVAL;
 	if (expr->kind != GUTS__N_GROUP && expr->kind != GUTS__N_CALL &&
 	    expr->kind != GUTS__N_CONTEXT)
 		goto done;
@@ -441,7 +443,7 @@ fail:
 static int unary(struct parser *p, struct guts__expr_node **out)
 {
 	const struct guts__expr_token *t = peek(p);
-	struct guts__expr_node *operand, *n;
+	struct guts__expr_node *operand = NULL, *n;
 	int rc;
 
 	if (!match(p, GUTS__TOK_BANG))
@@ -696,7 +698,7 @@ static int walk_binary(struct walker *w, const struct guts__expr_node *n)
 	int rc;
 
 	while (base->kind == GUTS__N_BINARY) {
-		GUTS_ALLOC_GROW(spine, nr + 1, alloc);
+		GUTS_ALLOC_GROW(spine, nr + 1, alloc); /* NOLINT: pointers */
 		spine[nr++] = base;
 		base = base->left;
 	}

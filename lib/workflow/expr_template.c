@@ -58,7 +58,6 @@ int guts_expr_template_scan(struct guts_expr_segment **out, size_t *nr,
 			s.offset = s.outer_offset = i;
 			s.len = s.outer_len = start - i;
 			push(&segs, &n, &alloc, &s);
-			i = start;
 		}
 		if (!open)
 			break;
@@ -115,7 +114,8 @@ int guts_expr_template_is_single(const char *src, size_t len,
 	size_t nr = 0;
 	int single;
 
-	if (len < 5 || memcmp(src, "${{", 3) || memcmp(src + len - 2, "}}", 2))
+	if (len < 5 || memcmp(src, "${{", 3) != 0 ||
+	    memcmp(src + len - 2, "}}", 2) != 0)
 		return 0;
 	if (guts_expr_template_scan(&segs, &nr, src, len, NULL) < 0)
 		return 0;

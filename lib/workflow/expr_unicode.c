@@ -497,14 +497,14 @@ void guts__expr_case_map(struct guts_buf *out, const char *str, size_t len,
 	}
 }
 
-static char ascii_upper(char c)
+static unsigned char ascii_upper(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+	return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c;
 }
 
-static char ascii_lower(char c)
+static unsigned char ascii_lower(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
 /*
@@ -558,10 +558,8 @@ static int fast_fold_cmp(const char *a, size_t alen, const char *b, size_t blen,
 		}
 		if ((ca | cb) & 0x80)
 			return -2;
-		ca = (unsigned char)(upper ? ascii_upper((char)ca)
-					   : ascii_lower((char)ca));
-		cb = (unsigned char)(upper ? ascii_upper((char)cb)
-					   : ascii_lower((char)cb));
+		ca = upper ? ascii_upper(ca) : ascii_lower(ca);
+		cb = upper ? ascii_upper(cb) : ascii_lower(cb);
 		if (ca != cb)
 			return ca < cb ? -1 : 1;
 	}

@@ -178,7 +178,7 @@ void guts__expr_from_json(struct guts_expr_value *out, json_t *j, int own)
 
 void guts_expr_number_format(double d, char buf[32])
 {
-	char tmp[40], digits[20];
+	char tmp[40], digits[20] = "0";
 	int p, nd = 0, exp10, n, k, i, o = 0;
 	const char *e;
 
@@ -206,7 +206,7 @@ void guts_expr_number_format(double d, char buf[32])
 	exp10 = (int)strtol(e + 1, NULL, 10);
 	while (nd > 1 && digits[nd - 1] == '0')
 		nd--;
-	k = nd;
+	k = nd ? nd : 1;
 	n = exp10 + 1;
 	if (d < 0)
 		buf[o++] = '-';
@@ -236,8 +236,8 @@ void guts_expr_number_format(double d, char buf[32])
 			for (i = 1; i < k; i++)
 				buf[o++] = digits[i];
 		}
-		o += snprintf(buf + o, (size_t)(32 - o), "e%c%d",
-			      n - 1 < 0 ? '-' : '+', abs(n - 1));
+		snprintf(buf + o, (size_t)(32 - o), "e%c%d",
+			 n - 1 < 0 ? '-' : '+', abs(n - 1));
 		return;
 	}
 	buf[o] = '\0';
@@ -354,7 +354,7 @@ static double parse_radix(const char *s, size_t len, int radix)
 	if (!len)
 		return NAN;
 	for (size_t i = 0; i < len; i++) {
-		int c = s[i], dg;
+		int c = (unsigned char)s[i], dg;
 
 		if (c >= '0' && c <= '9')
 			dg = c - '0';
@@ -619,14 +619,15 @@ size_t guts__expr_object_entries(const json_t *obj,
 	}
 	if (any_index)
 		qsort(es, n, sizeof(*es), cmp_js_order);
-	byk = guts_xcalloc(n, sizeof(*byk));
+	byk = guts_xcalloc(n, sizeof(*byk)); /* NOLINT: pointers */
 	for (i = 0; i < n; i++) {
 		es[i].rank = i;
 		es[i].lower = lower.data + es[i].lower_off;
 		byk[i] = &es[i];
 	}
 	/* Of keys equal after lowercasing, the first in JS order wins. */
-	qsort(byk, n, sizeof(*byk), cmp_lower_then_rank);
+	qsort(byk, n, sizeof(*byk), /* NOLINT: pointers */
+	      cmp_lower_then_rank);
 	drop = guts_xcalloc(n, 1);
 	for (i = 1; i < n; i++)
 		if (byk[i]->lower_len == byk[i - 1]->lower_len &&

@@ -812,7 +812,7 @@ static void test_expr__caps_memory_of_built_strings(void **state)
 
 	(void)state;
 	env.contexts = contexts;
-	env.max_memory = 16 * 1024;
+	env.max_memory = (size_t)16 * 1024;
 	assert_int_equal(
 	    guts_expr_eval_string(&v, src, strlen(src), NULL, &env, &err),
 	    GUTS_ETOOBIG);
@@ -845,7 +845,7 @@ static void *eval_many(void *p)
 
 		if (guts_expr_eval(&v, a->e, &env, NULL) ||
 		    v.kind != GUTS_EXPR_STRING ||
-		    strcmp(v.u.string.ptr, "linux-x"))
+		    strcmp(v.u.string.ptr, "linux-x") != 0)
 			a->ok = 0;
 		guts_expr_value_release(&v);
 	}
