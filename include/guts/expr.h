@@ -174,6 +174,11 @@ enum guts_expr_parse_flags {
 	GUTS_EXPR_STATUS_FUNCTIONS = 1 << 0,
 	/* hashFiles(pattern, ...) exists. */
 	GUTS_EXPR_HASHFILES = 1 << 1,
+	/*
+	 * success() and failure() may name jobs, as in a job's if:
+	 * `success('build', 'test')` asks about those needed jobs only.
+	 */
+	GUTS_EXPR_STATUS_JOB_ARGS = 1 << 2,
 };
 
 struct guts_expr_parse_opts {
@@ -215,6 +220,13 @@ enum guts_expr_status {
 typedef enum guts_expr_status (*guts_expr_status_fn)(void *data);
 
 /**
+ * The combined status of the named jobs, for success('a', 'b') and
+ * failure('a', 'b') in a job's if: (GUTS_EXPR_STATUS_JOB_ARGS).
+ */
+typedef enum guts_expr_status (*guts_expr_job_status_fn)(
+	const char *const *jobs, size_t nr_jobs, void *data);
+
+/**
  * Compute hashFiles(@patterns...): set *out to a fresh string (caller of the
  * callback frees it) and return 0, or return a negative enum guts_err with
  * guts_error() recording why; the message becomes the evaluation error.
@@ -231,6 +243,9 @@ struct guts_expr_env {
 	const json_t *contexts;
 	guts_expr_status_fn status; /* NULL: the status is success */
 	void *status_data;
+	/* NULL: success('a') and failure('a') use @status. */
+	guts_expr_job_status_fn job_status;
+	void *job_status_data;
 	guts_expr_hashfiles_fn hash_files; /* NULL: hashFiles() fails */
 	void *hash_files_data;
 	size_t max_memory; /* 0: GUTS_EXPR_MAX_MEMORY */

@@ -477,8 +477,20 @@ int guts__expr_call(struct guts__expr_eval *cx, const struct guts__expr_node *n,
 	case GUTS__F_SUCCESS:
 	case GUTS__F_FAILURE:
 	case GUTS__F_CANCELLED:
-		if (env->status)
+		if (nr && env->job_status) {
+			char **jobs = guts_xcalloc(nr, sizeof(*jobs));
+
+			for (size_t i = 0; i < nr; i++)
+				jobs[i] = guts_expr_value_to_string(&args[i],
+								    NULL);
+			st = env->job_status((const char *const *)jobs, nr,
+					     env->job_status_data);
+			for (size_t i = 0; i < nr; i++)
+				free(jobs[i]);
+			free(jobs);
+		} else if (env->status) {
 			st = env->status(env->status_data);
+		}
 		guts_expr_value_set_boolean(
 		    out, (n->op == GUTS__F_SUCCESS &&
 			  st == GUTS_EXPR_STATUS_SUCCESS) ||

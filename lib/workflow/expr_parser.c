@@ -344,7 +344,9 @@ static int call(struct parser *p, struct guts__expr_node **out)
 		rc = fail(p, ERR_TOO_FEW, ident);
 		goto fail;
 	}
-	if (n->nr_args > guts__expr_funcs[f].max_args) {
+	if (n->nr_args > guts__expr_funcs[f].max_args &&
+	    !((f == GUTS__F_SUCCESS || f == GUTS__F_FAILURE) &&
+	      (p->opts->flags & GUTS_EXPR_STATUS_JOB_ARGS))) {
 		rc = fail(p, ERR_TOO_MANY, ident);
 		goto fail;
 	}

@@ -45,6 +45,8 @@ static void parse_opts(unsigned ctx, const char **names,
 		o->flags |= GUTS_EXPR_STATUS_FUNCTIONS;
 	if (ctx & WF_FN_HASHFILES)
 		o->flags |= GUTS_EXPR_HASHFILES;
+	if (ctx & WF_FN_JOB_STATUS)
+		o->flags |= GUTS_EXPR_STATUS_JOB_ARGS;
 }
 
 /* The first non-blank line after @line, for a block scalar's indentation. */

@@ -26,6 +26,7 @@ enum wf_ctx {
 	WF_FN_STATUS = 1 << 12, /* success() failure() always() cancelled() */
 	WF_FN_HASHFILES = 1 << 13, /* hashFiles() */
 	WF_NO_EXPR = 1 << 14,	   /* expressions are not allowed at all */
+	WF_FN_JOB_STATUS = 1 << 15, /* success('job') in a job's if: */
 };
 
 /* GitHub's context-availability table, by place. */
@@ -33,7 +34,8 @@ enum wf_ctx {
 #define WF_CTX_WF_ENV (WF_GITHUB | WF_SECRETS | WF_INPUTS | WF_VARS)
 #define WF_CTX_WF_CONCURRENCY (WF_GITHUB | WF_INPUTS | WF_VARS)
 #define WF_CTX_JOB_IF \
-	(WF_GITHUB | WF_NEEDS | WF_VARS | WF_INPUTS | WF_FN_STATUS)
+	(WF_GITHUB | WF_NEEDS | WF_VARS | WF_INPUTS | WF_FN_STATUS | \
+	 WF_FN_JOB_STATUS)
 #define WF_CTX_JOB_STRATEGY (WF_GITHUB | WF_NEEDS | WF_VARS | WF_INPUTS)
 #define WF_CTX_JOB_BASIC \
 	(WF_GITHUB | WF_NEEDS | WF_STRATEGY | WF_MATRIX | WF_VARS | WF_INPUTS)

@@ -875,6 +875,50 @@ static void test_expr__evaluates_a_shared_expression_from_threads(void **state)
 	guts_expr_free(e);
 }
 
+static enum guts_expr_status only_build_failed(const char *const *jobs,
+					       size_t nr, void *data)
+{
+	(void)data;
+	for (size_t i = 0; i < nr; i++)
+		if (!strcmp(jobs[i], "build"))
+			return GUTS_EXPR_STATUS_FAILURE;
+	return GUTS_EXPR_STATUS_SUCCESS;
+}
+
+static void test_expr__job_status_functions_take_job_ids(void **state)
+{
+	struct guts_expr_parse_opts o = { NULL, 0, GUTS_EXPR_STATUS_FUNCTIONS };
+	struct guts_expr_env env = { 0 };
+	struct guts_expr_error err = GUTS_EXPR_ERROR_INIT;
+	struct guts_expr_value v = { 0 };
+	struct guts_expr *e = NULL;
+
+	(void)state;
+	/* Without the flag, success() takes no arguments. */
+	assert_int_equal(guts_expr_parse(&e, "success('build')", 16, &o, &err),
+			 GUTS_EINVAL);
+	assert_non_null(strstr(err.message, "Too many parameters"));
+	guts_expr_error_release(&err);
+	o.flags |= GUTS_EXPR_STATUS_JOB_ARGS;
+	env.job_status = only_build_failed;
+	assert_int_equal(guts_expr_eval_string(&v, "success('lint', 'test')",
+					       23, &o, &env, &err),
+			 0);
+	assert_true(v.u.boolean);
+	assert_int_equal(guts_expr_eval_string(&v, "failure('build')", 16, &o,
+					       &env, &err),
+			 0);
+	assert_true(v.u.boolean);
+	assert_int_equal(guts_expr_eval_string(&v, "success('build', 'x')", 21,
+					       &o, &env, &err),
+			 0);
+	assert_false(v.u.boolean);
+	/* cancelled() and always() still take none. */
+	assert_int_equal(guts_expr_parse(&e, "always('x')", 11, &o, &err),
+			 GUTS_EINVAL);
+	guts_expr_error_release(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -932,6 +976,7 @@ int main(void)
 	    cmocka_unit_test(test_expr__limits_expression_length),
 	    cmocka_unit_test(test_expr__long_comparison_chains_use_no_stack),
 	    cmocka_unit_test(test_expr__caps_memory_of_built_strings),
+	    cmocka_unit_test(test_expr__job_status_functions_take_job_ids),
 	    cmocka_unit_test(
 		test_expr__evaluates_a_shared_expression_from_threads),
 	};

@@ -220,6 +220,20 @@ static void test_workflow__contexts_follow_github_availability(void **state)
 	assert_error_at(&r, 7, 22, "Unrecognized named-value: 'secrets'");
 	assert_int_equal(r.d.errors, 3);
 	release(&r);
+	/* A job's if: may name jobs in success() and failure(), not a step's. */
+	parse(&r,
+	      "on: push\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: linux\n"
+	      "    if: success('b') || failure('b', 'c')\n"
+	      "    steps:\n"
+	      "      - run: x\n"
+	      "        if: success('b')\n",
+	      0);
+	assert_error_at(&r, 8, 13, "Too many parameters");
+	assert_int_equal(r.d.errors, 1);
+	release(&r);
 }
 
 static void test_workflow__needs_cycles_name_every_edge(void **state)
