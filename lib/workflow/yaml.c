@@ -600,7 +600,8 @@ static struct guts_yaml_node *parse_collection(struct loader *ld,
 	} else {
 		n->items = arena_alloc(ld->arena,
 				       (k.nr ? k.nr : 1) * sizeof(*n->items));
-		memcpy(n->items, k.v, k.nr * sizeof(*n->items));
+		if (k.nr) /* k.v is NULL for an empty sequence */
+			memcpy(n->items, k.v, k.nr * sizeof(*n->items));
 		n->nr = k.nr;
 	}
 	free(k.v);
