@@ -76,7 +76,9 @@ void guts_matrix_release(struct guts_matrix *m);
  * GitHub refuses, with a message such as "matrix exclude key 'arch' does
  * not match any key within the matrix" or "matrix produces 300
  * combinations; the limit is 256".  GUTS_ETOOBIG when the work would be out
- * of proportion (a product over GUTS_MATRIX_MAX_PRODUCT).  On error @m is
+ * of proportion: a product of the vector sizes over GUTS_MATRIX_MAX_PRODUCT,
+ * or more than about 16 million value comparisons for exclude and include
+ * (which keeps any expansion under a second).  On error @m is
  * left empty.
  */
 int guts_matrix_expand(struct guts_matrix *m, const json_t *matrix,

@@ -494,9 +494,15 @@ static int expand(struct expander *x, struct guts_matrix *m)
 			json_decref(c);
 			break;
 		}
-		GUTS_ALLOC_GROW(name_keys, nr + 1, alloc);
-		name_keys[nr++] = x->nr_vectors;
-		json_array_append_new(legs, c);
+		/* Past the limit, only count: the error names the total. */
+		if (nr < GUTS_MATRIX_MAX_COMBINATIONS) {
+			GUTS_ALLOC_GROW(name_keys, nr + 1, alloc);
+			name_keys[nr] = x->nr_vectors;
+			json_array_append_new(legs, c);
+		} else {
+			json_decref(c);
+		}
+		nr++;
 	}
 	if (x->too_much) {
 		rc = guts_error(GUTS_ETOOBIG,
@@ -512,6 +518,8 @@ static int expand(struct expander *x, struct guts_matrix *m)
 
 		if (matched[j])
 			continue;
+		if (nr++ >= GUTS_MATRIX_MAX_COMBINATIONS)
+			continue;
 		/* GitHub puts the entry's vector keys first, then the rest. */
 		c = json_object();
 		json_object_foreach((json_t *)e, k, v) {
@@ -522,8 +530,8 @@ static int expand(struct expander *x, struct guts_matrix *m)
 			if (vector_index(x, k) < 0)
 				json_object_set(c, k, v);
 		}
-		GUTS_ALLOC_GROW(name_keys, nr + 1, alloc);
-		name_keys[nr++] = json_object_size(c);
+		GUTS_ALLOC_GROW(name_keys, nr, alloc);
+		name_keys[nr - 1] = json_object_size(c);
 		json_array_append_new(legs, c);
 	}
 	if (nr > GUTS_MATRIX_MAX_COMBINATIONS) {

@@ -2,6 +2,8 @@
  * The plan: stages by Kahn's algorithm over `needs`, legs by matrix
  * expansion (see include/guts/plan.h).
  */
+#include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +107,44 @@ static const char *unknown_in(struct unknown_ref *u, const char *src,
 }
 
 /*
+ * The expression language's numbers are doubles, so 18 comes back as 18.0;
+ * give whole numbers back as JSON integers, as the YAML loader makes them,
+ * so `fromJSON('[18]')` and `[18]` plan alike.  Consumes @v; returns a new
+ * reference.
+ */
+static json_t *whole_numbers(json_t *v)
+{
+	const char *k;
+	json_t *item, *copy;
+	size_t i;
+
+	/* The value may share containers with the contexts: never mutate. */
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+
+		if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+			json_decref(v);
+			return json_integer((json_int_t)d);
+		}
+	} else if (json_is_object(v)) {
+		copy = json_object();
+		json_object_foreach(v, k, item)
+			json_object_set_new(copy, k,
+					    whole_numbers(json_incref(item)));
+		json_decref(v);
+		return copy;
+	} else if (json_is_array(v)) {
+		copy = json_array();
+		json_array_foreach(v, i, item)
+			json_array_append_new(copy,
+					      whole_numbers(json_incref(item)));
+		json_decref(v);
+		return copy;
+	}
+	return v;
+}
+
+/*
  * Evaluate one template string: the one place planning evaluates `${{ }}`.
  * A template that needs what is not known yet is deferred to run time.
  */
@@ -144,9 +184,102 @@ static int eval_template(json_t **out, const json_t *s, const json_t *contexts,
 		guts_expr_error_release(&err);
 		return rc;
 	}
-	*out = guts_expr_value_to_json(&v);
+	*out = whole_numbers(guts_expr_value_to_json(&v));
 	guts_expr_value_release(&v);
 	return 0;
+}
+
+/* A value as the text a `${{ }}` in a name would make of it. */
+static char *text_of(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return guts_xstrdup(json_string_value(v));
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return wf_number_string(json_number_value(v));
+	case JSON_TRUE:
+		return guts_xstrdup("true");
+	case JSON_FALSE:
+		return guts_xstrdup("false");
+	case JSON_NULL:
+		return guts_xstrdup("");
+	default:
+		return NULL;
+	}
+}
+
+/* Whether mapping key @k is GitHub's `${{ insert }}` directive. */
+static int is_insert(const char *k)
+{
+	size_t len = strlen(k);
+
+	while (len && isspace((unsigned char)k[len - 1]))
+		len--;
+	while (len && isspace((unsigned char)*k)) {
+		k++;
+		len--;
+	}
+	if (len < 5 || strncmp(k, "${{", 3) || strncmp(k + len - 2, "}}", 2))
+		return 0;
+	k += 3;
+	len -= 5;
+	while (len && isspace((unsigned char)*k)) {
+		k++;
+		len--;
+	}
+	while (len && isspace((unsigned char)k[len - 1]))
+		len--;
+	return len == 6 && !strncasecmp(k, "insert", 6);
+}
+
+static int eval_value(json_t **out, const json_t *v, const json_t *contexts,
+		      char **deferred, int depth);
+
+/*
+ * One pair of a mapping into @copy.  As GitHub's templates do, a key may
+ * be an expression (its value as a string becomes the key) or the
+ * `${{ insert }}` directive (the value, a mapping, is merged in).
+ */
+static int eval_pair(json_t *copy, const char *k, const json_t *item,
+		     const json_t *contexts, char **deferred, int depth)
+{
+	json_t *r = NULL, *kv = NULL, *ks;
+	char *key = NULL;
+	int rc;
+
+	rc = eval_value(&r, item, contexts, deferred, depth + 1);
+	if (rc < 0 || !r)
+		return rc;
+	if (!strstr(k, "${{")) {
+		json_object_set_new(copy, k, r);
+		return 0;
+	}
+	if (is_insert(k)) {
+		const char *ik;
+		json_t *iv;
+
+		if (!json_is_object(r)) {
+			json_decref(r);
+			return guts_error(GUTS_EINVAL, "'%s' needs a mapping",
+					  k);
+		}
+		json_object_foreach(r, ik, iv)
+			json_object_set(copy, ik, iv);
+		json_decref(r);
+		return 0;
+	}
+	ks = json_string(k);
+	rc = ks ? eval_template(&kv, ks, contexts, deferred) : 0;
+	json_decref(ks);
+	if (rc == 0 && kv)
+		key = text_of(kv);
+	if (rc == 0 && key && json_object_set_new(copy, key, r) == 0)
+		r = NULL;
+	json_decref(r);
+	json_decref(kv);
+	free(key);
+	return rc;
 }
 
 static int eval_value(json_t **out, const json_t *v, const json_t *contexts,
@@ -167,13 +300,10 @@ static int eval_value(json_t **out, const json_t *v, const json_t *contexts,
 
 		copy = json_object();
 		json_object_foreach((json_t *)v, k, item) {
-			json_t *r;
-
 			rc =
-			    eval_value(&r, item, contexts, deferred, depth + 1);
-			if (rc < 0 || !r)
+			    eval_pair(copy, k, item, contexts, deferred, depth);
+			if (rc < 0 || (deferred && *deferred))
 				goto fail;
-			json_object_set_new(copy, k, r);
 		}
 	} else if (json_is_array(v)) {
 		size_t i;
@@ -186,7 +316,18 @@ static int eval_value(json_t **out, const json_t *v, const json_t *contexts,
 			    eval_value(&r, item, contexts, deferred, depth + 1);
 			if (rc < 0 || !r)
 				goto fail;
-			json_array_append_new(copy, r);
+			/*
+			 * An item that is one `${{ }}` giving a sequence is
+			 * spliced in, as GitHub's templates do.
+			 */
+			if (json_is_array(r) && has_expr(item) &&
+			    guts_expr_template_is_single(
+				json_string_value(item),
+				json_string_length(item), NULL, NULL))
+				json_array_extend(copy, r);
+			else
+				json_array_append(copy, r);
+			json_decref(r);
 		}
 	} else {
 		copy = json_incref((json_t *)v);
@@ -261,26 +402,6 @@ static json_t *leg_contexts(const json_t *contexts, const json_t *matrix,
 				      (json_int_t)index, "job-total",
 				      (json_int_t)total, "max-parallel", maxp));
 	return c;
-}
-
-/* A value as the text a `${{ }}` in a name would make of it. */
-static char *text_of(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return guts_xstrdup(json_string_value(v));
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return wf_number_string(json_number_value(v));
-	case JSON_TRUE:
-		return guts_xstrdup("true");
-	case JSON_FALSE:
-		return guts_xstrdup("false");
-	case JSON_NULL:
-		return guts_xstrdup("");
-	default:
-		return NULL;
-	}
 }
 
 static void make_leg(struct guts_plan_leg *leg, const struct guts_plan_job *pj,

@@ -351,6 +351,23 @@ test_matrix__expression_matrix_is_evaluated_from_contexts(void **state)
 		    "[{\"os\":\"l\",\"v\":3},{\"os\":\"l\",\"v\":\"x-3\"}]");
 }
 
+static void test_matrix__evaluates_like_github_templates(void **state)
+{
+	(void)state;
+	/* A sequence item that is one `${{ }}` giving a sequence is spliced
+	 * (act's evalmatrix-merge-array). */
+	expect_legs("{\"a\":[\"x\",\"${{ fromJSON('[\\\"y\\\",\\\"z\\\"]') "
+		    "}}\"]}",
+		    "{}", "[{\"a\":\"x\"},{\"a\":\"y\"},{\"a\":\"z\"}]");
+	/* `${{ insert }}` merges a mapping (act's evalmatrix-merge-map). */
+	expect_legs("{\"a\":[{\"k1\":1,\"${{ insert }}\":{\"k2\":2},"
+		    "\"${{insert}}\":\"${{ fromJSON('{\\\"k3\\\":3}') }}\"}]}",
+		    "{}", "[{\"a\":{\"k1\":1,\"k2\":2,\"k3\":3}}]");
+	/* A key may be an expression (act's evalmatrixneeds2). */
+	expect_legs("{\"${{ inputs.k }}\":[1]}",
+		    "{\"inputs\":{\"k\":\"helix\"}}", "[{\"helix\":1}]");
+}
+
 static void
 test_matrix__unknown_inputs_defer_the_matrix_to_run_time(void **state)
 {
@@ -520,6 +537,7 @@ int main(void)
 	    cmocka_unit_test(test_matrix__refuses_what_github_refuses),
 	    cmocka_unit_test(
 		test_matrix__expression_matrix_is_evaluated_from_contexts),
+	    cmocka_unit_test(test_matrix__evaluates_like_github_templates),
 	    cmocka_unit_test(
 		test_matrix__unknown_inputs_defer_the_matrix_to_run_time),
 	    cmocka_unit_test(test_matrix__failing_expression_is_an_error),
