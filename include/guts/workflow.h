@@ -135,6 +135,7 @@ struct guts_wf_job {
 	json_t *env;
 	json_t *outputs;
 	/* strategy */
+	json_t *strategy;     /* a whole `strategy: ${{ }}`, or NULL */
 	json_t *matrix;	      /* object, expression string, or NULL */
 	json_t *fail_fast;    /* boolean or expression; NULL = true */
 	json_t *max_parallel; /* number or expression; NULL = unlimited */

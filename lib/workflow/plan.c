@@ -439,24 +439,73 @@ static void make_leg(struct guts_plan_leg *leg, const struct guts_plan_job *pj,
 	json_decref(ctx);
 }
 
+static int expand_matrix(struct guts_plan_job *pj, const json_t *matrix,
+			 const json_t *contexts);
+
 static int expand_job(struct guts_plan_job *pj, const json_t *contexts)
+{
+	const struct guts_wf_job *job = pj->job;
+	int rc;
+
+	const json_t *matrix = job->matrix;
+	json_t *strategy = NULL;
+	char *deferred = NULL;
+
+	pj->fail_fast =
+	    job->fail_fast ? json_incref(job->fail_fast) : json_true();
+	pj->max_parallel =
+	    job->max_parallel ? json_incref(job->max_parallel) : json_null();
+	if (job->strategy) {
+		/* strategy: ${{ ... }} gives matrix, fail-fast, max-parallel.
+		 */
+		rc = guts_plan_eval(&strategy, job->strategy, contexts,
+				    &deferred);
+		if (rc < 0)
+			return guts_error(rc, "job '%s': strategy: %s", job->id,
+					  guts_error_message());
+		if (!strategy) {
+			pj->matrix_deferred = deferred;
+			return 0;
+		}
+		if (!json_is_object(strategy)) {
+			json_decref(strategy);
+			return guts_error(GUTS_EINVAL,
+					  "job '%s': strategy must evaluate to "
+					  "an object",
+					  job->id);
+		}
+		if (json_object_get(strategy, "fail-fast")) {
+			json_decref(pj->fail_fast);
+			pj->fail_fast =
+			    json_incref(json_object_get(strategy, "fail-fast"));
+		}
+		if (json_object_get(strategy, "max-parallel")) {
+			json_decref(pj->max_parallel);
+			pj->max_parallel = json_incref(
+			    json_object_get(strategy, "max-parallel"));
+		}
+		matrix = json_object_get(strategy, "matrix");
+	}
+	rc = expand_matrix(pj, matrix, contexts);
+	json_decref(strategy);
+	return rc;
+}
+
+static int expand_matrix(struct guts_plan_job *pj, const json_t *matrix,
+			 const json_t *contexts)
 {
 	const struct guts_wf_job *job = pj->job;
 	struct guts_matrix m = GUTS_MATRIX_INIT;
 	size_t n;
 	int rc;
 
-	pj->fail_fast =
-	    job->fail_fast ? json_incref(job->fail_fast) : json_true();
-	pj->max_parallel =
-	    job->max_parallel ? json_incref(job->max_parallel) : json_null();
-	if (!job->matrix) {
+	if (!matrix) {
 		pj->legs = guts_xcalloc(1, sizeof(*pj->legs));
 		pj->nr_legs = 1;
 		make_leg(&pj->legs[0], pj, contexts, NULL, 0, 0, 1);
 		return 0;
 	}
-	rc = guts_matrix_expand(&m, job->matrix, contexts);
+	rc = guts_matrix_expand(&m, matrix, contexts);
 	if (rc < 0) {
 		/* The message lives in the buffer guts_error() writes. */
 		char *why = guts_xstrdup(guts_error_message());

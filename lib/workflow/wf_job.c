@@ -363,9 +363,17 @@ static void parse_matrix(struct wf_parser *p, const struct guts_yaml_node *n,
 		const struct guts_yaml_node *k = n->pairs[i].key;
 		const struct guts_yaml_node *v = n->pairs[i].value;
 
-		if (wf_has_expr(k->str, k->len)) {
-			ERR(p, k, "expressions are not allowed in matrix keys");
+		if (wf_is_insert(k)) {
+			/* ${{ insert }}: the value's mapping is merged in. */
+			if (wf_is_whole_expr(v))
+				wf_check_expr(p, v, WF_CTX_JOB_STRATEGY, 0);
+			else if (wf_want_map(p, v, "a ${{ insert }} value"))
+				wf_check_tree_exprs(p, v, WF_CTX_JOB_STRATEGY);
 			continue;
+		}
+		if (wf_has_expr(k->str, k->len)) {
+			/* A key computed from needs or inputs, as in act. */
+			wf_check_expr(p, k, WF_CTX_JOB_STRATEGY, 0);
 		}
 		if (!strcmp(k->str, "include") || !strcmp(k->str, "exclude")) {
 			if (wf_is_whole_expr(v)) {
@@ -424,7 +432,8 @@ static void parse_strategy(struct wf_parser *p, const struct guts_yaml_node *n,
 		return;
 	if (wf_is_whole_expr(n)) {
 		wf_check_expr(p, n, WF_CTX_JOB_STRATEGY, 0);
-		job->matrix = json_stringn(n->str, n->len);
+		job->strategy = json_stringn(n->str, n->len);
+		job->matrix_pos = wf_pos_of(n);
 		return;
 	}
 	if (!wf_want_map(p, n, "strategy"))

@@ -71,6 +71,7 @@ static void job_release(struct guts_wf_job *j)
 	free(j->if_cond);
 	json_decref(j->env);
 	json_decref(j->outputs);
+	json_decref(j->strategy);
 	json_decref(j->matrix);
 	json_decref(j->fail_fast);
 	json_decref(j->max_parallel);
@@ -267,6 +268,7 @@ static json_t *job_json(const struct guts_wf_job *j)
 	set_str(o, "if", j->if_cond);
 	set_json(o, "env", j->env);
 	set_json(o, "outputs", j->outputs);
+	set_json(o, "strategy", j->strategy);
 	set_json(o, "matrix", j->matrix);
 	set_json(o, "fail-fast", j->fail_fast);
 	set_json(o, "max-parallel", j->max_parallel);

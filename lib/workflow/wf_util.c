@@ -191,9 +191,11 @@ void wf_check_tree_exprs(struct wf_parser *p, const struct guts_yaml_node *n,
 		return;
 	}
 	for (size_t i = 0; i < n->nr; i++) {
-		if (wf_has_expr(n->pairs[i].key->str, n->pairs[i].key->len))
-			ERR(p, n->pairs[i].key,
-			    "expressions are not allowed in mapping keys");
+		const struct guts_yaml_node *k = n->pairs[i].key;
+
+		/* Keys may be expressions too (`${{ insert }}` merges). */
+		if (!wf_is_insert(k))
+			wf_check_expr(p, k, ctx, 0);
 		wf_check_tree_exprs(p, n->pairs[i].value, ctx);
 	}
 }

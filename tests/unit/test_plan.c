@@ -574,9 +574,41 @@ static void test_plan__cli_fails_on_bad_files_and_usage(void **state)
 	free(big);
 }
 
+static void
+test_plan__whole_strategy_expression_sets_matrix_and_limits(void **state)
+{
+	struct guts_workflow *wf =
+	    load("on: workflow_dispatch\n"
+		 "jobs:\n"
+		 "  t:\n"
+		 "    runs-on: x\n"
+		 "    strategy: ${{ fromJSON(inputs.s) }}\n"
+		 "    steps: [{run: a}]\n");
+	struct guts_plan *plan;
+
+	(void)state;
+	assert_non_null(wf->jobs[0].strategy);
+	assert_null(wf->jobs[0].matrix);
+	plan = plan_of(wf, "{\"inputs\":{\"s\":\"{\\\"fail-fast\\\":false,"
+			   "\\\"max-parallel\\\":2,\\\"matrix\\\":"
+			   "{\\\"os\\\":[\\\"a\\\",\\\"b\\\"]}}\"}}");
+	assert_int_equal(plan->jobs[0].nr_legs, 2);
+	assert_true(json_is_false(plan->jobs[0].fail_fast));
+	assert_int_equal(json_integer_value(plan->jobs[0].max_parallel), 2);
+	guts_plan_free(plan);
+	/* Without the input the whole strategy waits for run time. */
+	plan = plan_of(wf, "{\"github\":{}}");
+	assert_int_equal(plan->jobs[0].nr_legs, 0);
+	assert_non_null(plan->jobs[0].matrix_deferred);
+	guts_plan_free(plan);
+	guts_workflow_free(wf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(
+		test_plan__whole_strategy_expression_sets_matrix_and_limits),
 	    cmocka_unit_test(test_plan__stages_follow_needs),
 	    cmocka_unit_test(test_plan__stage_is_one_after_the_latest_need),
 	    cmocka_unit_test(test_plan__jobs_keep_file_order_within_a_stage),

@@ -220,7 +220,8 @@ static void test_workflow__contexts_follow_github_availability(void **state)
 	assert_error_at(&r, 7, 22, "Unrecognized named-value: 'secrets'");
 	assert_int_equal(r.d.errors, 3);
 	release(&r);
-	/* A job's if: may name jobs in success() and failure(), not a step's. */
+	/* A job's if: may name jobs in success() and failure(), not a step's.
+	 */
 	parse(&r,
 	      "on: push\n"
 	      "jobs:\n"
@@ -403,6 +404,48 @@ static void test_workflow__to_json_round_trips_key_fields(void **state)
 	release(&r);
 }
 
+static void
+test_workflow__matrix_accepts_insert_and_expression_keys(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on: push\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    steps: [{run: a}]\n"
+	      "  b:\n"
+	      "    needs: a\n"
+	      "    runs-on: x\n"
+	      "    strategy:\n"
+	      "      matrix:\n"
+	      "        ${{ needs.a.outputs.key }}: ${{ fromJSON('[1]') }}\n"
+	      "        v:\n"
+	      "          - env:\n"
+	      "              ${{ insert }}: ${{ fromJSON('{}') }}\n"
+	      "    steps: [{run: a}]\n",
+	      0);
+	if (r.rc)
+		dump(&r);
+	assert_int_equal(r.rc, 0);
+	release(&r);
+	/* An expression key is still checked. */
+	parse(&r,
+	      "on: push\n"
+	      "jobs:\n"
+	      "  b:\n"
+	      "    runs-on: x\n"
+	      "    strategy:\n"
+	      "      matrix:\n"
+	      "        ${{ steps.x }}: [1]\n"
+	      "    steps: [{run: a}]\n",
+	      0);
+	assert_error_at(&r, 7, 13, "Unrecognized named-value: 'steps'");
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +463,8 @@ int main(void)
 	    cmocka_unit_test(test_workflow__on_forms_and_empty_events),
 	    cmocka_unit_test(test_workflow__missing_jobs_and_on_are_reported),
 	    cmocka_unit_test(test_workflow__to_json_round_trips_key_fields),
+	    cmocka_unit_test(
+		test_workflow__matrix_accepts_insert_and_expression_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
