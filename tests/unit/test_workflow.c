@@ -446,6 +446,71 @@ test_workflow__matrix_accepts_insert_and_expression_keys(void **state)
 	release(&r);
 }
 
+static const char called_yml[] = "on:\n"
+				 "  workflow_call:\n"
+				 "    inputs:\n"
+				 "      env: {type: string, required: true}\n"
+				 "      dry: {type: boolean}\n"
+				 "    secrets:\n"
+				 "      token: {required: true}\n"
+				 "jobs:\n"
+				 "  deploy:\n"
+				 "    runs-on: x\n"
+				 "    permissions: {contents: write}\n"
+				 "    steps: [{run: a}]\n";
+
+static int read_called(void *ud, const char *ref, char **text, size_t *len)
+{
+	(void)ud;
+	if (strcmp(ref, "./.guts/workflows/deploy.yml"))
+		return GUTS_ENOTFOUND;
+	*text = strdup(called_yml);
+	*len = strlen(called_yml);
+	return 0;
+}
+
+static void
+test_workflow__reusable_calls_are_checked_against_the_callee(void **state)
+{
+	struct guts_workflow_opts o = {0};
+	struct result r;
+	static const char caller[] =
+	    "on: push\n"
+	    "jobs:\n"
+	    "  ok:\n"
+	    "    uses: ./.guts/workflows/deploy.yml\n"
+	    "    permissions: {contents: write}\n"
+	    "    with: {env: prod, dry: true}\n"
+	    "    secrets: inherit\n"
+	    "  bad:\n"
+	    "    uses: ./.guts/workflows/deploy.yml\n"
+	    "    with: {dry: maybe, colour: red}\n"
+	    "    secrets: {tok: x}\n"
+	    "  far:\n"
+	    "    uses: octo/repo/.github/workflows/x.yml@v1\n";
+
+	(void)state;
+	o.read_reusable = read_called;
+	r.wf = NULL;
+	guts_diags_init(&r.d, "ci.yml");
+	r.rc = guts_workflow_parse(&r.wf, "ci.yml", caller, strlen(caller), &o,
+				   &r.d);
+	assert_int_equal(r.rc, GUTS_EINVAL);
+	/* The 'ok' job grants contents: write, so only 'bad' is reported. */
+	assert_error_at(&r, 8, 3, "requests 'contents: write'");
+	assert_error_at(&r, 9, 11, "input 'env' is required");
+	assert_error_at(&r, 9, 11, "secret 'token' is required");
+	assert_error_at(&r, 10, 17, "is a boolean, not 'maybe'");
+	assert_error_at(&r, 10, 24, "'colour' is not an input");
+	assert_error_at(&r, 11, 15, "'tok' is not a secret");
+	assert_error_at(&r, 13, 11,
+			"remote reusable workflows are not "
+			"supported");
+	for (size_t i = 0; i < r.d.nr; i++)
+		assert_true(r.d.v[i].line >= 8);
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +530,8 @@ int main(void)
 	    cmocka_unit_test(test_workflow__to_json_round_trips_key_fields),
 	    cmocka_unit_test(
 		test_workflow__matrix_accepts_insert_and_expression_keys),
+	    cmocka_unit_test(
+		test_workflow__reusable_calls_are_checked_against_the_callee),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
