@@ -104,6 +104,36 @@ static const char *builtin_for(const char *uses)
 	return NULL;
 }
 
+/*
+ * Third-party actions whose work a built-in does, for the error message.
+ * Only the owner/repo part is compared.
+ */
+static const char *similar_builtin(const char *uses)
+{
+	static const char *const map[][2] = {
+	    {"swatinem/rust-cache", "cache"},
+	    {"pat-s/always-upload-cache", "cache"},
+	    {"martijnhols/actions-cache", "cache"},
+	    {"dawidd6/action-download-artifact", "download-artifact"},
+	    {"actions/upload-pages-artifact", "upload-artifact"},
+	};
+	size_t n = strcspn(uses, "@");
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strlen(map[i][0]) == n && !strncasecmp(uses, map[i][0], n))
+			return map[i][1];
+	return NULL;
+}
+
+/* A built-in whose name is one typo away from @u ("chekout"). */
+static const char *near_builtin(const char *u)
+{
+	for (size_t i = 0; builtins[i]; i++)
+		if (wf_edit_distance(u, builtins[i]) <= 2)
+			return builtins[i];
+	return NULL;
+}
+
 static void classify_uses(struct wf_parser *p, const struct guts_yaml_node *n,
 			  struct guts_wf_step *st)
 {
@@ -142,6 +172,14 @@ static void classify_uses(struct wf_parser *p, const struct guts_yaml_node *n,
 	if (!at || at == u || !at[1] || !strchr(u, '/') ||
 	    strchr(u, '/') > at || u[0] == '/' || strchr(u, '/')[1] == '@' ||
 	    !isalnum((unsigned char)u[0])) {
+		b = near_builtin(u);
+		if (b) {
+			ERR(p, n,
+			    "unknown action '%s'; did you mean the "
+			    "built-in '%s'?",
+			    u, b);
+			return;
+		}
 		ERR(p, n,
 		    "'uses: %s' is not an action reference: use a built-in "
 		    "(checkout, cache, upload-artifact, download-artifact), "
@@ -156,7 +194,16 @@ static void classify_uses(struct wf_parser *p, const struct guts_yaml_node *n,
 		return;
 	}
 	st->uses_kind = GUTS_WF_USES_REMOTE;
-	if (!p->opts->syntax_only)
+	if (p->opts->syntax_only)
+		return;
+	b = similar_builtin(u);
+	if (b)
+		ERR(p, n,
+		    "remote actions are not supported: '%s' would be fetched "
+		    "from another repository. The built-in '%s' does this "
+		    "job: write 'uses: %s'",
+		    u, b, b);
+	else
 		ERR(p, n,
 		    "remote actions are not supported: '%s' would be fetched "
 		    "from another repository. Guts runs the built-in actions "

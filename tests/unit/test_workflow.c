@@ -271,15 +271,28 @@ test_workflow__remote_actions_are_errors_unless_syntax_only(void **state)
 				   "    runs-on: x\n"
 				   "    steps:\n"
 				   "      - uses: actions/setup-node@v4\n"
-				   "      - uses: actions/upload-artifact@v4\n";
+				   "      - uses: actions/upload-artifact@v4\n"
+				   "      - uses: Swatinem/rust-cache@v2\n"
+				   "      - uses: upload-artifakt\n";
 	struct result r;
 
 	(void)state;
 	parse(&r, text, 0);
 	assert_error_at(&r, 6, 15, "remote actions are not supported");
-	assert_int_equal(r.d.errors, 1);
+	assert_error_at(&r, 8, 15, "The built-in 'cache' does this job");
+	assert_error_at(&r, 9, 15,
+			"did you mean the built-in "
+			"'upload-artifact'?");
+	assert_int_equal(r.d.errors, 3);
 	release(&r);
 	parse(&r, text, 1);
+	assert_int_equal(r.d.errors, 1); /* the typo stays an error */
+	release(&r);
+	parse(&r,
+	      "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n"
+	      "      - uses: actions/setup-node@v4\n"
+	      "      - uses: actions/upload-artifact@v4\n",
+	      1);
 	assert_int_equal(r.rc, 0);
 	assert_int_equal(r.wf->jobs[0].steps[0].uses_kind, GUTS_WF_USES_REMOTE);
 	assert_string_equal(r.wf->jobs[0].steps[1].builtin, "upload-artifact");
