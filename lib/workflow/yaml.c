@@ -593,6 +593,17 @@ static struct guts_yaml_node *parse_collection(struct loader *ld,
 						guts_yaml_kind_name(key));
 				continue;
 			}
+			if (memchr(key->str, '\0', key->len)) {
+				/*
+				 * Keys are compared as C strings further on, so
+				 * "name\0x" would pass for a second 'name'.
+				 */
+				guts_diag_error(
+				    ld->diags, key->line, key->col,
+				    "a mapping key must not contain "
+				    "a NUL character");
+				continue;
+			}
 			n->pairs[n->nr].key = key;
 			n->pairs[n->nr].value = k.v[i + 1];
 			n->nr++;

@@ -524,6 +524,30 @@ test_workflow__reusable_calls_are_checked_against_the_callee(void **state)
 	release(&r);
 }
 
+/* Two keys that strcmp() cannot tell apart used to leak the first value. */
+static void test_workflow__nul_in_a_key_is_an_error_not_a_leak(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "name: a\n"
+	      "\"name\\0\": b\n"
+	      "on: push\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    env: {A: 1}\n"
+	      "    \"env\\0\": {B: 2}\n"
+	      "    steps:\n"
+	      "      - run: a\n",
+	      0);
+	assert_int_equal(r.rc, GUTS_EINVAL);
+	assert_error_at(&r, 2, 1, "NUL");
+	assert_error_at(&r, 8, 5, "NUL");
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +569,8 @@ int main(void)
 		test_workflow__matrix_accepts_insert_and_expression_keys),
 	    cmocka_unit_test(
 		test_workflow__reusable_calls_are_checked_against_the_callee),
+	    cmocka_unit_test(
+		test_workflow__nul_in_a_key_is_an_error_not_a_leak),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

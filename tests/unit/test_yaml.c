@@ -179,6 +179,25 @@ static void test_yaml__duplicate_keys_are_errors_at_the_second(void **state)
 	guts_yaml_free(doc);
 }
 
+static void test_yaml__nul_in_a_key_is_an_error(void **state)
+{
+	struct guts_yaml_doc *doc = NULL;
+	struct guts_diags d;
+	/* "name\0" would otherwise be a second 'name' to strcmp(). */
+	const char t[] = "name: a\n\"name\\0\": b\n";
+
+	(void)state;
+	guts_diags_init(&d, "t.yml");
+	assert_int_equal(guts_yaml_load(&doc, t, strlen(t), &d), 0);
+	assert_int_equal(d.errors, 1);
+	assert_int_equal(d.v[0].line, 2);
+	assert_int_equal(d.v[0].col, 1);
+	assert_non_null(strstr(d.v[0].message, "NUL"));
+	assert_int_equal(doc->root->nr, 1);
+	guts_diags_release(&d);
+	guts_yaml_free(doc);
+}
+
 static void test_yaml__invalid_utf8_is_an_error_with_position(void **state)
 {
 	unsigned line, col;
@@ -271,6 +290,7 @@ int main(void)
 	    cmocka_unit_test(test_yaml__alias_bomb_is_refused),
 	    cmocka_unit_test(
 		test_yaml__duplicate_keys_are_errors_at_the_second),
+	    cmocka_unit_test(test_yaml__nul_in_a_key_is_an_error),
 	    cmocka_unit_test(test_yaml__invalid_utf8_is_an_error_with_position),
 	    cmocka_unit_test(test_yaml__syntax_errors_have_positions),
 	    cmocka_unit_test(test_yaml__depth_is_capped),
