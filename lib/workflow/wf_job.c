@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "guts/alloc.h"
+#include "guts/buf.h"
 #include "guts/cron.h"
 #include "guts/error.h"
 #include "guts/workflow.h"
@@ -213,11 +214,26 @@ static void classify_uses(struct wf_parser *p, const struct guts_yaml_node *n,
 		    u);
 }
 
-/* Generated ids follow GitHub: __run, __owner_repo, with _2, _3 suffixes. */
-static char *generate_step_id(const struct guts_wf_step *st,
-			      const struct guts_wf_step *steps, size_t nr)
+/* @s lower-cased into @b, for case-insensitive lookups in a json_t set. */
+static const char *lower(struct guts_buf *b, const char *s)
 {
+	guts_buf_reset(b);
+	for (; *s; s++)
+		guts_buf_addch(b, (char)tolower((unsigned char)*s));
+	return b->data;
+}
+
+/*
+ * Generated ids follow GitHub: __run, __owner_repo, with _2, _3 suffixes.
+ * @taken holds every id so far, lower-cased; @next remembers per base the
+ * suffix to try next, so a job of thousands of run: steps stays linear.
+ */
+static char *generate_step_id(const struct guts_wf_step *st, json_t *taken,
+			      json_t *next)
+{
+	struct guts_buf lb;
 	char base[256];
+	json_int_t k;
 	char *id;
 
 	if (st->run) {
@@ -239,18 +255,20 @@ static char *generate_step_id(const struct guts_wf_step *st,
 	} else {
 		snprintf(base, sizeof(base), "__self");
 	}
-	id = guts_xstrdup(base);
-	for (unsigned k = 2;; k++) {
-		size_t i;
-
-		for (i = 0; i < nr; i++)
-			if (steps[i].id && !strcasecmp(steps[i].id, id))
-				break;
-		if (i == nr)
-			return id;
+	guts_buf_init(&lb, 0);
+	/* Ids only get taken, so suffixes tried before stay taken. */
+	k = json_integer_value(json_object_get(next, lower(&lb, base)));
+	id = k ? guts_xasprintf("%s_%lld", base, (long long)k)
+	       : guts_xstrdup(base);
+	while (json_object_get(taken, lower(&lb, id))) {
 		free(id);
-		id = guts_xasprintf("%s_%u", base, k);
+		k = k ? k + 1 : 2;
+		id = guts_xasprintf("%s_%lld", base, (long long)k);
 	}
+	json_object_set_new(next, lower(&lb, base),
+			    json_integer(k ? k + 1 : 2));
+	guts_buf_release(&lb);
+	return id;
 }
 
 static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
@@ -360,14 +378,26 @@ static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
 
 static void assign_step_ids(struct guts_wf_job *job)
 {
+	json_t *taken = json_object(), *next = json_object();
+	struct guts_buf lb;
+
+	guts_buf_init(&lb, 0);
+	for (size_t i = 0; i < job->nr_steps; i++)
+		if (job->steps[i].id)
+			json_object_set_new(taken, lower(&lb, job->steps[i].id),
+					    json_true());
 	for (size_t i = 0; i < job->nr_steps; i++) {
 		struct guts_wf_step *st = &job->steps[i];
 
 		if (st->id)
 			continue;
-		st->id = generate_step_id(st, job->steps, job->nr_steps);
+		st->id = generate_step_id(st, taken, next);
 		st->id_generated = 1;
+		json_object_set_new(taken, lower(&lb, st->id), json_true());
 	}
+	guts_buf_release(&lb);
+	json_decref(taken);
+	json_decref(next);
 }
 
 static void parse_steps(struct wf_parser *p, const struct guts_yaml_node *n,

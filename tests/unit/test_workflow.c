@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "guts/buf.h"
 #include "guts/error.h"
 #include "guts/workflow.h"
 
@@ -548,6 +550,63 @@ static void test_workflow__nul_in_a_key_is_an_error_not_a_leak(void **state)
 	release(&r);
 }
 
+static void test_workflow__generated_step_ids_follow_github(void **state)
+{
+	struct result r;
+	const struct guts_wf_job *job;
+
+	(void)state;
+	parse(&r,
+	      "on: push\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    steps:\n"
+	      "      - run: a\n"
+	      "      - uses: x/y@v1\n"
+	      "      - run: b\n"
+	      "      - uses: X/Y@v2\n"
+	      "      - uses: x/y_2@v1\n"
+	      "      - {id: mine, run: c}\n",
+	      1);
+	assert_int_equal(r.rc, 0);
+	job = &r.wf->jobs[0];
+	assert_string_equal(job->steps[0].id, "__run");
+	assert_string_equal(job->steps[1].id, "__x_y");
+	assert_string_equal(job->steps[2].id, "__run_2");
+	assert_string_equal(job->steps[3].id, "__X_Y_2");
+	/* Its own base is taken (case-insensitively) by the step above. */
+	assert_string_equal(job->steps[4].id, "__x_y_2_2");
+	assert_string_equal(job->steps[5].id, "mine");
+	assert_false(job->steps[5].id_generated);
+	release(&r);
+}
+
+/* Each generated id used to rescan every step per suffix: cubic time. */
+static void test_workflow__thousands_of_steps_load_quickly(void **state)
+{
+	struct guts_buf b;
+	struct result r;
+	clock_t t0;
+	double secs;
+
+	(void)state;
+	guts_buf_init(&b, 0);
+	guts_buf_adds(&b, "on: push\njobs:\n  a:\n    runs-on: x\n"
+			  "    steps:\n");
+	for (int i = 0; i < 20000; i++)
+		guts_buf_adds(&b, "      - run: a\n");
+	t0 = clock();
+	parse(&r, b.data, 0);
+	secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.wf->jobs[0].steps[19999].id, "__run_20000");
+	/* Milliseconds when linear; hours when it was cubic. */
+	assert_true(secs < 10);
+	release(&r);
+	guts_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +630,8 @@ int main(void)
 		test_workflow__reusable_calls_are_checked_against_the_callee),
 	    cmocka_unit_test(
 		test_workflow__nul_in_a_key_is_an_error_not_a_leak),
+	    cmocka_unit_test(test_workflow__generated_step_ids_follow_github),
+	    cmocka_unit_test(test_workflow__thousands_of_steps_load_quickly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
