@@ -23,6 +23,8 @@
 #include "guts/strvec.h"
 
 #define GUTS_WORKFLOW_MAX_BYTES (512 * 1024)
+/* Jobs a workflow file may define, as on GitHub. */
+#define GUTS_WORKFLOW_MAX_JOBS 256
 #define GUTS_WORKFLOW_DEFAULT_TIMEOUT_MINUTES 360.0
 
 struct guts_wf_pos {

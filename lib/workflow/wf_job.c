@@ -1214,6 +1214,13 @@ void wf_parse_jobs(struct wf_parser *p, struct guts_workflow *wf,
 		const struct guts_yaml_node *v = n->pairs[i].value;
 		int dup = 0;
 
+		if (i == GUTS_WORKFLOW_MAX_JOBS) {
+			/* Also keeps the checks over all jobs cheap. */
+			ERR(p, k,
+			    "the workflow may not contain more than %d jobs",
+			    GUTS_WORKFLOW_MAX_JOBS);
+			break;
+		}
 		if (wf_has_expr(k->str, k->len)) {
 			ERR(p, k, "expressions are not allowed in job ids");
 			continue;

@@ -607,6 +607,31 @@ static void test_workflow__thousands_of_steps_load_quickly(void **state)
 	guts_buf_release(&b);
 }
 
+static void test_workflow__more_than_256_jobs_is_an_error(void **state)
+{
+	struct guts_buf b;
+	struct result r;
+
+	(void)state;
+	guts_buf_init(&b, 0);
+	guts_buf_adds(&b, "on: push\njobs:\n");
+	for (int i = 0; i < 256; i++)
+		guts_buf_addf(&b, "  j%d: {runs-on: x, steps: [run: a]}\n", i);
+	parse(&r, b.data, 0);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.wf->nr_jobs, 256);
+	release(&r);
+	/* One more, each needing the one before: a chain as deep as allowed. */
+	guts_buf_adds(&b,
+		      "  j256: {runs-on: x, needs: j255, steps: [run: a]}\n");
+	parse(&r, b.data, 0);
+	assert_int_equal(r.rc, GUTS_EINVAL);
+	assert_error_at(&r, 259, 3, "may not contain more than 256 jobs");
+	assert_int_equal(r.d.errors, 1);
+	release(&r);
+	guts_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -632,6 +657,7 @@ int main(void)
 		test_workflow__nul_in_a_key_is_an_error_not_a_leak),
 	    cmocka_unit_test(test_workflow__generated_step_ids_follow_github),
 	    cmocka_unit_test(test_workflow__thousands_of_steps_load_quickly),
+	    cmocka_unit_test(test_workflow__more_than_256_jobs_is_an_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
