@@ -104,11 +104,14 @@ void wf_check_graph(struct wf_parser *p, struct guts_workflow *wf,
 				    "job '%s' needs job '%s', which does "
 				    "not exist",
 				    job->id, job->needs.v[k]);
-			else if ((size_t)v == i)
+			else if ((size_t)v == i) {
 				guts_diag_error(p->d, job->needs_pos[k].line,
 						job->needs_pos[k].col,
 						"job '%s' needs itself",
 						job->id);
+				/* Said once; not again as a cycle. */
+				g.edges[i][k] = -1;
+			}
 		}
 	}
 	if (!roots)

@@ -632,6 +632,28 @@ static void test_workflow__more_than_256_jobs_is_an_error(void **state)
 	guts_buf_release(&b);
 }
 
+static void test_workflow__a_job_needing_itself_is_one_error(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on: push\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    steps: [run: a]\n"
+	      "  b:\n"
+	      "    needs: [a, b]\n"
+	      "    runs-on: x\n"
+	      "    steps: [run: a]\n",
+	      0);
+	assert_int_equal(r.rc, GUTS_EINVAL);
+	assert_error_at(&r, 7, 16, "job 'b' needs itself");
+	assert_int_equal(r.d.errors, 1);
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -658,6 +680,7 @@ int main(void)
 	    cmocka_unit_test(test_workflow__generated_step_ids_follow_github),
 	    cmocka_unit_test(test_workflow__thousands_of_steps_load_quickly),
 	    cmocka_unit_test(test_workflow__more_than_256_jobs_is_an_error),
+	    cmocka_unit_test(test_workflow__a_job_needing_itself_is_one_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
