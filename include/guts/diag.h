@@ -27,7 +27,7 @@ struct guts_diag {
 };
 
 struct guts_diags {
-	char *file; /* owned copy; may be NULL */
+	char *file; /* owned copy, cleaned like messages; may be NULL */
 	struct guts_diag *v;
 	size_t nr, alloc;
 	size_t errors, warnings;
@@ -37,8 +37,11 @@ struct guts_diags {
 void guts_diags_init(struct guts_diags *d, const char *file);
 void guts_diags_release(struct guts_diags *d);
 
-/** Record one diagnostic; duplicates of the same line, col and text are
- * dropped. */
+/**
+ * Record one diagnostic; duplicates of the same line, col and text are
+ * dropped.  The message is kept as one line of valid UTF-8: control
+ * characters become \n, \t, \r or \xNN and malformed UTF-8 becomes U+FFFD.
+ */
 void guts_diags_add(struct guts_diags *d, enum guts_diag_severity sev,
 		    unsigned line, unsigned col, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -100,6 +100,16 @@ struct loader {
 	int failed;
 };
 
+/* At most @max bytes of @s (for "%.*s"), not cutting a UTF-8 character. */
+static int clip(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return (int)len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return (int)max;
+}
+
 static void pos_of_offset(const char *text, size_t len, size_t off,
 			  unsigned *line, unsigned *col)
 {
@@ -385,7 +395,7 @@ static int apply_tag(struct loader *ld, struct guts_yaml_node *n,
 	if (!ok) {
 		guts_diag_error(ld->diags, n->line, n->col,
 				"the value '%.*s' is invalid for the type '%s'",
-				(int)(n->len > 80 ? 80 : n->len), n->str, tag);
+				clip(n->str, n->len, 80), n->str, tag);
 		return -1;
 	}
 	return 0;
@@ -518,8 +528,7 @@ static void drop_duplicate_keys(struct loader *ld, struct guts_yaml_node *map)
 			dup[idx[i]] = 1;
 			guts_diag_error(ld->diags, b->line, b->col,
 					"'%.*s' is already defined",
-					(int)(b->len > 80 ? 80 : b->len),
-					b->str);
+					clip(b->str, b->len, 80), b->str);
 		}
 	}
 	for (size_t i = 0; i < map->nr; i++)

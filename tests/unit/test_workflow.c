@@ -654,6 +654,36 @@ static void test_workflow__a_job_needing_itself_is_one_error(void **state)
 	release(&r);
 }
 
+static void test_workflow__messages_are_one_line_of_valid_utf8(void **state)
+{
+	struct guts_diags d;
+	struct result r;
+
+	(void)state;
+	guts_diags_init(&d, "a\nb\xff.yml");
+	guts_diags_add(&d, GUTS_DIAG_ERROR, 1, 1, "key '%s'",
+		       "x\n\x1b[31m\t\r\x7f\xc3 \xed\xa0\x80 \xe2\x82\xac");
+	assert_string_equal(
+	    d.v[0].message,
+	    "key 'x\\n\\x1b[31m\\t\\r\\x7f\xef\xbf\xbd "
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xe2\x82\xac'");
+	assert_string_equal(d.file, "a\\nb\xef\xbf\xbd.yml");
+	guts_diags_release(&d);
+
+	/* A key with a newline and an escape sequence, as a user wrote it. */
+	parse(&r,
+	      "on: push\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    steps:\n"
+	      "      - run: a\n"
+	      "        \"x\\e[2J\\ny\": 1\n",
+	      0);
+	assert_error_at(&r, 7, 9, "unexpected key 'x\\x1b[2J\\ny' in a step");
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,6 +711,8 @@ int main(void)
 	    cmocka_unit_test(test_workflow__thousands_of_steps_load_quickly),
 	    cmocka_unit_test(test_workflow__more_than_256_jobs_is_an_error),
 	    cmocka_unit_test(test_workflow__a_job_needing_itself_is_one_error),
+	    cmocka_unit_test(
+		test_workflow__messages_are_one_line_of_valid_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guts/buf.h"
 #include "guts/yaml.h"
 
 static struct guts_yaml_doc *load_ok(const char *text)
@@ -198,6 +199,36 @@ static void test_yaml__nul_in_a_key_is_an_error(void **state)
 	guts_yaml_free(doc);
 }
 
+static void test_yaml__quoted_keys_are_clipped_between_characters(void **state)
+{
+	struct guts_yaml_doc *doc = NULL;
+	struct guts_diags d;
+	struct guts_buf t, want;
+
+	(void)state;
+	/* 'x' then two-byte characters: byte 80 is inside one. */
+	guts_buf_init(&t, 0);
+	guts_buf_init(&want, 0);
+	for (int i = 0; i < 2; i++) {
+		guts_buf_addch(&t, 'x');
+		for (int j = 0; j < 60; j++)
+			guts_buf_adds(&t, "\xc3\xa9");
+		guts_buf_adds(&t, ": 1\n");
+	}
+	guts_buf_adds(&want, "'x");
+	for (int j = 0; j < 39; j++)
+		guts_buf_adds(&want, "\xc3\xa9");
+	guts_buf_adds(&want, "' is already defined");
+	guts_diags_init(&d, "t.yml");
+	assert_int_equal(guts_yaml_load(&doc, t.data, t.len, &d), 0);
+	assert_int_equal(d.errors, 1);
+	assert_string_equal(d.v[0].message, want.data);
+	guts_diags_release(&d);
+	guts_yaml_free(doc);
+	guts_buf_release(&t);
+	guts_buf_release(&want);
+}
+
 static void test_yaml__invalid_utf8_is_an_error_with_position(void **state)
 {
 	unsigned line, col;
@@ -297,6 +328,8 @@ int main(void)
 	    cmocka_unit_test(test_yaml__file_size_is_capped),
 	    cmocka_unit_test(test_yaml__empty_collections_load),
 	    cmocka_unit_test(test_yaml__empty_document_has_no_root),
+	    cmocka_unit_test(
+		test_yaml__quoted_keys_are_clipped_between_characters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
