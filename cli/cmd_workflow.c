@@ -154,8 +154,9 @@ static int validate(int argc, char **argv)
 		if (rc < 0)
 			bad = 1;
 		if (json) {
+			/* d.file is argv[i] made valid UTF-8 for JSON. */
 			json_t *o = json_pack(
-			    "{s:s, s:b, s:o, s:o}", "file", argv[i], "valid",
+			    "{s:s, s:b, s:o, s:o}", "file", d.file, "valid",
 			    rc == 0, "errors", diags_json(&d, GUTS_DIAG_ERROR),
 			    "warnings", diags_json(&d, GUTS_DIAG_WARNING));
 			char *s = json_dumps(o, JSON_COMPACT);

@@ -76,6 +76,18 @@ node -e '
 ' "$dir/json"
 check $? "--json prints {file, valid, errors[{message,line,col}], warnings}"
 
+# A file name that is not UTF-8 used to crash --json (json_pack failed).
+bad=$(printf '%s/bad\377name.yml' "$dir")
+cp "$f" "$bad"
+"$guts" workflow validate --json "$bad" >"$dir/json" 2>"$dir/err"
+check $([ $? = 1 ] && echo 0 || echo 1) "--json with a non-UTF-8 file name exits 1"
+node -e '
+	const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+	process.exit(r.file.endsWith("bad\ufffdname.yml") &&
+		r.errors.length === 5 ? 0 : 1);
+' "$dir/json"
+check $? "--json with a non-UTF-8 file name is valid JSON with every error"
+
 "$guts" workflow validate "$dir/nonexistent.yml" >/dev/null 2>"$dir/err"
 check $([ $? = 1 ] && echo 0 || echo 1) "a missing file exits 1"
 grep -q "no such file" "$dir/err"
