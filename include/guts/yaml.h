@@ -9,9 +9,10 @@
  * 0x integers and floats (with .inf and .nan) are numbers.  Explicit tags
  * !!str, !!bool, !!int, !!float and !!null are honoured; any other tag is an
  * error.  Anchors and aliases work: an alias is a copy of its anchor's node,
- * and the total number of nodes after expansion is capped so an alias bomb
- * fails cleanly.  Depth, file size and node count are capped too.  Duplicate
- * mapping keys and invalid UTF-8 are errors with their position.
+ * and the total number of nodes and of scalar bytes after expansion are
+ * capped so an alias bomb fails cleanly.  Depth, file size and node count are
+ * capped too.  Duplicate mapping keys and invalid UTF-8 are errors with their
+ * position.
  *
  * The whole tree lives in one arena owned by struct guts_yaml_doc.
  */
@@ -25,6 +26,7 @@
 #define GUTS_YAML_MAX_BYTES (512 * 1024)
 #define GUTS_YAML_MAX_DEPTH 64
 #define GUTS_YAML_MAX_NODES 200000
+#define GUTS_YAML_MAX_EXPANDED_BYTES (8 * GUTS_YAML_MAX_BYTES)
 
 enum guts_yaml_type {
 	GUTS_YAML_SCALAR,

@@ -86,6 +86,7 @@ struct anchor {
 	char *name;
 	struct guts_yaml_node *node;
 	size_t weight; /* nodes in the anchored subtree */
+	size_t bytes;  /* and the bytes of its scalars */
 };
 
 struct loader {
@@ -95,6 +96,7 @@ struct loader {
 	const char *text;
 	size_t len;
 	size_t nodes; /* counted after alias expansion */
+	size_t bytes; /* of scalars, counted after alias expansion */
 	struct anchor *anchors;
 	size_t nr_anchors, alloc_anchors;
 	int failed;
@@ -417,17 +419,21 @@ static int check_collection_tag(struct loader *ld, const yaml_char_t *tag,
 
 /* ---- anchors ---- */
 
-static size_t subtree_weight(const struct guts_yaml_node *n)
+/* Add the nodes of @n's subtree to *nodes and its scalars' bytes to *bytes. */
+static void subtree_size(const struct guts_yaml_node *n, size_t *nodes,
+			 size_t *bytes)
 {
-	size_t w = 1;
-
+	*nodes += 1;
+	if (n->type == GUTS_YAML_SCALAR)
+		*bytes += n->len;
 	if (n->type == GUTS_YAML_SEQ)
 		for (size_t i = 0; i < n->nr; i++)
-			w += subtree_weight(n->items[i]);
+			subtree_size(n->items[i], nodes, bytes);
 	else if (n->type == GUTS_YAML_MAP)
-		for (size_t i = 0; i < n->nr; i++)
-			w += 1 + subtree_weight(n->pairs[i].value);
-	return w;
+		for (size_t i = 0; i < n->nr; i++) {
+			subtree_size(n->pairs[i].key, nodes, bytes);
+			subtree_size(n->pairs[i].value, nodes, bytes);
+		}
 }
 
 static void add_anchor(struct loader *ld, const yaml_char_t *name,
@@ -440,7 +446,9 @@ static void add_anchor(struct loader *ld, const yaml_char_t *name,
 	a = &ld->anchors[ld->nr_anchors++];
 	a->name = guts_xstrdup((const char *)name);
 	a->node = node;
-	a->weight = subtree_weight(node);
+	a->weight = 0;
+	a->bytes = 0;
+	subtree_size(node, &a->weight, &a->bytes);
 }
 
 static const struct anchor *find_anchor(struct loader *ld,
@@ -647,6 +655,7 @@ static struct guts_yaml_node *parse_scalar(struct loader *ld, yaml_event_t *ev)
 	n->str = arena_strndup(ld->arena, (const char *)ev->data.scalar.value,
 			       ev->data.scalar.length);
 	n->len = ev->data.scalar.length;
+	ld->bytes += n->len;
 	switch (ev->data.scalar.style) {
 	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
 		n->style = GUTS_YAML_SINGLE_QUOTED;
@@ -709,7 +718,19 @@ static struct guts_yaml_node *parse_node(struct loader *ld, yaml_event_t *ev,
 			ld->failed = 1;
 			return NULL;
 		}
+		/* Nodes alone miss a long string aliased many times. */
+		if (a->bytes > GUTS_YAML_MAX_EXPANDED_BYTES - ld->bytes) {
+			guts_diag_error(
+			    ld->diags, (unsigned)ev->start_mark.line + 1,
+			    (unsigned)ev->start_mark.column + 1,
+			    "aliases expand to more than %d bytes of "
+			    "text",
+			    GUTS_YAML_MAX_EXPANDED_BYTES);
+			ld->failed = 1;
+			return NULL;
+		}
 		ld->nodes += a->weight;
+		ld->bytes += a->bytes;
 		return copy_node(ld, a->node);
 	default:
 		guts_diag_error(ld->diags, (unsigned)ev->start_mark.line + 1,

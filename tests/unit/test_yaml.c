@@ -161,6 +161,29 @@ static void test_yaml__alias_bomb_is_refused(void **state)
 	free(m);
 }
 
+/* Few nodes, many bytes: a 100 KB string aliased 50 times. */
+static void test_yaml__long_string_alias_bomb_is_refused(void **state)
+{
+	struct guts_buf t;
+	unsigned line, col;
+	char *m;
+
+	(void)state;
+	guts_buf_init(&t, 0);
+	guts_buf_adds(&t, "big: &a ");
+	for (int i = 0; i < 100000; i++)
+		guts_buf_addch(&t, 'x');
+	guts_buf_adds(&t, "\nuse:\n");
+	for (int i = 0; i < 50; i++)
+		guts_buf_adds(&t, "  - *a\n");
+	m = load_err(t.data, &line, &col);
+	assert_non_null(strstr(m, "aliases expand to more than"));
+	/* 100 KB of text, then 40 copies fit in 4 MiB; the 41st does not. */
+	assert_int_equal(line, 43);
+	free(m);
+	guts_buf_release(&t);
+}
+
 static void test_yaml__duplicate_keys_are_errors_at_the_second(void **state)
 {
 	struct guts_yaml_doc *doc = NULL;
@@ -330,6 +353,7 @@ int main(void)
 	    cmocka_unit_test(test_yaml__empty_document_has_no_root),
 	    cmocka_unit_test(
 		test_yaml__quoted_keys_are_clipped_between_characters),
+	    cmocka_unit_test(test_yaml__long_string_alias_bomb_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
