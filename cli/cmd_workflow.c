@@ -46,41 +46,85 @@ static const char workflow_usage[] =
 
 struct reader {
 	char *root;	    /* repository root for ./ references */
+	int root_known;	    /* root comes from a .github or .guts path */
 	const char *remote; /* --reusable-dir */
 };
 
-/* The repository root of a workflow file: the folder above .github or .guts. */
-static char *repo_root_of(const char *file)
+/*
+ * The repository root of a workflow file: the folder above .github/workflows
+ * or .guts/workflows, or "." (not known) when the file is elsewhere.
+ */
+static char *repo_root_of(const char *file, int *known)
 {
-	char *copy = guts_xstrdup(file), *dir, *p;
+	static const char *const dirs[] = {".github/workflows",
+					   ".guts/workflows", NULL};
+	char *copy = guts_xstrdup(file), *dir, *p, *root = NULL;
 
 	dir = dirname(copy);
-	p = strstr(dir, "/.github/workflows");
-	if (!p)
-		p = strstr(dir, "/.guts/workflows");
-	if (p) {
-		*p = '\0';
-		p = guts_xstrdup(dir);
-	} else {
-		p = guts_xstrdup(".");
+	for (size_t i = 0; dirs[i] && !root; i++) {
+		size_t n = strlen(dirs[i]);
+
+		if (!strcmp(dir, dirs[i])) {
+			root = guts_xstrdup(".");
+			break;
+		}
+		for (p = strstr(dir, dirs[i]); p; p = strstr(p + 1, dirs[i]))
+			if (p > dir && p[-1] == '/' && p[n] == '\0') {
+				root = p == dir + 1
+					   ? guts_xstrdup("/")
+					   : guts_xstrndup(
+						 dir, (size_t)(p - 1 - dir));
+				break;
+			}
 	}
 	free(copy);
-	return p;
+	*known = root != NULL;
+	return root ? root : guts_xstrdup(".");
 }
 
+/* Whether the resolved path @real lies inside the resolved folder @dir. */
+static int path_inside(const char *real, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return 1;
+	return !strncmp(real, dir, n) && real[n] == '/';
+}
+
+/*
+ * Read a called workflow: ./path from the repository, owner/repo/path@ref
+ * from --reusable-dir.  Symbolic links are followed only as long as they
+ * stay inside that folder.
+ */
 static int read_reusable(void *ud, const char *ref, char **text, size_t *len)
 {
 	struct reader *r = ud;
-	char *path;
-	int rc;
+	int local = !strncmp(ref, "./", 2);
+	const char *dir = local ? r->root : r->remote;
+	char *path, *real, *real_dir;
+	int missing, rc;
 
-	if (!strncmp(ref, "./", 2))
-		path = guts_xasprintf("%s/%s", r->root, ref + 2);
-	else if (r->remote && !strstr(ref, ".."))
-		path = guts_xasprintf("%s/%s", r->remote, ref);
-	else
+	if (!dir || strstr(ref, ".."))
 		return GUTS_ENOTFOUND;
-	rc = guts_fs_read_all(text, len, path, GUTS_WORKFLOW_MAX_BYTES);
+	path = guts_xasprintf("%s/%s", dir, local ? ref + 2 : ref);
+	real = realpath(path, NULL);
+	missing = !real && errno == ENOENT;
+	real_dir = realpath(dir, NULL);
+	if (!real || !real_dir) {
+		/* A file missing from the repository is a broken call. */
+		if (local && r->root_known && missing)
+			rc = guts_error(GUTS_EINVAL, "%s: no such file", path);
+		else
+			rc = GUTS_ENOTFOUND;
+	} else if (!path_inside(real, real_dir)) {
+		rc = guts_error(GUTS_EPERM, "%s leads outside %s", path,
+				local ? "the repository" : "--reusable-dir");
+	} else {
+		rc = guts_fs_read_all(text, len, real, GUTS_WORKFLOW_MAX_BYTES);
+	}
+	free(real_dir);
+	free(real);
 	free(path);
 	return rc;
 }
@@ -107,7 +151,7 @@ static json_t *diags_json(const struct guts_diags *d,
 static int validate(int argc, char **argv)
 {
 	struct guts_workflow_opts opts = {0};
-	struct reader rd = {NULL, NULL};
+	struct reader rd = {NULL, 0, NULL};
 	int json = 0, warnings = 1, bad = 0, i;
 
 	opts.warn_injection = 1;
@@ -146,7 +190,7 @@ static int validate(int argc, char **argv)
 		struct guts_diags d;
 		int rc;
 
-		rd.root = repo_root_of(argv[i]);
+		rd.root = repo_root_of(argv[i], &rd.root_known);
 		guts_diags_init(&d, argv[i]);
 		rc = guts_workflow_load(&wf, argv[i], &opts, &d);
 		if (rc < 0 && !d.errors)

@@ -182,7 +182,8 @@ struct guts_workflow {
  * so that validation can check the call's inputs and secrets.  @ref is the
  * uses: value as written.  Return 0 and set *text (malloc'd) and *len, or
  * GUTS_ENOTFOUND when the file is not available (the call is then checked
- * only for syntax).
+ * only for syntax).  Any other error is reported at the call, with
+ * guts_error_message().
  */
 typedef int (*guts_workflow_read_fn)(void *ud, const char *ref, char **text,
 				     size_t *len);

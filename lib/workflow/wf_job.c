@@ -991,7 +991,7 @@ static void check_reusable(struct wf_parser *p, const struct guts_wf_job *job,
 	struct guts_diags d;
 	char *text = NULL;
 	size_t len = 0;
-	int remote;
+	int remote, rc;
 
 	if (!valid_workflow_ref(uses->str, &remote)) {
 		ERR(p, uses,
@@ -1008,10 +1008,16 @@ static void check_reusable(struct wf_parser *p, const struct guts_wf_job *job,
 		    uses->str);
 		return;
 	}
-	if (!p->opts->read_reusable ||
-	    p->opts->read_reusable(p->opts->read_ud, uses->str, &text, &len) <
-		0)
+	if (!p->opts->read_reusable)
 		return;
+	rc = p->opts->read_reusable(p->opts->read_ud, uses->str, &text, &len);
+	if (rc == GUTS_ENOTFOUND)
+		return;
+	if (rc < 0) {
+		ERR(p, uses, "cannot read the called workflow: %s",
+		    guts_error_message());
+		return;
+	}
 	if (p->nesting + 1 > WF_MAX_CALL_DEPTH) {
 		ERR(p, uses, "reusable workflows nest deeper than %d levels",
 		    WF_MAX_CALL_DEPTH);

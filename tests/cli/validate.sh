@@ -6,7 +6,8 @@
 set -u
 guts=$1
 dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+out=$(mktemp -d)
+trap 'rm -rf "$dir" "$out"' EXIT
 fails=0
 passes=0
 
@@ -87,6 +88,28 @@ node -e '
 		r.errors.length === 5 ? 0 : 1);
 ' "$dir/json"
 check $? "--json with a non-UTF-8 file name is valid JSON with every error"
+
+# Called workflows: read from the repository, never from outside it.
+w=$dir/.guts/workflows
+printf 'on: workflow_call\njobs:\n  a:\n    runs-on: x\n    steps: [run: a]\n' \
+	>"$w/called.yml"
+printf 'on: push\njobs:\n  a:\n    runs-on: x\n    steps: [run: a]\n' \
+	>"$out/outside.yml"
+ln -s "$out/outside.yml" "$w/escape.yml"
+for ref in called missing escape; do
+	printf 'on: push\njobs:\n  a:\n    uses: ./.guts/workflows/%s.yml\n' \
+		"$ref" >"$w/call-$ref.yml"
+done
+"$guts" workflow validate "$w/call-called.yml" >/dev/null 2>&1
+check $? "a call to a workflow of the repository is valid"
+"$guts" workflow validate "$w/call-missing.yml" >/dev/null 2>"$dir/err"
+check $([ $? = 1 ] && echo 0 || echo 1) "a call to a missing workflow exits 1"
+grep -qF "call-missing.yml:4:11: error: cannot read the called workflow: $dir/.guts/workflows/missing.yml: no such file" "$dir/err"
+check $? "a call to a missing workflow is an error at the uses: value"
+"$guts" workflow validate "$w/call-escape.yml" >/dev/null 2>"$dir/err"
+check $([ $? = 1 ] && echo 0 || echo 1) "a call through a symlink out of the repository exits 1"
+grep -qF "call-escape.yml:4:11: error: cannot read the called workflow: $dir/.guts/workflows/escape.yml leads outside the repository" "$dir/err"
+check $? "a call through a symlink out of the repository is refused"
 
 "$guts" workflow validate "$dir/nonexistent.yml" >/dev/null 2>"$dir/err"
 check $([ $? = 1 ] && echo 0 || echo 1) "a missing file exits 1"
