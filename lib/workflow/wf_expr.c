@@ -77,10 +77,47 @@ static unsigned block_indent(const struct wf_parser *p, unsigned line)
 	return 0;
 }
 
+/* Characters (not bytes) in the first @n bytes of UTF-8 text @s. */
+static unsigned nchars(const char *s, size_t n)
+{
+	unsigned c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return c;
+}
+
 /*
- * The file position of byte @off of scalar @n's value.  Exact for plain and
- * quoted one-line scalars without escapes, and for literal blocks; the
- * scalar's own position otherwise, which is also where GitHub points.
+ * Where in p->text the value of one-line scalar @n starts, or NULL when the
+ * first @off bytes of its value are not written there as they are (escapes,
+ * folded lines): only then is a column inside it exact.
+ */
+static const char *source_of(const struct wf_parser *p,
+			     const struct guts_yaml_node *n, size_t off)
+{
+	const char *s = p->text, *end = p->text + p->len;
+	unsigned l = 1, c = 1;
+
+	while (s < end && l < n->line)
+		if (*s++ == '\n')
+			l++;
+	while (s < end && c < n->col) {
+		s++;
+		if (s == end || ((unsigned char)*s & 0xc0) != 0x80)
+			c++;
+	}
+	if (n->style != GUTS_YAML_PLAIN)
+		s++; /* the opening quote */
+	if (off > (size_t)(end - s) || memcmp(s, n->str, off) ||
+	    memchr(s, '\n', off))
+		return NULL;
+	return s;
+}
+
+/*
+ * The file position of byte @off of scalar @n's value.  Exact for one-line
+ * scalars whose text up to @off is written as it is, and for literal blocks;
+ * the scalar's own position otherwise, which is also where GitHub points.
  */
 static void position_in(const struct wf_parser *p,
 			const struct guts_yaml_node *n, size_t off,
@@ -99,21 +136,16 @@ static void position_in(const struct wf_parser *p,
 		}
 	switch (n->style) {
 	case GUTS_YAML_PLAIN:
-		if (!nl)
-			*col = n->col + (unsigned)off;
-		break;
 	case GUTS_YAML_SINGLE_QUOTED:
 	case GUTS_YAML_DOUBLE_QUOTED:
-		if (!memchr(n->str, '\n', n->len) &&
-		    (n->style == GUTS_YAML_SINGLE_QUOTED
-			 ? !memchr(n->str, '\'', off)
-			 : !memchr(n->str, '\\', off) &&
-			       !memchr(n->str, '"', off)))
-			*col = n->col + 1 + (unsigned)off;
+		if (source_of(p, n, off))
+			*col = n->col + (n->style != GUTS_YAML_PLAIN) +
+			       nchars(n->str, off);
 		break;
 	case GUTS_YAML_LITERAL:
 		*line = n->line + 1 + (unsigned)nl;
-		*col = block_indent(p, n->line) + 1 + (unsigned)(off - bol);
+		*col = block_indent(p, n->line) + 1 +
+		       nchars(n->str + bol, off - bol);
 		break;
 	case GUTS_YAML_FOLDED:
 		break;

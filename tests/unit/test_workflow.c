@@ -684,6 +684,37 @@ static void test_workflow__messages_are_one_line_of_valid_utf8(void **state)
 	release(&r);
 }
 
+/* Columns count characters, and only text written as it is gets one. */
+static void
+test_workflow__expression_columns_are_exact_or_the_scalar(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on: push\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    steps:\n"
+	      "      - run: echo \xc3\xa9\xc3\xa9 ${{ matrx.os }}\n"
+	      "      - run: '\xc3\xa9 ${{ matrx.os }}'\n"
+	      "      - run: |\n"
+	      "          echo \xc3\xa9\xc3\xa9 ${{ matrx.os }}\n"
+	      "      - run: \"a\\tb ${{ matrx.os }}\"\n"
+	      "      - run: echo a\n"
+	      "          ${{ matrx.os }}\n",
+	      0);
+	assert_error_at(&r, 6, 26, "'matrx'");
+	assert_error_at(&r, 7, 21, "'matrx'");
+	assert_error_at(&r, 9, 23, "'matrx'");
+	/* An escape or a folded line: the scalar itself, as on GitHub. */
+	assert_error_at(&r, 10, 14, "'matrx'");
+	assert_error_at(&r, 11, 14, "'matrx'");
+	assert_int_equal(r.d.errors, 5);
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +744,8 @@ int main(void)
 	    cmocka_unit_test(test_workflow__a_job_needing_itself_is_one_error),
 	    cmocka_unit_test(
 		test_workflow__messages_are_one_line_of_valid_utf8),
+	    cmocka_unit_test(
+		test_workflow__expression_columns_are_exact_or_the_scalar),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
