@@ -494,7 +494,7 @@ static void parse_event(struct wf_parser *p, struct guts_workflow *wf,
 			parse_schedule(p, v, t);
 		return;
 	}
-	if (wf_is_null(v))
+	if (!v || wf_is_null(v)) /* v is NULL for the items of 'on: [...]' */
 		return;
 	if (wf_is_string(v) && !strcmp(ev->name, "workflow_dispatch"))
 		return; /* on-workflow_dispatch-string: a bare string is ok */
@@ -759,13 +759,13 @@ static void parse_root(struct wf_parser *p, struct guts_workflow *wf,
 			jobs = v;
 		}
 	}
-	if (!guts_yaml_get(root, "on"))
+	if (!on)
 		guts_diag_error(p->d, root->line, root->col,
 				"required key 'on' is missing: say which "
 				"events start this workflow");
 	else
 		parse_on(p, wf, on);
-	if (!guts_yaml_get(root, "jobs")) {
+	if (!jobs) {
 		guts_diag_error(p->d, root->line, root->col,
 				"required key 'jobs' is missing");
 		return;

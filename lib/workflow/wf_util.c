@@ -53,12 +53,19 @@ int wf_is_whole_expr(const struct guts_yaml_node *n)
 
 int wf_is_insert(const struct guts_yaml_node *n)
 {
-	const char *s = n->str, *e = n->str + n->len;
+	const char *s, *e;
 
 	if (!wf_is_whole_expr(n))
 		return 0;
-	s = strstr(s, "${{") + 3;
-	e = strstr(s, "}}");
+	/* Between the ${{ and }} that wf_is_whole_expr() found. */
+	s = n->str;
+	e = n->str + n->len;
+	while (isspace((unsigned char)*s))
+		s++;
+	while (isspace((unsigned char)e[-1]))
+		e--;
+	s += 3;
+	e -= 2;
 	while (s < e && isspace((unsigned char)*s))
 		s++;
 	while (e > s && isspace((unsigned char)e[-1]))

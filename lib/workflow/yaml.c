@@ -247,7 +247,7 @@ static int resolve_int(const char *s, size_t n, double *out)
 	if (n > 2 && s[0] == '0' && s[1] == 'x' &&
 	    all_digits(s + 2, n - 2, isxdigit)) {
 		for (i = 2; i < n; i++) {
-			int c = s[i];
+			int c = (unsigned char)s[i];
 			int d = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 
 			v = v * 16 + d;
