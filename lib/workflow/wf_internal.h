@@ -24,8 +24,8 @@ enum wf_ctx {
 	WF_STEPS = 1 << 10,
 	WF_JOBS = 1 << 11,
 	WF_FN_STATUS = 1 << 12, /* success() failure() always() cancelled() */
-	WF_FN_HASHFILES = 1 << 13, /* hashFiles() */
-	WF_NO_EXPR = 1 << 14,	   /* expressions are not allowed at all */
+	WF_FN_HASHFILES = 1 << 13,  /* hashFiles() */
+	WF_NO_EXPR = 1 << 14,	    /* expressions are not allowed at all */
 	WF_FN_JOB_STATUS = 1 << 15, /* success('job') in a job's if: */
 };
 
@@ -33,7 +33,7 @@ enum wf_ctx {
 #define WF_CTX_RUN_NAME (WF_GITHUB | WF_INPUTS | WF_VARS)
 #define WF_CTX_WF_ENV (WF_GITHUB | WF_SECRETS | WF_INPUTS | WF_VARS)
 #define WF_CTX_WF_CONCURRENCY (WF_GITHUB | WF_INPUTS | WF_VARS)
-#define WF_CTX_JOB_IF \
+#define WF_CTX_JOB_IF                                                \
 	(WF_GITHUB | WF_NEEDS | WF_VARS | WF_INPUTS | WF_FN_STATUS | \
 	 WF_FN_JOB_STATUS)
 #define WF_CTX_JOB_STRATEGY (WF_GITHUB | WF_NEEDS | WF_VARS | WF_INPUTS)
@@ -118,6 +118,13 @@ size_t wf_edit_distance(const char *a, const char *b);
 /* "unexpected key 'runn' in a step; did you mean 'run'?" */
 void wf_unexpected_key(struct wf_parser *p, const struct guts_yaml_node *k,
 		       const char *where, const char *const *allowed);
+/*
+ * GitHub refuses an empty value for most keys ("Unexpected value ''").
+ * When @v is null and key @k is not in @nullable (may be NULL), report it
+ * and return 1, so that the caller skips the key.
+ */
+int wf_null_value(struct wf_parser *p, const struct guts_yaml_node *k,
+		  const struct guts_yaml_node *v, const char *const *nullable);
 int wf_want_map(struct wf_parser *p, const struct guts_yaml_node *n,
 		const char *what);
 int wf_want_seq(struct wf_parser *p, const struct guts_yaml_node *n,

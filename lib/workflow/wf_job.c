@@ -274,6 +274,8 @@ static char *generate_step_id(const struct guts_wf_step *st, json_t *taken,
 static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
 		       struct guts_wf_job *job, struct guts_wf_step *st)
 {
+	static const char *const nullable[] = {
+	    "name", "if", "run", "working-directory", "uses", NULL};
 	const struct guts_yaml_node *run = NULL, *uses = NULL, *with = NULL,
 				    *shell = NULL, *wd = NULL, *id = NULL;
 
@@ -284,6 +286,8 @@ static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
 
 		if (!wf_in_list(k->str, step_keys)) {
 			wf_unexpected_key(p, k, "a step", step_keys);
+		} else if (wf_null_value(p, k, v, nullable)) {
+			/* reported */
 		} else if (!strcmp(k->str, "id")) {
 			id = v;
 		} else if (!strcmp(k->str, "if")) {
@@ -325,13 +329,16 @@ static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
 		    "action)");
 	}
 	if (run) {
-		if (!wf_is_scalar(run) || wf_is_null(run)) {
+		if (!wf_is_scalar(run)) {
 			ERR(p, run,
 			    "'run' must be a script (a string), not a "
 			    "%s",
 			    guts_yaml_kind_name(run));
 		} else {
-			st->run = wf_get_str(p, run, "run", WF_CTX_STEP);
+			/* An empty run: is an empty script on GitHub too. */
+			st->run = wf_is_null(run)
+				      ? guts_xstrdup("")
+				      : wf_get_str(p, run, "run", WF_CTX_STEP);
 			st->run_pos = wf_pos_of(run);
 			if (p->opts->warn_injection && wf_is_string(run))
 				wf_check_injection(p, run);
@@ -521,6 +528,9 @@ static void parse_strategy(struct wf_parser *p, const struct guts_yaml_node *n,
 
 		if (!wf_in_list(k->str, keys))
 			wf_unexpected_key(p, k, "strategy", keys);
+		else if (wf_null_value(p, k, v,
+				       (const char *const[]){"matrix", NULL}))
+			continue;
 		else if (!strcmp(k->str, "matrix"))
 			parse_matrix(p, v, job);
 		else if (!strcmp(k->str, "fail-fast"))
@@ -594,6 +604,8 @@ static json_t *parse_runs_on(struct wf_parser *p,
 			wf_unexpected_key(p, k, "runs-on", keys);
 			continue;
 		}
+		if (wf_null_value(p, k, v, NULL))
+			continue;
 		if (!strcmp(k->str, "group")) {
 			if (!wf_is_string(v))
 				ERR(p, v, "runs-on.group must be a string");
@@ -626,6 +638,8 @@ static void check_container(struct wf_parser *p, const struct guts_yaml_node *n,
 					   "ports",   "volumes",     "options",
 					   "command", "entrypoint",  NULL};
 	static const char *const cred_keys[] = {"username", "password", NULL};
+	static const char *const nullable[] = {"image", "options", "command",
+					       "entrypoint", NULL};
 	const struct guts_yaml_node *image;
 
 	if (wf_is_null(n))
@@ -645,6 +659,8 @@ static void check_container(struct wf_parser *p, const struct guts_yaml_node *n,
 
 		if (!wf_in_list(k->str, keys)) {
 			wf_unexpected_key(p, k, what, keys);
+		} else if (wf_null_value(p, k, v, nullable)) {
+			/* reported */
 		} else if (!strcmp(k->str, "credentials")) {
 			if (wf_is_whole_expr(v)) {
 				wf_check_expr(p, v, WF_CTX_CONTAINER_CRED, 0);
@@ -655,6 +671,10 @@ static void check_container(struct wf_parser *p, const struct guts_yaml_node *n,
 						wf_unexpected_key(
 						    p, v->pairs[j].key,
 						    "credentials", cred_keys);
+					else
+						wf_null_value(
+						    p, v->pairs[j].key,
+						    v->pairs[j].value, NULL);
 				wf_check_tree_exprs(p, v,
 						    WF_CTX_CONTAINER_CRED);
 			}
@@ -703,6 +723,10 @@ static void parse_environment(struct wf_parser *p,
 
 		if (!wf_in_list(k->str, keys))
 			wf_unexpected_key(p, k, "environment", keys);
+		else if (wf_null_value(
+			     p, k, v,
+			     (const char *const[]){"name", "url", NULL}))
+			continue;
 		else if (!strcmp(k->str, "url"))
 			wf_check_tree_exprs(p, v, WF_CTX_ENV_URL);
 		else if (!strcmp(k->str, "deployment")) {
@@ -1057,6 +1081,8 @@ static void check_reusable(struct wf_parser *p, const struct guts_wf_job *job,
 static void parse_call_job(struct wf_parser *p, const struct guts_yaml_node *n,
 			   struct guts_wf_job *job)
 {
+	static const char *const nullable[] = {"name", "if", "uses", NULL};
+
 	for (size_t i = 0; i < n->nr; i++) {
 		const struct guts_yaml_node *k = n->pairs[i].key;
 		const struct guts_yaml_node *v = n->pairs[i].value;
@@ -1066,6 +1092,8 @@ static void parse_call_job(struct wf_parser *p, const struct guts_yaml_node *n,
 					  "a job that calls a reusable "
 					  "workflow",
 					  call_job_keys);
+		} else if (wf_null_value(p, k, v, nullable)) {
+			/* reported */
 		} else if (!strcmp(k->str, "name")) {
 			job->name = wf_get_str(p, v, "name", WF_CTX_JOB_BASIC);
 		} else if (!strcmp(k->str, "uses")) {
@@ -1119,6 +1147,10 @@ static void parse_call_job(struct wf_parser *p, const struct guts_yaml_node *n,
 static void parse_job(struct wf_parser *p, const struct guts_yaml_node *k,
 		      const struct guts_yaml_node *n, struct guts_wf_job *job)
 {
+	/* 'runs-on' and 'steps' have their own messages. */
+	static const char *const nullable[] = {
+	    "name",    "if",	"container", "environment",
+	    "runs-on", "steps", "sandbox",   NULL};
 	const struct guts_yaml_node *uses = guts_yaml_get(n, "uses");
 	const struct guts_yaml_node *runs_on = guts_yaml_get(n, "runs-on");
 
@@ -1135,6 +1167,8 @@ static void parse_job(struct wf_parser *p, const struct guts_yaml_node *k,
 
 		if (!wf_in_list(kk->str, job_keys)) {
 			wf_unexpected_key(p, kk, "a job", job_keys);
+		} else if (wf_null_value(p, kk, v, nullable)) {
+			/* reported */
 		} else if (!strcmp(kk->str, "name")) {
 			job->name = wf_get_str(p, v, "name", WF_CTX_JOB_BASIC);
 		} else if (!strcmp(kk->str, "needs")) {
@@ -1186,8 +1220,12 @@ static void parse_job(struct wf_parser *p, const struct guts_yaml_node *k,
 		} else if (!strcmp(kk->str, "services")) {
 			if (!wf_is_null(v) && wf_want_map(p, v, "services"))
 				for (size_t j = 0; j < v->nr; j++)
-					check_container(p, v->pairs[j].value,
-							"a service", 1);
+					if (!wf_null_value(p, v->pairs[j].key,
+							   v->pairs[j].value,
+							   NULL))
+						check_container(
+						    p, v->pairs[j].value,
+						    "a service", 1);
 			job->services = wf_to_json(v);
 			if (!p->opts->syntax_only && !wf_is_null(v))
 				ERR(p, kk,

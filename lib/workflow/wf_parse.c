@@ -232,6 +232,8 @@ static void parse_inputs(struct wf_parser *p, const struct guts_yaml_node *n,
 	    "description", "required", "default", "type", "options", NULL};
 	static const char *const call_input_keys[] = {"description", "required",
 						      "default", "type", NULL};
+	static const char *const nullable[] = {"description", "default", "type",
+					       NULL};
 	const char *where =
 	    is_call ? "a workflow_call input" : "a workflow_dispatch input";
 
@@ -270,6 +272,8 @@ static void parse_inputs(struct wf_parser *p, const struct guts_yaml_node *n,
 						  is_call
 						      ? call_input_keys
 						      : dispatch_input_keys);
+			} else if (wf_null_value(p, kk, vv, nullable)) {
+				/* reported */
 			} else if (!strcmp(kk->str, "description")) {
 				in->description = wf_get_str(
 				    p, vv, "description", WF_NO_EXPR);
@@ -436,6 +440,10 @@ static void parse_call_secrets(struct wf_parser *p,
 				wf_unexpected_key(p, v->pairs[j].key,
 						  "a workflow_call secret",
 						  keys);
+			else
+				wf_null_value(
+				    p, v->pairs[j].key, v->pairs[j].value,
+				    (const char *const[]){"description", NULL});
 		s->description = wf_get_str(p, guts_yaml_get(v, "description"),
 					    "description", WF_NO_EXPR);
 		req = guts_yaml_get(v, "required");
@@ -511,6 +519,15 @@ static void parse_event(struct wf_parser *p, struct guts_workflow *wf,
 			wf_unexpected_key(p, kk, where, ev->keys);
 			continue;
 		}
+		/*
+		 * GitHub's parsers take 'inputs:' with no value (the official
+		 * case on-workflow_dispatch-inputs-null.yml); the rest needs
+		 * one.
+		 */
+		if (wf_null_value(p, kk, vv,
+				  (const char *const[]){"inputs", "outputs",
+							"secrets", NULL}))
+			continue;
 		if (!strcmp(kk->str, "branches"))
 			get_filter(p, vv, "branches", &t->branches, 1);
 		else if (!strcmp(kk->str, "branches-ignore"))
@@ -672,6 +689,9 @@ void wf_parse_concurrency(struct wf_parser *p, const struct guts_yaml_node *n,
 		if (!wf_in_list(n->pairs[i].key->str, keys))
 			wf_unexpected_key(p, n->pairs[i].key, "concurrency",
 					  keys);
+		else
+			wf_null_value(p, n->pairs[i].key, n->pairs[i].value,
+				      NULL);
 	if (!guts_yaml_get(n, "group"))
 		ERR(p, n, "required key 'group' is missing in concurrency");
 	*group =
@@ -693,6 +713,9 @@ void wf_parse_defaults(struct wf_parser *p, const struct guts_yaml_node *n,
 	for (size_t i = 0; i < n->nr; i++)
 		if (!wf_in_list(n->pairs[i].key->str, keys))
 			wf_unexpected_key(p, n->pairs[i].key, "defaults", keys);
+		else
+			wf_null_value(p, n->pairs[i].key, n->pairs[i].value,
+				      NULL);
 	run = guts_yaml_get(n, "run");
 	if (!run || wf_is_null(run) || !wf_want_map(p, run, "defaults.run"))
 		return;
@@ -700,6 +723,9 @@ void wf_parse_defaults(struct wf_parser *p, const struct guts_yaml_node *n,
 		if (!wf_in_list(run->pairs[i].key->str, run_keys))
 			wf_unexpected_key(p, run->pairs[i].key, "defaults.run",
 					  run_keys);
+		else
+			wf_null_value(p, run->pairs[i].key, run->pairs[i].value,
+				      NULL);
 	*shell = wf_get_str(p, guts_yaml_get(run, "shell"), "shell", ctx);
 	*wd = wf_get_str(p, guts_yaml_get(run, "working-directory"),
 			 "working-directory", ctx);
@@ -714,6 +740,9 @@ static void parse_schedule(struct wf_parser *p, const struct guts_yaml_node *n,
 static const char *const top_keys[] = {
     "name",	   "run-name",	  "on",	  "env",	 "defaults",
     "concurrency", "permissions", "jobs", "description", NULL};
+/* Keys that may be empty ('on' and 'jobs' have their own messages). */
+static const char *const top_nullable[] = {
+    "name", "run-name", "description", "concurrency", "on", "jobs", NULL};
 
 static void parse_root(struct wf_parser *p, struct guts_workflow *wf,
 		       const struct guts_yaml_node *root)
@@ -734,6 +763,8 @@ static void parse_root(struct wf_parser *p, struct guts_workflow *wf,
 
 		if (!wf_in_list(k->str, top_keys)) {
 			wf_unexpected_key(p, k, "the workflow", top_keys);
+		} else if (wf_null_value(p, k, v, top_nullable)) {
+			/* reported */
 		} else if (!strcmp(k->str, "name")) {
 			wf->name = wf_get_str(p, v, "name", WF_NO_EXPR);
 		} else if (!strcmp(k->str, "description")) {

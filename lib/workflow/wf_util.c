@@ -126,6 +126,15 @@ void wf_unexpected_key(struct wf_parser *p, const struct guts_yaml_node *k,
 		ERR(p, k, "unexpected key '%s' in %s", k->str, where);
 }
 
+int wf_null_value(struct wf_parser *p, const struct guts_yaml_node *k,
+		  const struct guts_yaml_node *v, const char *const *nullable)
+{
+	if (!wf_is_null(v) || (nullable && wf_in_list(k->str, nullable)))
+		return 0;
+	ERR(p, v, "'%s' has no value", k->str);
+	return 1;
+}
+
 int wf_want_map(struct wf_parser *p, const struct guts_yaml_node *n,
 		const char *what)
 {

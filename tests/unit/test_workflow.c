@@ -715,6 +715,72 @@ test_workflow__expression_columns_are_exact_or_the_scalar(void **state)
 	release(&r);
 }
 
+/* GitHub refuses 'key:' with no value for most keys, as Guts now does. */
+static void test_workflow__keys_without_a_value_are_errors(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on:\n"
+	      "  push:\n"
+	      "    branches:\n"
+	      "env:\n"
+	      "concurrency:\n"
+	      "  group:\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    timeout-minutes:\n"
+	      "    services:\n"
+	      "      db:\n"
+	      "    steps:\n"
+	      "      - run: a\n"
+	      "        id:\n"
+	      "      - uses: checkout\n"
+	      "        with:\n",
+	      1);
+	assert_int_equal(r.rc, GUTS_EINVAL);
+	assert_error_at(&r, 3, 14, "'branches' has no value");
+	assert_error_at(&r, 4, 5, "'env' has no value");
+	assert_error_at(&r, 6, 9, "'group' has no value");
+	assert_error_at(&r, 10, 21, "'timeout-minutes' has no value");
+	assert_error_at(&r, 12, 10, "'db' has no value");
+	assert_error_at(&r, 15, 12, "'id' has no value");
+	assert_error_at(&r, 17, 14, "'with' has no value");
+	assert_int_equal(r.d.errors, 7);
+	release(&r);
+
+	/* The keys GitHub lets go empty; an empty run: is an empty script. */
+	parse(&r,
+	      "name:\n"
+	      "run-name:\n"
+	      "concurrency:\n"
+	      "on:\n"
+	      "  push:\n"
+	      "  workflow_dispatch:\n"
+	      "    inputs:\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    name:\n"
+	      "    if:\n"
+	      "    runs-on: x\n"
+	      "    container:\n"
+	      "    environment:\n"
+	      "    steps:\n"
+	      "      - run:\n"
+	      "        name:\n"
+	      "        if:\n"
+	      "        working-directory:\n",
+	      1);
+	if (r.rc)
+		dump(&r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.wf->jobs[0].steps[0].run, "");
+	assert_string_equal(r.wf->jobs[0].steps[0].id, "__run");
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -746,6 +812,7 @@ int main(void)
 		test_workflow__messages_are_one_line_of_valid_utf8),
 	    cmocka_unit_test(
 		test_workflow__expression_columns_are_exact_or_the_scalar),
+	    cmocka_unit_test(test_workflow__keys_without_a_value_are_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
