@@ -99,6 +99,43 @@ static const char *const pr_types[] = {"assigned",
 				       "dequeued",
 				       "stacked",
 				       NULL};
+/* Activity types, from GitHub's workflow schema. */
+static const char *const ced_types[] = {"created", "edited", "deleted", NULL};
+static const char *const check_run_types[] = {
+    "completed", "created", "rerequested", "requested_action", NULL};
+static const char *const check_suite_types[] = {"completed", NULL};
+static const char *const discussion_types[] = {
+    "created",		"edited",   "deleted",	  "transferred", "pinned",
+    "unpinned",		"labeled",  "unlabeled",  "locked",	 "unlocked",
+    "category_changed", "answered", "unanswered", NULL};
+static const char *const image_version_types[] = {"created", "ready", "deleted",
+						  NULL};
+static const char *const issues_types[] = {
+    "opened",	   "edited",	    "deleted",	  "transferred",
+    "pinned",	   "unpinned",	    "closed",	  "reopened",
+    "assigned",	   "unassigned",    "labeled",	  "unlabeled",
+    "locked",	   "unlocked",	    "milestoned", "demilestoned",
+    "field_added", "field_removed", "typed",	  "untyped",
+    NULL};
+static const char *const merge_group_types[] = {"checks_requested", NULL};
+static const char *const milestone_types[] = {"created", "closed",  "opened",
+					      "edited",	 "deleted", NULL};
+static const char *const project_types[] = {"created", "closed",  "reopened",
+					    "edited",  "deleted", NULL};
+static const char *const project_card_types[] = {
+    "created", "moved", "converted", "edited", "deleted", NULL};
+static const char *const project_column_types[] = {"created", "updated",
+						   "moved", "deleted", NULL};
+static const char *const pull_request_review_types[] = {"submitted", "edited",
+							"dismissed", NULL};
+static const char *const registry_package_types[] = {"published", "updated",
+						     NULL};
+static const char *const release_types[] = {
+    "published", "unpublished", "created",  "edited",
+    "deleted",	 "prereleased", "released", NULL};
+static const char *const watch_types[] = {"started", NULL};
+static const char *const workflow_run_types[] = {"requested", "completed",
+						 "in_progress", NULL};
 static const char *const types_keys[] = {"types", NULL};
 static const char *const merge_group_keys[] = {"branches", "branches-ignore",
 					       "types", NULL};
@@ -111,43 +148,43 @@ static const char *const image_version_keys[] = {"names", "versions", "types",
 static const char *const no_keys[] = {NULL};
 
 static const struct event_def events[] = {
-    {"branch_protection_rule", types_keys, NULL},
-    {"check_run", types_keys, NULL},
-    {"check_suite", types_keys, NULL},
+    {"branch_protection_rule", types_keys, ced_types},
+    {"check_run", types_keys, check_run_types},
+    {"check_suite", types_keys, check_suite_types},
     {"create", no_keys, NULL},
     {"delete", no_keys, NULL},
     {"deployment", no_keys, NULL},
     {"deployment_status", no_keys, NULL},
-    {"discussion", types_keys, NULL},
-    {"discussion_comment", types_keys, NULL},
+    {"discussion", types_keys, discussion_types},
+    {"discussion_comment", types_keys, ced_types},
     {"fork", no_keys, NULL},
     {"gollum", no_keys, NULL},
-    {"image_version", image_version_keys, NULL},
-    {"issue_comment", types_keys, NULL},
-    {"issues", types_keys, NULL},
-    {"label", types_keys, NULL},
-    {"merge_group", merge_group_keys, NULL},
-    {"milestone", types_keys, NULL},
+    {"image_version", image_version_keys, image_version_types},
+    {"issue_comment", types_keys, ced_types},
+    {"issues", types_keys, issues_types},
+    {"label", types_keys, ced_types},
+    {"merge_group", merge_group_keys, merge_group_types},
+    {"milestone", types_keys, milestone_types},
     {"page_build", no_keys, NULL},
-    {"project", types_keys, NULL},
-    {"project_card", types_keys, NULL},
-    {"project_column", types_keys, NULL},
+    {"project", types_keys, project_types},
+    {"project_card", types_keys, project_card_types},
+    {"project_column", types_keys, project_column_types},
     {"public", no_keys, NULL},
     {"pull_request", pr_keys, pr_types},
-    {"pull_request_comment", types_keys, NULL},
-    {"pull_request_review", types_keys, NULL},
-    {"pull_request_review_comment", types_keys, NULL},
+    {"pull_request_comment", types_keys, ced_types},
+    {"pull_request_review", types_keys, pull_request_review_types},
+    {"pull_request_review_comment", types_keys, ced_types},
     {"pull_request_target", pr_keys, pr_types},
     {"push", push_keys, NULL},
-    {"registry_package", types_keys, NULL},
-    {"release", types_keys, NULL},
+    {"registry_package", types_keys, registry_package_types},
+    {"release", types_keys, release_types},
     {"repository_dispatch", types_keys, NULL},
     {"schedule", NULL, NULL},
     {"status", no_keys, NULL},
-    {"watch", types_keys, NULL},
+    {"watch", types_keys, watch_types},
     {"workflow_call", call_keys, NULL},
     {"workflow_dispatch", dispatch_keys, NULL},
-    {"workflow_run", workflow_run_keys, NULL},
+    {"workflow_run", workflow_run_keys, workflow_run_types},
 };
 
 static const struct event_def *find_event(const char *name)
@@ -471,6 +508,56 @@ static void both_filters(struct wf_parser *p, const struct guts_yaml_node *k,
 	    event, what, what, what);
 }
 
+/* Each activity type listed under @ev's 'types' must be one it has. */
+static void check_types(struct wf_parser *p, const struct guts_yaml_node *n,
+			const struct event_def *ev)
+{
+	const struct guts_yaml_node *const *items = &n;
+	size_t nr = 1;
+
+	if (!ev->types)
+		return;
+	if (n->type == GUTS_YAML_SEQ) {
+		items = (const struct guts_yaml_node *const *)n->items;
+		nr = n->nr;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		const struct guts_yaml_node *it = items[i];
+		const char *best = NULL;
+		size_t bestd = 3;
+
+		if (!wf_is_scalar(it) || wf_is_null(it) ||
+		    wf_in_list(it->str, ev->types))
+			continue;
+		for (size_t j = 0; ev->types[j]; j++) {
+			size_t dist = wf_edit_distance(it->str, ev->types[j]);
+
+			if (dist < bestd) {
+				bestd = dist;
+				best = ev->types[j];
+			}
+		}
+		if (best)
+			ERR(p, it,
+			    "'%s' is not an activity type of %s; did you mean "
+			    "'%s'?",
+			    it->str, ev->name, best);
+		else
+			ERR(p, it, "'%s' is not an activity type of %s",
+			    it->str, ev->name);
+	}
+}
+
+/* Workflow names of workflow_run, image names and versions of image_version. */
+static void check_names(struct wf_parser *p, const struct guts_yaml_node *n,
+			const char *what)
+{
+	struct guts_strvec sv = {0};
+
+	get_str_list(p, n, what, &sv, NULL);
+	guts_strvec_release(&sv);
+}
+
 static void parse_event(struct wf_parser *p, struct guts_workflow *wf,
 			const struct guts_yaml_node *k,
 			const struct guts_yaml_node *v)
@@ -504,8 +591,6 @@ static void parse_event(struct wf_parser *p, struct guts_workflow *wf,
 	}
 	if (!v || wf_is_null(v)) /* v is NULL for the items of 'on: [...]' */
 		return;
-	if (wf_is_string(v) && !strcmp(ev->name, "workflow_dispatch"))
-		return; /* on-workflow_dispatch-string: a bare string is ok */
 	if (!wf_want_map(p, v, k->str))
 		return;
 	t->config = wf_to_json(v);
@@ -543,16 +628,7 @@ static void parse_event(struct wf_parser *p, struct guts_workflow *wf,
 			get_filter(p, vv, "paths-ignore", &t->paths_ignore, 1);
 		else if (!strcmp(kk->str, "types")) {
 			get_filter(p, vv, "types", &t->types, 0);
-			if (ev->types)
-				for (size_t j = 0; j < t->types.patterns.nr;
-				     j++)
-					if (!wf_in_list(t->types.patterns.v[j],
-							ev->types))
-						ERR(p, vv,
-						    "'%s' is not an activity "
-						    "type of %s",
-						    t->types.patterns.v[j],
-						    ev->name);
+			check_types(p, vv, ev);
 		} else if (!strcmp(kk->str, "inputs"))
 			parse_inputs(p, vv, t,
 				     !strcmp(ev->name, "workflow_call"));
@@ -561,7 +637,7 @@ static void parse_event(struct wf_parser *p, struct guts_workflow *wf,
 		else if (!strcmp(kk->str, "secrets"))
 			parse_call_secrets(p, vv, t);
 		else
-			wf_check_tree_exprs(p, vv, WF_NO_EXPR);
+			check_names(p, vv, kk->str);
 	}
 	/*
 	 * GitHub refuses such a workflow when it runs, though its parser lets

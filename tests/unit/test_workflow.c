@@ -781,6 +781,39 @@ static void test_workflow__keys_without_a_value_are_errors(void **state)
 	release(&r);
 }
 
+static void
+test_workflow__activity_types_are_checked_for_every_event(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on:\n"
+	      "  issues:\n"
+	      "    types: [opened, opend]\n"
+	      "  workflow_run:\n"
+	      "    workflows: {a: b}\n"
+	      "    types: complete\n"
+	      "  workflow_dispatch: manual\n"
+	      "  release:\n"
+	      "    types: [published]\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    steps:\n"
+	      "      - run: a\n",
+	      0);
+	assert_error_at(&r, 3, 21,
+			"'opend' is not an activity type of issues; did you "
+			"mean 'opened'?");
+	assert_error_at(&r, 5, 16, "workflows must be a sequence");
+	assert_error_at(&r, 6, 12,
+			"'complete' is not an activity type of workflow_run");
+	assert_error_at(&r, 7, 22, "workflow_dispatch must be a mapping");
+	assert_int_equal(r.d.errors, 4);
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -813,6 +846,8 @@ int main(void)
 	    cmocka_unit_test(
 		test_workflow__expression_columns_are_exact_or_the_scalar),
 	    cmocka_unit_test(test_workflow__keys_without_a_value_are_errors),
+	    cmocka_unit_test(
+		test_workflow__activity_types_are_checked_for_every_event),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
