@@ -607,7 +607,7 @@ static json_t *parse_runs_on(struct wf_parser *p,
 		if (wf_null_value(p, k, v, NULL))
 			continue;
 		if (!strcmp(k->str, "group")) {
-			if (!wf_is_string(v))
+			if (!wf_is_scalar(v))
 				ERR(p, v, "runs-on.group must be a string");
 			else if (wf_has_expr(v->str, v->len))
 				wf_check_expr(p, v, WF_CTX_JOB_BASIC, 0);
@@ -683,12 +683,17 @@ static void check_container(struct wf_parser *p, const struct guts_yaml_node *n,
 						  WF_CTX_CONTAINER_ENV, 0));
 		} else if (!strcmp(k->str, "ports") ||
 			   !strcmp(k->str, "volumes")) {
-			if (!wf_is_null(v) && v->type != GUTS_YAML_SEQ)
-				ERR(p, v, "%s must be a sequence", k->str);
-			else
-				wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+			if (!wf_want_seq(p, v, k->str))
+				continue;
+			for (size_t j = 0; j < v->nr; j++)
+				free(wf_get_str(p, v->items[j],
+						!strcmp(k->str, "ports")
+						    ? "each port"
+						    : "each volume",
+						WF_CTX_JOB_BASIC));
 		} else {
-			wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+			/* image, options, command, entrypoint */
+			free(wf_get_str(p, v, k->str, WF_CTX_JOB_BASIC));
 		}
 	}
 	image = guts_yaml_get(n, "image");
@@ -835,6 +840,41 @@ static void parse_sandbox(struct wf_parser *p, const struct guts_yaml_node *n,
 				sb->pids = (long)v->number;
 		}
 	}
+}
+
+/* snapshot: an image name, or {image-name, version, if}. */
+static void check_snapshot(struct wf_parser *p, const struct guts_yaml_node *n)
+{
+	static const char *const keys[] = {"image-name", "version", "if", NULL};
+
+	if (wf_is_scalar(n)) {
+		free(wf_get_str(p, n, "snapshot", WF_CTX_JOB_BASIC));
+		return;
+	}
+	if (n->type != GUTS_YAML_MAP) {
+		ERR(p, n,
+		    "snapshot must be an image name or a mapping, not a %s",
+		    guts_yaml_kind_name(n));
+		return;
+	}
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct guts_yaml_node *k = n->pairs[i].key;
+		const struct guts_yaml_node *v = n->pairs[i].value;
+
+		if (!wf_in_list(k->str, keys))
+			wf_unexpected_key(p, k, "snapshot", keys);
+		else if (wf_null_value(p, k, v, NULL))
+			continue;
+		else if (!strcmp(k->str, "if") && !wf_is_scalar(v))
+			ERR(p, v, "'if' must be a string, not a %s",
+			    guts_yaml_kind_name(v));
+		else if (!strcmp(k->str, "if"))
+			wf_check_expr(p, v, WF_CTX_JOB_STRATEGY, 1);
+		else
+			free(wf_get_str(p, v, k->str, WF_CTX_JOB_BASIC));
+	}
+	if (!guts_yaml_get(n, "image-name"))
+		ERR(p, n, "required key 'image-name' is missing in snapshot");
 }
 
 /* ---- jobs ---- */
@@ -1133,7 +1173,9 @@ static void parse_call_job(struct wf_parser *p, const struct guts_yaml_node *n,
 		} else if (!strcmp(k->str, "permissions")) {
 			job->permissions = wf_parse_permissions(p, v);
 		} else if (!strcmp(k->str, "concurrency")) {
-			wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+			wf_parse_concurrency(p, v, WF_CTX_JOB_BASIC,
+					     &job->concurrency_group,
+					     &job->cancel_in_progress);
 		} else if (!strcmp(k->str, "strategy")) {
 			parse_strategy(p, v, job);
 		}
@@ -1234,7 +1276,7 @@ static void parse_job(struct wf_parser *p, const struct guts_yaml_node *k,
 		} else if (!strcmp(kk->str, "sandbox")) {
 			parse_sandbox(p, v, &job->sandbox);
 		} else if (!strcmp(kk->str, "snapshot")) {
-			wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+			check_snapshot(p, v);
 		}
 	}
 	if (uses)

@@ -326,8 +326,9 @@ static void parse_inputs(struct wf_parser *p, const struct guts_yaml_node *n,
 			} else if (!strcmp(kk->str, "default")) {
 				def = vv;
 			} else if (!strcmp(kk->str, "options")) {
-				get_str_list(p, vv, "options", &in->options,
-					     NULL);
+				if (wf_want_seq(p, vv, "options"))
+					get_str_list(p, vv, "options",
+						     &in->options, NULL);
 			}
 		}
 		if (type) {

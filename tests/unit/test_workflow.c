@@ -814,6 +814,50 @@ test_workflow__activity_types_are_checked_for_every_event(void **state)
 	release(&r);
 }
 
+static void test_workflow__shapes_github_checks_are_checked(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on:\n"
+	      "  workflow_dispatch:\n"
+	      "    inputs:\n"
+	      "      b:\n"
+	      "        type: choice\n"
+	      "        options: xyz\n"
+	      "jobs:\n"
+	      "  call:\n"
+	      "    uses: ./.github/workflows/c.yml\n"
+	      "    concurrency: [a]\n"
+	      "  j:\n"
+	      "    runs-on:\n"
+	      "      group: 12\n"
+	      "    snapshot: {version: 1}\n"
+	      "    container:\n"
+	      "      image: a\n"
+	      "      options: [a]\n"
+	      "      ports: [{a: 1}]\n"
+	      "    steps:\n"
+	      "      - run: a\n"
+	      "  k:\n"
+	      "    runs-on: x\n"
+	      "    snapshot: [a]\n"
+	      "    steps:\n"
+	      "      - run: a\n",
+	      1);
+	assert_error_at(&r, 6, 18, "options must be a sequence, not a string");
+	assert_error_at(&r, 10, 18,
+			"concurrency must be a mapping, not a sequence");
+	assert_error_at(&r, 14, 15, "required key 'image-name' is missing");
+	assert_error_at(&r, 17, 16, "options must be a string");
+	assert_error_at(&r, 18, 15, "each port must be a string");
+	assert_error_at(&r, 23, 15, "snapshot must be an image name or a");
+	/* Also 'choice input b needs options'; 'group: 12' is a name. */
+	assert_int_equal(r.d.errors, 7);
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -848,6 +892,7 @@ int main(void)
 	    cmocka_unit_test(test_workflow__keys_without_a_value_are_errors),
 	    cmocka_unit_test(
 		test_workflow__activity_types_are_checked_for_every_event),
+	    cmocka_unit_test(test_workflow__shapes_github_checks_are_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
