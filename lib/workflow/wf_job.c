@@ -1207,7 +1207,9 @@ static void parse_job(struct wf_parser *p, const struct guts_yaml_node *k,
 		const struct guts_yaml_node *kk = n->pairs[i].key;
 		const struct guts_yaml_node *v = n->pairs[i].value;
 
-		if (!wf_in_list(kk->str, job_keys)) {
+		if (!strcmp(kk->str, "uses")) {
+			/* Reported below, with what to do about it. */
+		} else if (!wf_in_list(kk->str, job_keys)) {
 			wf_unexpected_key(p, kk, "a job", job_keys);
 		} else if (wf_null_value(p, kk, v, nullable)) {
 			/* reported */

@@ -858,6 +858,25 @@ static void test_workflow__shapes_github_checks_are_checked(void **state)
 	release(&r);
 }
 
+static void test_workflow__uses_beside_runs_on_is_one_error(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on: push\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    uses: ./.github/workflows/c.yml\n"
+	      "    steps:\n"
+	      "      - run: a\n",
+	      0);
+	assert_error_at(&r, 5, 5, "cannot also call a workflow with 'uses'");
+	assert_int_equal(r.d.errors, 1);
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -893,6 +912,7 @@ int main(void)
 	    cmocka_unit_test(
 		test_workflow__activity_types_are_checked_for_every_event),
 	    cmocka_unit_test(test_workflow__shapes_github_checks_are_checked),
+	    cmocka_unit_test(test_workflow__uses_beside_runs_on_is_one_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
