@@ -87,6 +87,7 @@ struct anchor {
 	struct guts_yaml_node *node;
 	size_t weight; /* nodes in the anchored subtree */
 	size_t bytes;  /* and the bytes of its scalars */
+	int levels;    /* nested collections in it, itself included */
 };
 
 struct loader {
@@ -419,21 +420,31 @@ static int check_collection_tag(struct loader *ld, const yaml_char_t *tag,
 
 /* ---- anchors ---- */
 
-/* Add the nodes of @n's subtree to *nodes and its scalars' bytes to *bytes. */
-static void subtree_size(const struct guts_yaml_node *n, size_t *nodes,
-			 size_t *bytes)
+/*
+ * Add the nodes of @n's subtree to *nodes and its scalars' bytes to *bytes;
+ * return how many collections deep it is (0 for a scalar).
+ */
+static int subtree_size(const struct guts_yaml_node *n, size_t *nodes,
+			size_t *bytes)
 {
+	int levels = 0, l;
+
 	*nodes += 1;
-	if (n->type == GUTS_YAML_SCALAR)
+	if (n->type == GUTS_YAML_SCALAR) {
 		*bytes += n->len;
-	if (n->type == GUTS_YAML_SEQ)
-		for (size_t i = 0; i < n->nr; i++)
-			subtree_size(n->items[i], nodes, bytes);
-	else if (n->type == GUTS_YAML_MAP)
-		for (size_t i = 0; i < n->nr; i++) {
+		return 0;
+	}
+	for (size_t i = 0; i < n->nr; i++) {
+		if (n->type == GUTS_YAML_SEQ) {
+			l = subtree_size(n->items[i], nodes, bytes);
+		} else {
 			subtree_size(n->pairs[i].key, nodes, bytes);
-			subtree_size(n->pairs[i].value, nodes, bytes);
+			l = subtree_size(n->pairs[i].value, nodes, bytes);
 		}
+		if (l > levels)
+			levels = l;
+	}
+	return 1 + levels;
 }
 
 static void add_anchor(struct loader *ld, const yaml_char_t *name,
@@ -448,7 +459,7 @@ static void add_anchor(struct loader *ld, const yaml_char_t *name,
 	a->node = node;
 	a->weight = 0;
 	a->bytes = 0;
-	subtree_size(node, &a->weight, &a->bytes);
+	a->levels = subtree_size(node, &a->weight, &a->bytes);
 }
 
 static const struct anchor *find_anchor(struct loader *ld,
@@ -705,6 +716,17 @@ static struct guts_yaml_node *parse_node(struct loader *ld, yaml_event_t *ev,
 					(unsigned)ev->start_mark.column + 1,
 					"unknown anchor '%s'",
 					(const char *)ev->data.alias.anchor);
+			ld->failed = 1;
+			return NULL;
+		}
+		/* The depth cap holds for copies too. */
+		if (depth - 1 + a->levels > GUTS_YAML_MAX_DEPTH) {
+			guts_diag_error(ld->diags,
+					(unsigned)ev->start_mark.line + 1,
+					(unsigned)ev->start_mark.column + 1,
+					"the document is nested deeper than %d "
+					"levels",
+					GUTS_YAML_MAX_DEPTH);
 			ld->failed = 1;
 			return NULL;
 		}

@@ -295,6 +295,45 @@ static void test_yaml__depth_is_capped(void **state)
 	free(m);
 }
 
+/* An alias copies its anchor's depth: the cap counts it. */
+static void test_yaml__depth_is_capped_through_aliases(void **state)
+{
+	struct guts_buf t;
+	struct guts_yaml_doc *doc;
+	unsigned line, col;
+	char *m;
+
+	(void)state;
+	for (int outer = 33; outer <= 34; outer++) {
+		guts_buf_init(&t, 0);
+		/* 30 levels at depth 2..31, then copied under 'outer' more. */
+		guts_buf_adds(&t, "a: &a ");
+		for (int i = 0; i < 30; i++)
+			guts_buf_addch(&t, '[');
+		for (int i = 0; i < 30; i++)
+			guts_buf_addch(&t, ']');
+		guts_buf_adds(&t, "\nb: ");
+		for (int i = 0; i < outer; i++)
+			guts_buf_addch(&t, '[');
+		guts_buf_adds(&t, "*a");
+		for (int i = 0; i < outer; i++)
+			guts_buf_addch(&t, ']');
+		guts_buf_addch(&t, '\n');
+		if (outer == 33) {
+			/* The deepest copy is at depth 2 + 33 + 30 - 1 = 64. */
+			doc = load_ok(t.data);
+			guts_yaml_free(doc);
+		} else {
+			m = load_err(t.data, &line, &col);
+			assert_non_null(strstr(m, "nested deeper than 64"));
+			assert_int_equal(line, 2);
+			assert_int_equal(col, 38);
+			free(m);
+		}
+		guts_buf_release(&t);
+	}
+}
+
 static void test_yaml__file_size_is_capped(void **state)
 {
 	size_t len = GUTS_YAML_MAX_BYTES + 1;
@@ -354,6 +393,7 @@ int main(void)
 	    cmocka_unit_test(
 		test_yaml__quoted_keys_are_clipped_between_characters),
 	    cmocka_unit_test(test_yaml__long_string_alias_bomb_is_refused),
+	    cmocka_unit_test(test_yaml__depth_is_capped_through_aliases),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
