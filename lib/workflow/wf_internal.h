@@ -70,6 +70,11 @@ struct wf_parser {
 	 * per scope (see wf_perm.c); NULL at the top level.
 	 */
 	const signed char *allowed;
+	/*
+	 * Jobs of the whole call tree so far, shared by the called workflows'
+	 * parsers: a run holds at most GUTS_WORKFLOW_MAX_JOBS.
+	 */
+	size_t *tree_jobs;
 };
 
 /* ---- permissions of reusable workflow calls (wf_perm.c) ---- */
@@ -165,6 +170,6 @@ int wf_parse_internal(struct guts_workflow **out, const char *path,
 		      const char *text, size_t len,
 		      const struct guts_workflow_opts *opts,
 		      struct guts_diags *diags, int nesting,
-		      const signed char *allowed);
+		      const signed char *allowed, size_t *tree_jobs);
 
 #endif

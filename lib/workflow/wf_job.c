@@ -1072,7 +1072,12 @@ static void check_reusable(struct wf_parser *p, const struct guts_wf_job *job,
 		    uses->str);
 		return;
 	}
-	if (!p->opts->read_reusable)
+	/*
+	 * Past the job limit, reported once, calls are checked for syntax
+	 * only.  This also bounds the work when every level of calls calls
+	 * the same workflows again.
+	 */
+	if (!p->opts->read_reusable || *p->tree_jobs > GUTS_WORKFLOW_MAX_JOBS)
 		return;
 	rc = p->opts->read_reusable(p->opts->read_ud, uses->str, &text, &len);
 	if (rc == GUTS_ENOTFOUND)
@@ -1099,7 +1104,7 @@ static void check_reusable(struct wf_parser *p, const struct guts_wf_job *job,
 		wf_perm_default(p->opts, allowed);
 	guts_diags_init(&d, uses->str);
 	if (wf_parse_internal(&called, uses->str, text, len, p->opts, &d,
-			      p->nesting + 1, allowed) < 0) {
+			      p->nesting + 1, allowed, p->tree_jobs) < 0) {
 		for (size_t i = 0; i < d.nr; i++)
 			if (d.v[i].severity == GUTS_DIAG_ERROR) {
 				ERR(p, uses,
@@ -1297,6 +1302,14 @@ void wf_parse_jobs(struct wf_parser *p, struct guts_workflow *wf,
 		   const struct guts_yaml_node *n)
 {
 	wf->jobs = guts_xcalloc(n->nr ? n->nr : 1, sizeof(*wf->jobs));
+	/* The first called workflow past the limit says so. */
+	if (p->nesting && *p->tree_jobs <= GUTS_WORKFLOW_MAX_JOBS &&
+	    *p->tree_jobs + n->nr > GUTS_WORKFLOW_MAX_JOBS)
+		ERR(p, n,
+		    "the workflow may not contain more than %d jobs, counting "
+		    "those of every workflow in the call tree",
+		    GUTS_WORKFLOW_MAX_JOBS);
+	*p->tree_jobs += n->nr;
 	for (size_t i = 0; i < n->nr; i++) {
 		const struct guts_yaml_node *k = n->pairs[i].key;
 		const struct guts_yaml_node *v = n->pairs[i].value;

@@ -892,11 +892,13 @@ int wf_parse_internal(struct guts_workflow **out, const char *path,
 		      const char *text, size_t len,
 		      const struct guts_workflow_opts *opts,
 		      struct guts_diags *diags, int nesting,
-		      const signed char *allowed)
+		      const signed char *allowed, size_t *tree_jobs)
 {
 	static const struct guts_workflow_opts no_opts = {0};
+	size_t own_jobs = 0;
 	struct wf_parser p = {
-	    diags, opts ? opts : &no_opts, text, len, nesting, NULL, allowed};
+	    diags,   opts ? opts : &no_opts,	       text, len, nesting, NULL,
+	    allowed, tree_jobs ? tree_jobs : &own_jobs};
 	struct guts_yaml_doc *doc = NULL;
 	struct guts_workflow *wf;
 	size_t errors = diags->errors;
@@ -926,7 +928,8 @@ int guts_workflow_parse(struct guts_workflow **out, const char *path,
 			const struct guts_workflow_opts *opts,
 			struct guts_diags *diags)
 {
-	return wf_parse_internal(out, path, text, len, opts, diags, 0, NULL);
+	return wf_parse_internal(out, path, text, len, opts, diags, 0, NULL,
+				 NULL);
 }
 
 int guts_workflow_load(struct guts_workflow **out, const char *path,

@@ -877,6 +877,75 @@ static void test_workflow__uses_beside_runs_on_is_one_error(void **state)
 	release(&r);
 }
 
+/* Serves @ud (a struct fan) as every called workflow, counting reads. */
+struct fan {
+	const char *text;
+	int reads;
+};
+
+static int read_fan(void *ud, const char *ref, char **text, size_t *len)
+{
+	struct fan *f = ud;
+
+	(void)ref;
+	f->reads++;
+	*text = strdup(f->text);
+	*len = strlen(f->text);
+	return 0;
+}
+
+/*
+ * Every level calling the same workflow again used to parse it 12^4 times
+ * (256^4 with 256 jobs); the call tree now stops at 256 jobs in all.
+ */
+static void test_workflow__call_trees_hold_at_most_256_jobs(void **state)
+{
+	struct guts_workflow_opts o = {0};
+	struct guts_buf b, c;
+	struct fan f = {NULL, 0};
+	struct result r;
+
+	(void)state;
+	guts_buf_init(&b, 0);
+	guts_buf_adds(&b, "on: [push, workflow_call]\njobs:\n");
+	for (int i = 0; i < 12; i++)
+		guts_buf_addf(&b, "  j%d:\n    uses: ./.guts/workflows/a.yml\n",
+			      i);
+	f.text = b.data;
+	o.read_reusable = read_fan;
+	o.read_ud = &f;
+	guts_diags_init(&r.d, "a.yml");
+	r.wf = NULL;
+	r.rc = guts_workflow_parse(&r.wf, "a.yml", b.data, b.len, &o, &r.d);
+	assert_int_equal(r.rc, GUTS_EINVAL);
+	assert_true(f.reads <= 256);
+	release(&r);
+
+	/* Three calls of a 100-job workflow: the third one is too many. */
+	guts_buf_init(&c, 0);
+	guts_buf_adds(&c, "on: workflow_call\njobs:\n");
+	for (int i = 0; i < 100; i++)
+		guts_buf_addf(&c, "  j%d: {runs-on: x, steps: [run: a]}\n", i);
+	f.text = c.data;
+	f.reads = 0;
+	guts_buf_reset(&b);
+	guts_buf_adds(&b, "on: push\njobs:\n");
+	for (int i = 0; i < 3; i++)
+		guts_buf_addf(&b, "  c%d:\n    uses: ./.guts/workflows/c.yml\n",
+			      i);
+	guts_diags_init(&r.d, "ci.yml");
+	r.wf = NULL;
+	r.rc = guts_workflow_parse(&r.wf, "ci.yml", b.data, b.len, &o, &r.d);
+	assert_int_equal(r.rc, GUTS_EINVAL);
+	assert_error_at(&r, 8, 11,
+			"./.guts/workflows/c.yml:3:3: the workflow may not "
+			"contain more than 256 jobs");
+	assert_int_equal(r.d.errors, 1);
+	release(&r);
+	guts_buf_release(&b);
+	guts_buf_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -913,6 +982,7 @@ int main(void)
 		test_workflow__activity_types_are_checked_for_every_event),
 	    cmocka_unit_test(test_workflow__shapes_github_checks_are_checked),
 	    cmocka_unit_test(test_workflow__uses_beside_runs_on_is_one_error),
+	    cmocka_unit_test(test_workflow__call_trees_hold_at_most_256_jobs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
