@@ -242,6 +242,9 @@ static int validate(int argc, char **argv)
 			else
 				fprintf(stderr, "%s: %zu error%s\n", argv[i],
 					d.errors, d.errors == 1 ? "" : "s");
+			if (d.errors + d.warnings > d.nr)
+				fprintf(stderr, "%s: %zu more not shown\n",
+					argv[i], d.errors + d.warnings - d.nr);
 			guts_buf_release(&out);
 		}
 		guts_workflow_free(wf);

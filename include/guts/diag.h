@@ -30,8 +30,12 @@ struct guts_diags {
 	char *file; /* owned copy, cleaned like messages; may be NULL */
 	struct guts_diag *v;
 	size_t nr, alloc;
-	size_t errors, warnings;
-	size_t max; /* stop recording after this many (0: 1000) */
+	size_t errors, warnings; /* all of them, recorded or not */
+	/*
+	 * Record warnings until there are this many diagnostics, errors until
+	 * twice as many (0: 1000); count them all.
+	 */
+	size_t max;
 };
 
 void guts_diags_init(struct guts_diags *d, const char *file);

@@ -99,8 +99,15 @@ void guts_diags_add(struct guts_diags *d, enum guts_diag_severity sev,
 	char *raw, *msg;
 	int n;
 
-	if (d->nr >= max)
+	/* Warnings stop at the cap; errors have as many places again. */
+	if (d->nr >= max && (sev != GUTS_DIAG_ERROR || d->nr >= 2 * max)) {
+		/* Not kept, but counted: an error past the cap is an error. */
+		if (sev == GUTS_DIAG_ERROR)
+			d->errors++;
+		else
+			d->warnings++;
 		return;
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);

@@ -946,6 +946,31 @@ static void test_workflow__call_trees_hold_at_most_256_jobs(void **state)
 	guts_buf_release(&c);
 }
 
+/* Past the first 1000 diagnostics an error still makes the file invalid. */
+static void test_workflow__errors_past_the_cap_still_count(void **state)
+{
+	struct guts_buf b;
+	struct result r;
+
+	(void)state;
+	guts_buf_init(&b, 0);
+	guts_buf_adds(&b, "on: push\njobs:\n  a:\n    runs-on: x\n"
+			  "    steps:\n");
+	for (int i = 0; i < 1000; i++)
+		guts_buf_adds(&b,
+			      "      - run: echo ${{ github.event.issue.title "
+			      "}}\n");
+	guts_buf_adds(&b, "      - runn: x\n");
+	parse(&r, b.data, 0);
+	assert_int_equal(r.rc, GUTS_EINVAL);
+	assert_int_equal(r.d.warnings, 1000);
+	assert_int_equal(r.d.errors, 2);
+	/* and shown, however many warnings came first */
+	assert_error_at(&r, 1006, 9, "unexpected key 'runn'");
+	release(&r);
+	guts_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -983,6 +1008,7 @@ int main(void)
 	    cmocka_unit_test(test_workflow__shapes_github_checks_are_checked),
 	    cmocka_unit_test(test_workflow__uses_beside_runs_on_is_one_error),
 	    cmocka_unit_test(test_workflow__call_trees_hold_at_most_256_jobs),
+	    cmocka_unit_test(test_workflow__errors_past_the_cap_still_count),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
