@@ -102,7 +102,13 @@ int guts_fs_write_atomic(const char *path, const void *data, size_t len,
 	const char *p = data;
 	int fd, rc = 0;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/*
+	 * The name is predictable: never write through a link or a file
+	 * someone else left there (one of ours after a crash is removed).
+	 */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  mode);
 	if (fd < 0) {
 		rc = guts_error_errno("cannot create '%s'", tmp);
 		goto out;

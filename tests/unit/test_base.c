@@ -204,6 +204,32 @@ static void test_fs__reads_with_cap_and_writes_atomically(void **state)
 	rmdir(dir);
 }
 
+/* The temporary name is predictable; a link planted there is not followed. */
+static void test_fs__write_atomic_does_not_follow_a_planted_link(void **state)
+{
+	char dir[] = "/tmp/guts-test-fs-XXXXXX";
+	char path[256], tmp[300], victim[256], *text;
+	size_t len;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	assert_int_equal(guts_fs_write_atomic(victim, "keep", 4, 0600), 0);
+	assert_int_equal(symlink(victim, tmp), 0);
+	assert_int_equal(guts_fs_write_atomic(path, "abc", 3, 0600), 0);
+	assert_int_equal(guts_fs_read_all(&text, &len, victim, 0), 0);
+	assert_string_equal(text, "keep");
+	free(text);
+	assert_int_equal(guts_fs_read_all(&text, &len, path, 0), 0);
+	assert_string_equal(text, "abc");
+	free(text);
+	unlink(path);
+	unlink(victim);
+	rmdir(dir);
+}
+
 static void test_fs__read_fd_caps_streams(void **state)
 {
 	int p[2];
@@ -241,6 +267,8 @@ int main(void)
 	    cmocka_unit_test(test_hash__sha256_matches_known_vectors),
 	    cmocka_unit_test(test_fs__reads_with_cap_and_writes_atomically),
 	    cmocka_unit_test(test_fs__read_fd_caps_streams),
+	    cmocka_unit_test(
+		test_fs__write_atomic_does_not_follow_a_planted_link),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
