@@ -22,7 +22,7 @@
 
 static const char validate_usage[] =
     "usage: guts workflow validate [--json] [--syntax-only] "
-    "[--reusable-dir DIR] FILE...\n"
+    "[--no-warnings] [--reusable-dir DIR] FILE...\n"
     "\n"
     "Check workflow files and print every problem as FILE:LINE:COL.\n"
     "Exits 0 when every file is valid, 1 otherwise.\n"
@@ -164,7 +164,13 @@ static int validate(int argc, char **argv)
 			opts.syntax_only = 1;
 		} else if (!strcmp(argv[i], "--no-warnings")) {
 			warnings = 0;
-		} else if (!strcmp(argv[i], "--reusable-dir") && i + 1 < argc) {
+		} else if (!strcmp(argv[i], "--reusable-dir")) {
+			if (i + 1 >= argc) {
+				fputs(validate_usage, stderr);
+				return cli_fail(2, "workflow validate: "
+						   "--reusable-dir needs a "
+						   "directory");
+			}
 			rd.remote = argv[++i];
 		} else if (!strcmp(argv[i], "--help") ||
 			   !strcmp(argv[i], "-h")) {

@@ -118,6 +118,10 @@ check $? "a missing file is named"
 
 "$guts" workflow validate >/dev/null 2>&1
 check $([ $? = 2 ] && echo 0 || echo 1) "no file is a usage error (2)"
+"$guts" workflow validate --reusable-dir >/dev/null 2>"$dir/err"
+check $([ $? = 2 ] && echo 0 || echo 1) "--reusable-dir without a directory is a usage error (2)"
+grep -q "reusable-dir needs a directory" "$dir/err"
+check $? "--reusable-dir without a directory says so"
 "$guts" workflow validate --help | grep -q "usage: guts workflow validate"
 check $? "--help prints the usage"
 
