@@ -904,6 +904,11 @@ int wf_parse_internal(struct guts_workflow **out, const char *path,
 	size_t errors = diags->errors;
 	int rc;
 
+	/* Without the BOM guts_yaml_load() skips, so that columns agree. */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {
+		p.text += 3;
+		p.len -= 3;
+	}
 	rc = guts_yaml_load(&doc, text, len, diags);
 	if (rc < 0)
 		return GUTS_EINVAL;

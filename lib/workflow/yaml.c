@@ -814,6 +814,11 @@ int guts_yaml_load(struct guts_yaml_doc **out, const char *text, size_t len,
 		return guts_error(GUTS_ETOOBIG, "file larger than %d bytes",
 				  GUTS_YAML_MAX_BYTES);
 	}
+	/* libyaml with a set encoding reads a UTF-8 BOM as text. */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {
+		text += 3;
+		len -= 3;
+	}
 	ld.arena = guts_xcalloc(1, sizeof(*ld.arena));
 	ld.diags = diags;
 	ld.text = text;

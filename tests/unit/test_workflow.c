@@ -971,6 +971,27 @@ static void test_workflow__errors_past_the_cap_still_count(void **state)
 	guts_buf_release(&b);
 }
 
+/* Editors on Windows start files with a BOM; GitHub reads them. */
+static void test_workflow__a_utf8_bom_is_skipped(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "\xef\xbb\xbfrun-name: ${{ githb.actor }}\r\n"
+	      "on: push\r\n"
+	      "jobs:\r\n"
+	      "  a:\r\n"
+	      "    runs-on: x\r\n"
+	      "    steps:\r\n"
+	      "      - run: a\r\n",
+	      0);
+	assert_int_equal(r.rc, GUTS_EINVAL);
+	assert_error_at(&r, 1, 15, "'githb'");
+	assert_int_equal(r.d.errors, 1);
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1009,6 +1030,7 @@ int main(void)
 	    cmocka_unit_test(test_workflow__uses_beside_runs_on_is_one_error),
 	    cmocka_unit_test(test_workflow__call_trees_hold_at_most_256_jobs),
 	    cmocka_unit_test(test_workflow__errors_past_the_cap_still_count),
+	    cmocka_unit_test(test_workflow__a_utf8_bom_is_skipped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
