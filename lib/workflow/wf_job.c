@@ -322,7 +322,14 @@ static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
 		}
 	}
 	if (run && uses) {
-		ERR(p, uses, "a step has either 'run' or 'uses', not both");
+		/* At the second of the two, as GitHub does. */
+		const struct guts_yaml_node *second =
+		    run->line > uses->line ||
+			    (run->line == uses->line && run->col > uses->col)
+			? run
+			: uses;
+
+		ERR(p, second, "a step has either 'run' or 'uses', not both");
 	} else if (!run && !uses) {
 		ERR(p, n,
 		    "a step needs 'run' (a script) or 'uses' (an "
@@ -626,7 +633,9 @@ static json_t *parse_runs_on(struct wf_parser *p,
 			    "sequence");
 			continue;
 		}
-		wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+		for (size_t j = 0; j < v->nr; j++)
+			free(wf_get_str(p, v->items[j], "each runs-on label",
+					WF_CTX_JOB_BASIC));
 	}
 	return wf_to_json(n);
 }
@@ -733,7 +742,8 @@ static void parse_environment(struct wf_parser *p,
 			     (const char *const[]){"name", "url", NULL}))
 			continue;
 		else if (!strcmp(k->str, "url"))
-			wf_check_tree_exprs(p, v, WF_CTX_ENV_URL);
+			free(wf_get_str(p, v, "environment.url",
+					WF_CTX_ENV_URL));
 		else if (!strcmp(k->str, "deployment")) {
 			if (!wf_is_scalar(v) || (v->scalar != GUTS_YAML_BOOL &&
 						 !wf_is_whole_expr(v)))
@@ -743,7 +753,8 @@ static void parse_environment(struct wf_parser *p,
 			else if (wf_is_whole_expr(v))
 				wf_check_expr(p, v, WF_CTX_JOB_BASIC, 0);
 		} else
-			wf_check_tree_exprs(p, v, WF_CTX_JOB_BASIC);
+			free(wf_get_str(p, v, "environment.name",
+					WF_CTX_JOB_BASIC));
 	}
 	if (!guts_yaml_get(n, "name"))
 		ERR(p, n, "required key 'name' is missing in environment");

@@ -992,6 +992,33 @@ static void test_workflow__a_utf8_bom_is_skipped(void **state)
 	release(&r);
 }
 
+static void test_workflow__strings_where_github_wants_strings(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on: push\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on:\n"
+	      "      labels: [{a: b}]\n"
+	      "    environment:\n"
+	      "      name: [prod]\n"
+	      "      url: {a: b}\n"
+	      "    steps:\n"
+	      "      - uses: checkout\n"
+	      "        run: make\n",
+	      0);
+	assert_error_at(&r, 5, 16, "each runs-on label must be a string");
+	assert_error_at(&r, 7, 13, "environment.name must be a string");
+	assert_error_at(&r, 8, 12, "environment.url must be a string");
+	/* At the second of the two keys, where GitHub points. */
+	assert_error_at(&r, 11, 14, "either 'run' or 'uses'");
+	assert_int_equal(r.d.errors, 4);
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1031,6 +1058,7 @@ int main(void)
 	    cmocka_unit_test(test_workflow__call_trees_hold_at_most_256_jobs),
 	    cmocka_unit_test(test_workflow__errors_past_the_cap_still_count),
 	    cmocka_unit_test(test_workflow__a_utf8_bom_is_skipped),
+	    cmocka_unit_test(test_workflow__strings_where_github_wants_strings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
