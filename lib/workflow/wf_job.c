@@ -271,8 +271,10 @@ static char *generate_step_id(const struct guts_wf_step *st, json_t *taken,
 	return id;
 }
 
+/* @ids: the job's step ids so far, lower-cased (a set). */
 static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
-		       struct guts_wf_job *job, struct guts_wf_step *st)
+		       struct guts_wf_job *job, struct guts_wf_step *st,
+		       json_t *ids)
 {
 	static const char *const nullable[] = {
 	    "name", "if", "run", "working-directory", "uses", NULL};
@@ -375,16 +377,17 @@ static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
 		if (!wf_is_scalar(id)) {
 			ERR(p, id, "step id must be a string");
 		} else if (wf_check_id(p, id, "step")) {
-			for (size_t i = 0; i < job->nr_steps; i++)
-				if (job->steps[i].id &&
-				    !job->steps[i].id_generated &&
-				    !strcasecmp(job->steps[i].id, id->str)) {
-					ERR(p, id,
-					    "the step id '%s' is used more "
-					    "than once in job '%s'",
-					    id->str, job->id);
-					break;
-				}
+			struct guts_buf lb;
+
+			guts_buf_init(&lb, 0);
+			if (json_object_get(ids, lower(&lb, id->str)))
+				ERR(p, id,
+				    "the step id '%s' is used more than once "
+				    "in job '%s'",
+				    id->str, job->id);
+			else
+				json_object_set_new(ids, lb.data, json_true());
+			guts_buf_release(&lb);
 			st->id = guts_xstrndup(id->str, id->len);
 		}
 	}
@@ -417,6 +420,8 @@ static void assign_step_ids(struct guts_wf_job *job)
 static void parse_steps(struct wf_parser *p, const struct guts_yaml_node *n,
 			struct guts_wf_job *job)
 {
+	json_t *ids;
+
 	if (wf_is_null(n)) {
 		ERR(p, n, "'steps' must list at least one step");
 		return;
@@ -427,14 +432,16 @@ static void parse_steps(struct wf_parser *p, const struct guts_yaml_node *n,
 		return;
 	}
 	job->steps = guts_xcalloc(n->nr ? n->nr : 1, sizeof(*job->steps));
+	ids = json_object();
 	for (size_t i = 0; i < n->nr; i++) {
 		const struct guts_yaml_node *it = n->items[i];
 
 		if (!wf_want_map(p, it, "a step"))
 			continue;
-		parse_step(p, it, job, &job->steps[job->nr_steps]);
+		parse_step(p, it, job, &job->steps[job->nr_steps], ids);
 		job->nr_steps++;
 	}
+	json_decref(ids);
 	assign_step_ids(job);
 }
 

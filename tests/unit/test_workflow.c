@@ -1019,6 +1019,28 @@ static void test_workflow__strings_where_github_wants_strings(void **state)
 	release(&r);
 }
 
+static void test_workflow__step_ids_are_unique_case_insensitively(void **state)
+{
+	struct result r;
+
+	(void)state;
+	parse(&r,
+	      "on: push\n"
+	      "jobs:\n"
+	      "  a:\n"
+	      "    runs-on: x\n"
+	      "    steps:\n"
+	      "      - {id: Build, run: a}\n"
+	      "      - {id: test, run: a}\n"
+	      "      - {id: build, run: a}\n",
+	      0);
+	assert_error_at(&r, 8, 14,
+			"the step id 'build' is used more than once in job "
+			"'a'");
+	assert_int_equal(r.d.errors, 1);
+	release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1059,6 +1081,8 @@ int main(void)
 	    cmocka_unit_test(test_workflow__errors_past_the_cap_still_count),
 	    cmocka_unit_test(test_workflow__a_utf8_bom_is_skipped),
 	    cmocka_unit_test(test_workflow__strings_where_github_wants_strings),
+	    cmocka_unit_test(
+		test_workflow__step_ids_are_unique_case_insensitively),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
