@@ -288,9 +288,11 @@ static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
 
 		if (!wf_in_list(k->str, step_keys)) {
 			wf_unexpected_key(p, k, "a step", step_keys);
-		} else if (wf_null_value(p, k, v, nullable)) {
-			/* reported */
-		} else if (!strcmp(k->str, "id")) {
+			continue;
+		}
+		if (wf_null_value(p, k, v, nullable))
+			continue;
+		if (!strcmp(k->str, "id")) {
 			id = v;
 		} else if (!strcmp(k->str, "if")) {
 			if (wf_is_scalar(v) && v->scalar != GUTS_YAML_NULL) {
@@ -675,9 +677,11 @@ static void check_container(struct wf_parser *p, const struct guts_yaml_node *n,
 
 		if (!wf_in_list(k->str, keys)) {
 			wf_unexpected_key(p, k, what, keys);
-		} else if (wf_null_value(p, k, v, nullable)) {
-			/* reported */
-		} else if (!strcmp(k->str, "credentials")) {
+			continue;
+		}
+		if (wf_null_value(p, k, v, nullable))
+			continue;
+		if (!strcmp(k->str, "credentials")) {
 			if (wf_is_whole_expr(v)) {
 				wf_check_expr(p, v, WF_CTX_CONTAINER_CRED, 0);
 			} else if (wf_want_map(p, v, "credentials")) {
@@ -1155,9 +1159,11 @@ static void parse_call_job(struct wf_parser *p, const struct guts_yaml_node *n,
 					  "a job that calls a reusable "
 					  "workflow",
 					  call_job_keys);
-		} else if (wf_null_value(p, k, v, nullable)) {
-			/* reported */
-		} else if (!strcmp(k->str, "name")) {
+			continue;
+		}
+		if (wf_null_value(p, k, v, nullable))
+			continue;
+		if (!strcmp(k->str, "name")) {
 			job->name = wf_get_str(p, v, "name", WF_CTX_JOB_BASIC);
 		} else if (!strcmp(k->str, "uses")) {
 			if (!wf_is_string(v) || !v->len)
@@ -1230,13 +1236,16 @@ static void parse_job(struct wf_parser *p, const struct guts_yaml_node *k,
 		const struct guts_yaml_node *kk = n->pairs[i].key;
 		const struct guts_yaml_node *v = n->pairs[i].value;
 
-		if (!strcmp(kk->str, "uses")) {
-			/* Reported below, with what to do about it. */
-		} else if (!wf_in_list(kk->str, job_keys)) {
+		/* 'uses' is reported below, with what to do about it. */
+		if (!strcmp(kk->str, "uses"))
+			continue;
+		if (!wf_in_list(kk->str, job_keys)) {
 			wf_unexpected_key(p, kk, "a job", job_keys);
-		} else if (wf_null_value(p, kk, v, nullable)) {
-			/* reported */
-		} else if (!strcmp(kk->str, "name")) {
+			continue;
+		}
+		if (wf_null_value(p, kk, v, nullable))
+			continue;
+		if (!strcmp(kk->str, "name")) {
 			job->name = wf_get_str(p, v, "name", WF_CTX_JOB_BASIC);
 		} else if (!strcmp(kk->str, "needs")) {
 			parse_needs(p, v, job);

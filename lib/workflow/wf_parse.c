@@ -309,9 +309,11 @@ static void parse_inputs(struct wf_parser *p, const struct guts_yaml_node *n,
 						  is_call
 						      ? call_input_keys
 						      : dispatch_input_keys);
-			} else if (wf_null_value(p, kk, vv, nullable)) {
-				/* reported */
-			} else if (!strcmp(kk->str, "description")) {
+				continue;
+			}
+			if (wf_null_value(p, kk, vv, nullable))
+				continue;
+			if (!strcmp(kk->str, "description")) {
 				in->description = wf_get_str(
 				    p, vv, "description", WF_NO_EXPR);
 			} else if (!strcmp(kk->str, "required")) {
@@ -840,9 +842,11 @@ static void parse_root(struct wf_parser *p, struct guts_workflow *wf,
 
 		if (!wf_in_list(k->str, top_keys)) {
 			wf_unexpected_key(p, k, "the workflow", top_keys);
-		} else if (wf_null_value(p, k, v, top_nullable)) {
-			/* reported */
-		} else if (!strcmp(k->str, "name")) {
+			continue;
+		}
+		if (wf_null_value(p, k, v, top_nullable))
+			continue;
+		if (!strcmp(k->str, "name")) {
 			wf->name = wf_get_str(p, v, "name", WF_NO_EXPR);
 		} else if (!strcmp(k->str, "description")) {
 			free(wf_get_str(p, v, "description", WF_NO_EXPR));
