@@ -222,9 +222,12 @@ static size_t space_before(const char *s, size_t len)
 }
 
 /* Parse one expression; @base is its byte offset within the scalar. */
+static void check_injection(struct wf_parser *p, const struct guts_yaml_node *n,
+			    const struct guts_expr *e, size_t base);
+
 static void check_one(struct wf_parser *p, const struct guts_yaml_node *n,
 		      const char *src, size_t len, size_t base,
-		      const struct guts_expr_parse_opts *o)
+		      const struct guts_expr_parse_opts *o, unsigned ctx)
 {
 	struct guts_expr_error err = GUTS_EXPR_ERROR_INIT;
 	struct guts_expr *e = NULL;
@@ -244,6 +247,8 @@ static void check_one(struct wf_parser *p, const struct guts_yaml_node *n,
 	rc = guts_expr_parse(&e, src, len, o, &err);
 	if (rc < 0)
 		report(p, n, base + err.offset, &err, "invalid expression");
+	else if (ctx & WF_CHECK_INJECTION)
+		check_injection(p, n, e, base);
 	guts_expr_free(e);
 	guts_expr_error_release(&err);
 }
@@ -274,11 +279,11 @@ void wf_check_expr(struct wf_parser *p, const struct guts_yaml_node *n,
 		 * a ${{ }} makes it a non-empty string, which is always true.
 		 */
 		if (guts_expr_template_is_single(n->str, n->len, &off, &len)) {
-			check_one(p, n, n->str + off, len, off, &o);
+			check_one(p, n, n->str + off, len, off, &o, ctx);
 			return;
 		}
 		if (!guts_expr_template_has_expr(n->str, n->len)) {
-			check_one(p, n, n->str, n->len, 0, &o);
+			check_one(p, n, n->str, n->len, 0, &o, ctx);
 			return;
 		}
 		guts_diag_warning(p->d, n->line, n->col,
@@ -314,7 +319,7 @@ void wf_check_expr(struct wf_parser *p, const struct guts_yaml_node *n,
 			continue;
 		}
 		check_one(p, n, n->str + seg[i].offset, seg[i].len,
-			  seg[i].offset, &o);
+			  seg[i].offset, &o, ctx);
 	}
 	free(seg);
 }
@@ -371,24 +376,11 @@ static int on_ref(const char *path, size_t offset, void *data)
 	return 0;
 }
 
-void wf_check_injection(struct wf_parser *p, const struct guts_yaml_node *n)
+/* Warn about untrusted input in a parsed expression of a run: script. */
+static void check_injection(struct wf_parser *p, const struct guts_yaml_node *n,
+			    const struct guts_expr *e, size_t base)
 {
-	struct guts_expr_segment *seg = NULL;
-	size_t nr = 0;
+	struct inject_ctx c = {p, n, base};
 
-	if (guts_expr_template_scan(&seg, &nr, n->str, n->len, NULL) < 0)
-		return;
-	for (size_t i = 0; i < nr; i++) {
-		struct inject_ctx c = {p, n, seg[i].offset};
-		struct guts_expr *e = NULL;
-
-		if (seg[i].kind != GUTS_EXPR_SEGMENT_EXPR)
-			continue;
-		if (guts_expr_parse(&e, n->str + seg[i].offset, seg[i].len,
-				    NULL, NULL) < 0)
-			continue;
-		guts_expr_walk(e, on_ref, NULL, &c);
-		guts_expr_free(e);
-	}
-	free(seg);
+	guts_expr_walk(e, on_ref, NULL, &c);
 }

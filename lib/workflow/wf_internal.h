@@ -27,6 +27,8 @@ enum wf_ctx {
 	WF_FN_HASHFILES = 1 << 13,  /* hashFiles() */
 	WF_NO_EXPR = 1 << 14,	    /* expressions are not allowed at all */
 	WF_FN_JOB_STATUS = 1 << 15, /* success('job') in a job's if: */
+	/* A run: script: warn when untrusted input is pasted into it. */
+	WF_CHECK_INJECTION = 1 << 16,
 };
 
 /* GitHub's context-availability table, by place. */
@@ -98,9 +100,6 @@ void wf_perm_check_call(struct wf_parser *p, struct guts_wf_pos at,
  */
 void wf_check_expr(struct wf_parser *p, const struct guts_yaml_node *n,
 		   unsigned ctx, int condition);
-
-/* Warn when untrusted input is interpolated into a run: script. */
-void wf_check_injection(struct wf_parser *p, const struct guts_yaml_node *n);
 
 /* True when @s contains "${{". */
 int wf_has_expr(const char *s, size_t len);

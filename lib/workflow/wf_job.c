@@ -349,10 +349,12 @@ static void parse_step(struct wf_parser *p, const struct guts_yaml_node *n,
 			/* An empty run: is an empty script on GitHub too. */
 			st->run = wf_is_null(run)
 				      ? guts_xstrdup("")
-				      : wf_get_str(p, run, "run", WF_CTX_STEP);
+				      : wf_get_str(p, run, "run",
+						   WF_CTX_STEP |
+						       (p->opts->warn_injection
+							    ? WF_CHECK_INJECTION
+							    : 0));
 			st->run_pos = wf_pos_of(run);
-			if (p->opts->warn_injection && wf_is_string(run))
-				wf_check_injection(p, run);
 		}
 		st->shell = wf_get_str(p, shell, "shell", WF_NO_EXPR);
 		st->working_directory =
@@ -1065,7 +1067,8 @@ static void check_call(struct wf_parser *p, const struct guts_yaml_node *uses,
 			    t->secrets[j].name, ref);
 }
 
-#define WF_MAX_CALL_DEPTH 4
+/* GitHub allows ten levels of called workflows. */
+#define WF_MAX_CALL_DEPTH 10
 
 static void check_reusable(struct wf_parser *p, const struct guts_wf_job *job,
 			   const struct guts_yaml_node *uses,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "guts/alloc.h"
+#include "guts/expr.h"
 #include "wf_internal.h"
 #include "banned.h"
 
@@ -48,7 +49,9 @@ int wf_is_whole_expr(const struct guts_yaml_node *n)
 		s++;
 	while (e > s && isspace((unsigned char)e[-1]))
 		e--;
-	return e - s >= 5 && !strncmp(s, "${{", 3) && !strncmp(e - 2, "}}", 2);
+	/* "${{ a }}-${{ b }}" is a string, not one expression. */
+	return e - s >= 5 &&
+	       guts_expr_template_is_single(s, (size_t)(e - s), NULL, NULL);
 }
 
 int wf_is_insert(const struct guts_yaml_node *n)

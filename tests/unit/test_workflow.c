@@ -187,6 +187,30 @@ static void test_workflow__reports_every_error_at_its_position(void **state)
 	assert_null(r.wf);
 	assert_error_at(&r, 1, 5, "unknown event 'pushh'; did you mean 'push'");
 	assert_error_at(&r, 5, 22, "timeout-minutes");
+	release(&r);
+	/* Two expressions with text between them are a string, not a number. */
+	parse(&r,
+	      "on: push\njobs:\n  a:\n    runs-on: x\n"
+	      "    timeout-minutes: ${{ 1 }}-${{ 2 }}\n    steps: [{run: a}]\n",
+	      0);
+	assert_error_at(&r, 5, 22, "must be a number or an expression");
+	release(&r);
+	parse(&r,
+	      "on: pushh\n"
+	      "jobs:\n"
+	      "  build:\n"
+	      "    runs-on: linux\n"
+	      "    timeout-minutes: soon\n"
+	      "    steps:\n"
+	      "      - runn: echo hi\n"
+	      "      - run: echo ${{ nosuch.thing }}\n"
+	      "      - id: a.b\n"
+	      "        run: x\n"
+	      "  test:\n"
+	      "    needs: [build, lint]\n"
+	      "    steps:\n"
+	      "      - run: x\n",
+	      0);
 	assert_error_at(&r, 7, 9, "did you mean 'run'?");
 	assert_error_at(&r, 7, 9, "needs 'run'");
 	assert_error_at(&r, 8, 23, "Unrecognized named-value: 'nosuch'");
