@@ -5,6 +5,7 @@
 #ifndef GUTS_ALLOC_H
 #define GUTS_ALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void *guts_xmalloc(size_t n);
@@ -17,6 +18,9 @@ char *guts_xstrndup(const char *s, size_t n);
 /** printf into a fresh heap string. */
 char *guts_xasprintf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+/** The same with a va_list (which it consumes). */
+char *guts_xvasprintf(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 
 /*
  * Grow @arr (of @nr used items, @alloc capacity) so that it holds @need items.

@@ -64,20 +64,30 @@ char *guts_xstrndup(const char *s, size_t n)
 	return p;
 }
 
+char *guts_xvasprintf(const char *fmt, va_list ap)
+{
+	va_list cp;
+	char *p;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		n = 0; /* a bad format gives an empty string */
+	p = guts_xmalloc((size_t)n + 1);
+	p[0] = '\0';
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
 char *guts_xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *p;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		die_oom(0);
-	p = guts_xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	p = guts_xvasprintf(fmt, ap);
 	va_end(ap);
 	return p;
 }

@@ -42,16 +42,9 @@ const char *guts_strvec_pushf(struct guts_strvec *sv, const char *fmt, ...)
 {
 	va_list ap;
 	char *p;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	p = guts_xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	p = guts_xvasprintf(fmt, ap);
 	va_end(ap);
 	guts_strvec_push_nodup(sv, p);
 	return p;

@@ -97,7 +97,6 @@ void guts_diags_add(struct guts_diags *d, enum guts_diag_severity sev,
 	struct guts_diag *g;
 	va_list ap;
 	char *raw, *msg;
-	int n;
 
 	/* Warnings stop at the cap; errors have as many places again. */
 	if (d->nr >= max && (sev != GUTS_DIAG_ERROR || d->nr >= 2 * max)) {
@@ -109,13 +108,7 @@ void guts_diags_add(struct guts_diags *d, enum guts_diag_severity sev,
 		return;
 	}
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	raw = guts_xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(raw, (size_t)n + 1, fmt, ap);
+	raw = guts_xvasprintf(fmt, ap);
 	va_end(ap);
 	msg = clean_text(raw);
 	free(raw);
