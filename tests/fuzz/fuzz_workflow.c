@@ -3,6 +3,8 @@
  * reads its model: the plan (stages, matrix expansion, evaluation at plan
  * time), trigger matching for a few fixed events, and the model as JSON.
  * Each input is loaded twice, with the default options and syntax-only.
+ * Every reusable workflow it calls is the input itself, so calls nest and
+ * fan out as far as the validator's budgets let them.
  *
  *   make fuzz
  *   build-fuzz/fuzz/fuzz_workflow -max_len=65536 CORPUS_DIR
@@ -10,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "guts/diag.h"
 #include "guts/plan.h"
@@ -76,8 +79,29 @@ static void exercise(const struct guts_workflow *wf)
 	json_decref(j);
 }
 
+struct input {
+	const uint8_t *data;
+	size_t size;
+};
+
+static int read_self(void *ud, const char *ref, char **text, size_t *len)
+{
+	const struct input *in = ud;
+
+	(void)ref;
+	*text = malloc(in->size + 1);
+	if (!*text)
+		abort();
+	memcpy(*text, in->data, in->size);
+	(*text)[in->size] = '\0';
+	*len = in->size;
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct input in = {data, size};
+
 	for (int syntax_only = 0; syntax_only < 2; syntax_only++) {
 		struct guts_workflow_opts opts = {0};
 		struct guts_workflow *wf = NULL;
@@ -85,6 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		opts.syntax_only = syntax_only;
 		opts.warn_injection = 1;
+		opts.read_reusable = read_self;
+		opts.read_ud = &in;
 		guts_diags_init(&d, "fuzz.yml");
 		if (guts_workflow_parse(&wf, "fuzz.yml", (const char *)data,
 					size, &opts, &d) == 0)
