@@ -192,21 +192,7 @@ static int eval_template(json_t **out, const json_t *s, const json_t *contexts,
 /* A value as the text a `${{ }}` in a name would make of it. */
 static char *text_of(const json_t *v)
 {
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return guts_xstrdup(json_string_value(v));
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return wf_number_string(json_number_value(v));
-	case JSON_TRUE:
-		return guts_xstrdup("true");
-	case JSON_FALSE:
-		return guts_xstrdup("false");
-	case JSON_NULL:
-		return guts_xstrdup("");
-	default:
-		return NULL;
-	}
+	return json_is_null(v) ? guts_xstrdup("") : wf_json_scalar_text(v);
 }
 
 /* Whether mapping key @k is GitHub's `${{ insert }}` directive. */

@@ -442,24 +442,6 @@ done:
 
 /* ---- inputs ---- */
 
-static char *scalar_string(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return guts_xstrndup(json_string_value(v),
-				     json_string_length(v));
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return wf_number_string(json_number_value(v));
-	case JSON_TRUE:
-		return guts_xstrdup("true");
-	case JSON_FALSE:
-		return guts_xstrdup("false");
-	default:
-		return NULL;
-	}
-}
-
 static json_t *number_json(double d)
 {
 	if (d == floor(d) && fabs(d) < 9007199254740992.0)
@@ -514,7 +496,7 @@ static int convert_input(json_t **out, const struct guts_wf_input *in,
 			   !strcasecmp(json_string_value(v), "false")) {
 			*out = json_false();
 		} else {
-			s = scalar_string(v);
+			s = wf_json_scalar_text(v);
 			rc = guts_error(GUTS_EINVAL,
 					"input '%s' must be true or false, "
 					"not '%s'",
@@ -532,7 +514,7 @@ static int convert_input(json_t **out, const struct guts_wf_input *in,
 			       json_string_length(v)) {
 			*out = number_json(d);
 		} else {
-			s = scalar_string(v);
+			s = wf_json_scalar_text(v);
 			rc = guts_error(GUTS_EINVAL,
 					"input '%s' must be a number, not '%s'",
 					in->name, s ? s : "(not a scalar)");
@@ -540,7 +522,7 @@ static int convert_input(json_t **out, const struct guts_wf_input *in,
 		break;
 	}
 	case GUTS_WF_INPUT_CHOICE:
-		s = scalar_string(v);
+		s = wf_json_scalar_text(v);
 		if (s && guts_strvec_find(&in->options, s) >= 0) {
 			*out = json_string(s);
 		} else {
@@ -559,7 +541,7 @@ static int convert_input(json_t **out, const struct guts_wf_input *in,
 		break;
 	case GUTS_WF_INPUT_STRING:
 	case GUTS_WF_INPUT_ENVIRONMENT:
-		s = scalar_string(v);
+		s = wf_json_scalar_text(v);
 		if (s)
 			*out = json_stringn(s, strlen(s));
 		else

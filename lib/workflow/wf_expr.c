@@ -163,17 +163,6 @@ static void report(struct wf_parser *p, const struct guts_yaml_node *n,
 			err && err->message ? err->message : fallback);
 }
 
-static int is_insert(const char *s, size_t len)
-{
-	while (len && isspace((unsigned char)*s)) {
-		s++;
-		len--;
-	}
-	while (len && isspace((unsigned char)s[len - 1]))
-		len--;
-	return len == 6 && !strncmp(s, "insert", 6);
-}
-
 /*
  * The byte length of the whitespace character (as JavaScript's \s knows it)
  * at the start of @s, or 0.
@@ -311,7 +300,7 @@ void wf_check_expr(struct wf_parser *p, const struct guts_yaml_node *n,
 	for (size_t i = 0; i < nr; i++) {
 		if (seg[i].kind != GUTS_EXPR_SEGMENT_EXPR)
 			continue;
-		if (is_insert(n->str + seg[i].offset, seg[i].len)) {
+		if (wf_is_insert_text(n->str + seg[i].offset, seg[i].len)) {
 			/* Only a whole mapping key may be ${{ insert }}. */
 			report(p, n, seg[i].outer_offset, NULL,
 			       "the directive 'insert' is only allowed as a "

@@ -118,6 +118,10 @@ int wf_is_whole_expr(const struct guts_yaml_node *n);
 int wf_in_list(const char *s, const char *const *list);
 /* A key that is the `${{ insert }}` directive. */
 int wf_is_insert(const struct guts_yaml_node *n);
+/* The text between ${{ and }} is the word insert. */
+int wf_is_insert_text(const char *s, size_t len);
+/* A JSON scalar as GitHub turns it into text; NULL for null and containers. */
+char *wf_json_scalar_text(const json_t *v);
 size_t wf_edit_distance(const char *a, const char *b);
 /* "unexpected key 'runn' in a step; did you mean 'run'?" */
 void wf_unexpected_key(struct wf_parser *p, const struct guts_yaml_node *k,

@@ -54,26 +54,43 @@ int wf_is_whole_expr(const struct guts_yaml_node *n)
 	       guts_expr_template_is_single(s, (size_t)(e - s), NULL, NULL);
 }
 
+int wf_is_insert_text(const char *s, size_t len)
+{
+	while (len && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	while (len && isspace((unsigned char)s[len - 1]))
+		len--;
+	return len == 6 && !strncmp(s, "insert", 6);
+}
+
 int wf_is_insert(const struct guts_yaml_node *n)
 {
-	const char *s, *e;
+	size_t off, len;
 
-	if (!wf_is_whole_expr(n))
-		return 0;
-	/* Between the ${{ and }} that wf_is_whole_expr() found. */
-	s = n->str;
-	e = n->str + n->len;
-	while (isspace((unsigned char)*s))
-		s++;
-	while (isspace((unsigned char)e[-1]))
-		e--;
-	s += 3;
-	e -= 2;
-	while (s < e && isspace((unsigned char)*s))
-		s++;
-	while (e > s && isspace((unsigned char)e[-1]))
-		e--;
-	return e - s == 6 && !strncmp(s, "insert", 6);
+	return wf_is_string(n) &&
+	       guts_expr_template_is_single(n->str, n->len, &off, &len) &&
+	       wf_is_insert_text(n->str + off, len);
+}
+
+/* A JSON scalar as GitHub turns it into text; NULL for null and containers. */
+char *wf_json_scalar_text(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return guts_xstrndup(json_string_value(v),
+				     json_string_length(v));
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return wf_number_string(json_number_value(v));
+	case JSON_TRUE:
+		return guts_xstrdup("true");
+	case JSON_FALSE:
+		return guts_xstrdup("false");
+	default:
+		return NULL;
+	}
 }
 
 int wf_in_list(const char *s, const char *const *list)
