@@ -19,6 +19,7 @@ libyaml-dev
 libjansson-dev
 libssl-dev
 libcmocka-dev
+bubblewrap
 "
 
 missing=""
