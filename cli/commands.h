@@ -7,6 +7,7 @@
 
 int cmd_workflow(int argc, char **argv);
 int cmd_expr(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
 
 /** Print "guts: <message>" to stderr; returns @status for `return die(...)`. */
 int cli_fail(int status, const char *fmt, ...)

@@ -16,6 +16,7 @@ struct command {
 static const struct command commands[] = {
     {"workflow", cmd_workflow, "validate and plan workflow files (offline)"},
     {"expr", cmd_expr, "evaluate a ${{ }} expression (offline)"},
+    {"exec", cmd_exec, "run a workflow on this machine, sandboxed"},
 };
 
 static void usage(FILE *f)

@@ -19,7 +19,7 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 
 rc=0
-for suite in expr parser; do
+for suite in expr parser act; do
 	if [ -x "$here/tests/conformance/$suite.sh" ]; then
 		"$here/tests/conformance/$suite.sh" "$bin" "$kit" || rc=1
 	fi

@@ -214,6 +214,11 @@ enum guts_expr_status {
 	GUTS_EXPR_STATUS_SUCCESS,
 	GUTS_EXPR_STATUS_FAILURE,
 	GUTS_EXPR_STATUS_CANCELLED,
+	/*
+	 * For a job's if: a needed job was skipped.  success(), failure()
+	 * and cancelled() are all false then; always() stays true.
+	 */
+	GUTS_EXPR_STATUS_SKIPPED,
 };
 
 /** Which job status holds now; success() etc. ask it each time. */

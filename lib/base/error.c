@@ -13,7 +13,14 @@ static _Thread_local char guts__errmsg[1024];
 __attribute__((format(printf, 1, 0))) static void set_message(const char *fmt,
 							      va_list ap)
 {
-	vsnprintf(guts__errmsg, sizeof(guts__errmsg), fmt, ap);
+	/*
+	 * Format aside first: callers often pass guts_error_message() itself
+	 * to add context to the previous reason.
+	 */
+	char tmp[sizeof(guts__errmsg)];
+
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	memcpy(guts__errmsg, tmp, sizeof(tmp));
 }
 
 int guts_error(enum guts_err code, const char *fmt, ...)

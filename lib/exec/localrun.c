@@ -1,0 +1,705 @@
+/*
+ * The local scheduler behind `guts exec`: decides jobs as their needs
+ * finish, expands their matrices with the needs' outputs known, and runs
+ * the legs on threads, at most `parallel` at once and at most
+ * max-parallel per job.  fail-fast cancels a failed leg's siblings.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exec/exec_internal.h"
+#include "guts/alloc.h"
+#include "guts/error.h"
+#include "guts/expr.h"
+#include "guts/localrun.h"
+#include "guts/plan.h"
+#include "banned.h"
+
+enum job_state { JOB_UNSELECTED, JOB_PENDING, JOB_RUNNING, JOB_DONE };
+
+struct leg {
+	struct run *run;
+	size_t job;   /* index in wf->jobs */
+	size_t entry; /* index in out->jobs */
+	json_t *matrix, *strategy;
+	char *name;
+	char *dir;
+	struct guts_cancel *cancel;
+	int started, finished;
+	pthread_t thread;
+};
+
+struct wjob {
+	enum job_state state;
+	enum guts_conclusion result;
+	json_t *outputs;
+	struct leg *legs;
+	size_t nr_legs, running, done;
+	int fail_fast;
+	size_t max_parallel; /* 0: no limit */
+	int cancelled_legs;
+};
+
+struct run {
+	const struct guts_local_run_spec *spec;
+	struct guts_local_run *out;
+	struct wjob *jobs;
+	size_t alloc_entries;
+	size_t running;
+	int done_fd; /* eventfd: a leg finished */
+	pthread_mutex_t lock;
+	size_t seq;
+};
+
+static size_t add_entry(struct run *r, const char *id, const char *name,
+			const json_t *matrix)
+{
+	struct guts_local_run *o = r->out;
+	struct guts_local_job *e;
+
+	if (o->nr_jobs == r->alloc_entries) {
+		r->alloc_entries = r->alloc_entries ? 2 * r->alloc_entries : 8;
+		o->jobs = guts_xreallocarray(o->jobs, r->alloc_entries,
+					     sizeof(*o->jobs));
+	}
+	e = &o->jobs[o->nr_jobs];
+	memset(e, 0, sizeof(*e));
+	e->id = guts_xstrdup(id);
+	e->name = guts_xstrdup(name);
+	e->matrix = matrix ? json_deep_copy(matrix) : NULL;
+	e->conclusion = GUTS_SKIPPED;
+	return o->nr_jobs++;
+}
+
+/* ---- job if: ----------------------------------------------------------- */
+
+struct jstatus {
+	struct run *r;
+	const struct guts_wf_job *job;
+};
+
+static enum guts_expr_status needs_status(const char *const *names, size_t nr,
+					  struct jstatus *js)
+{
+	const struct guts_workflow *wf = js->r->spec->wf;
+	int failed = 0, all_ok = 1;
+
+	if (guts_cancel_is_set(js->r->spec->cancel))
+		return GUTS_EXPR_STATUS_CANCELLED;
+	for (size_t i = 0; i < nr; i++) {
+		for (size_t k = 0; k < wf->nr_jobs; k++) {
+			if (strcasecmp(wf->jobs[k].id, names[i]))
+				continue;
+			if (js->r->jobs[k].result == GUTS_FAILURE ||
+			    js->r->jobs[k].result == GUTS_CANCELLED)
+				failed = 1;
+			if (js->r->jobs[k].result != GUTS_SUCCESS)
+				all_ok = 0;
+		}
+	}
+	if (failed)
+		return GUTS_EXPR_STATUS_FAILURE;
+	/* A skipped need makes success() false without being a failure. */
+	return all_ok ? GUTS_EXPR_STATUS_SUCCESS : GUTS_EXPR_STATUS_SKIPPED;
+}
+
+static enum guts_expr_status job_status(void *data)
+{
+	struct jstatus *js = data;
+
+	return needs_status((const char *const *)js->job->needs.v,
+			    js->job->needs.nr, js);
+}
+
+static enum guts_expr_status job_status_named(const char *const *jobs,
+					      size_t nr, void *data)
+{
+	return needs_status(jobs, nr, data);
+}
+
+static int status_call(const char *name, size_t nr_args, size_t offset,
+		       void *data)
+{
+	(void)nr_args;
+	(void)offset;
+	(void)data;
+	return !strcmp(name, "success") || !strcmp(name, "failure") ||
+	       !strcmp(name, "cancelled") || !strcmp(name, "always");
+}
+
+/*
+ * GitHub's success() for jobs is "every need succeeded"; a skipped need
+ * makes it false without failure() becoming true (see needs_status()).
+ */
+static int eval_job_if(struct run *r, const struct guts_wf_job *job,
+		       const json_t *contexts, int *result, char **err)
+{
+	static const struct guts_expr_parse_opts opts = {
+	    NULL, 0, GUTS_EXPR_STATUS_FUNCTIONS | GUTS_EXPR_STATUS_JOB_ARGS};
+	struct guts_expr_error e = GUTS_EXPR_ERROR_INIT;
+	struct jstatus js = {r, job};
+	struct guts_expr_env env = {0};
+	struct guts_expr_value v;
+	struct guts_expr *x = NULL;
+	const char *src = job->if_cond && *job->if_cond ? job->if_cond
+							 : "success()";
+	size_t off, len = strlen(src);
+	int ret;
+
+	if (guts_expr_template_is_single(src, len, &off, &len))
+		src += off;
+	ret = guts_expr_parse(&x, src, len, &opts, &e);
+	if (ret == 0) {
+		env.contexts = contexts;
+		env.status = job_status;
+		env.status_data = &js;
+		env.job_status = job_status_named;
+		env.job_status_data = &js;
+		ret = guts_expr_eval(&v, x, &env, &e);
+	}
+	if (ret < 0) {
+		*err = guts_xasprintf("%s", e.message ? e.message
+						      : guts_error_message());
+		guts_expr_error_release(&e);
+		guts_expr_free(x);
+		return ret;
+	}
+	*result = guts_expr_value_truthy(&v);
+	guts_expr_value_release(&v);
+	if (*result && !guts_expr_walk(x, NULL, status_call, NULL))
+		*result = job_status(&js) == GUTS_EXPR_STATUS_SUCCESS;
+	guts_expr_free(x);
+	return 0;
+}
+
+/* ---- legs -------------------------------------------------------------- */
+
+static json_t *needs_context(struct run *r, const struct guts_wf_job *job)
+{
+	const struct guts_workflow *wf = r->spec->wf;
+	json_t *needs = json_object();
+
+	for (size_t i = 0; i < job->needs.nr; i++) {
+		for (size_t k = 0; k < wf->nr_jobs; k++) {
+			if (strcasecmp(wf->jobs[k].id, job->needs.v[i]))
+				continue;
+			json_object_set_new(
+			    needs, wf->jobs[k].id,
+			    json_pack("{s:s, s:O}", "result",
+				      guts_conclusion_name(r->jobs[k].result),
+				      "outputs", r->jobs[k].outputs));
+		}
+	}
+	return needs;
+}
+
+static json_t *base_contexts(struct run *r, const struct guts_wf_job *job)
+{
+	const struct guts_local_run_spec *sp = r->spec;
+	json_t *c = json_object();
+
+	json_object_set_new(c, "github", sp->github ? json_deep_copy(sp->github)
+						    : json_object());
+	json_object_set(c, "guts", json_object_get(c, "github"));
+	json_object_set_new(c, "inputs", sp->inputs ? json_deep_copy(sp->inputs)
+						    : json_object());
+	json_object_set_new(c, "vars",
+			    sp->vars ? json_deep_copy(sp->vars) : json_object());
+	json_object_set_new(c, "needs", needs_context(r, job));
+	return c;
+}
+
+static int leg_matches_filter(const json_t *filter, const json_t *matrix)
+{
+	const char *k;
+	json_t *vals;
+
+	if (!filter)
+		return 1;
+	json_object_foreach((json_t *)filter, k, vals)
+	{
+		json_t *v = json_object_get(matrix, k);
+		char *s;
+		int ok = 0;
+		size_t i;
+		json_t *want;
+
+		if (!v)
+			continue;
+		s = json_is_string(v) ? guts_xstrdup(json_string_value(v))
+				      : json_dumps(v, JSON_ENCODE_ANY);
+		json_array_foreach(vals, i, want)
+		{
+			if (s && !strcmp(s, json_string_value(want)))
+				ok = 1;
+		}
+		free(s);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static void *leg_thread(void *arg);
+
+static void finish_skipped(struct run *r, size_t ji, enum guts_conclusion c,
+			   const char *reason)
+{
+	const struct guts_wf_job *job = &r->spec->wf->jobs[ji];
+	size_t e = add_entry(r, job->id, job->name ? job->name : job->id, NULL);
+
+	r->out->jobs[e].conclusion = c;
+	r->out->jobs[e].reason = reason ? guts_xstrdup(reason) : NULL;
+	r->jobs[ji].state = JOB_DONE;
+	r->jobs[ji].result = c;
+	if (r->spec->on_job) {
+		r->spec->on_job(r->spec->on_job_ud, &r->out->jobs[e], 1);
+	}
+}
+
+/* Evaluate a strategy value (fail-fast, max-parallel) that may be ${{ }}. */
+static json_t *strategy_value(const json_t *v, const json_t *contexts)
+{
+	json_t *out = NULL;
+
+	if (!v)
+		return NULL;
+	if (guts_plan_eval(&out, v, contexts, NULL) < 0 || !out)
+		return NULL;
+	return out;
+}
+
+/* A job's needs are done: decide it (if:, matrix) and queue its legs. */
+static void decide(struct run *r, size_t ji)
+{
+	const struct guts_local_run_spec *sp = r->spec;
+	const struct guts_wf_job *job = &sp->wf->jobs[ji];
+	struct wjob *wj = &r->jobs[ji];
+	struct guts_plan *plan = NULL;
+	const struct guts_plan_job *pj = NULL;
+	json_t *ctx = base_contexts(r, job), *v;
+	char *err = NULL;
+	int run = 0;
+
+	if (eval_job_if(r, job, ctx, &run, &err) < 0) {
+		char *why = guts_xasprintf("job '%s': if: %s", job->id, err);
+
+		free(err);
+		finish_skipped(r, ji, GUTS_FAILURE, why);
+		free(why);
+		json_decref(ctx);
+		return;
+	}
+	if (!run) {
+		finish_skipped(r, ji, GUTS_SKIPPED, NULL);
+		json_decref(ctx);
+		return;
+	}
+	if (job->uses) {
+		finish_skipped(r, ji, GUTS_FAILURE,
+			       "calling a reusable workflow is not supported "
+			       "by guts exec yet");
+		json_decref(ctx);
+		return;
+	}
+	if (guts_plan_build(&plan, sp->wf, ctx) < 0) {
+		char *why = guts_xstrdup(guts_error_message());
+
+		finish_skipped(r, ji, GUTS_FAILURE, why);
+		free(why);
+		json_decref(ctx);
+		return;
+	}
+	for (size_t i = 0; i < plan->nr_jobs; i++)
+		if (plan->jobs[i].index == ji)
+			pj = &plan->jobs[i];
+	if (!pj || pj->matrix_deferred) {
+		char *why = guts_xasprintf(
+		    "job '%s': the matrix could not be evaluated: %s", job->id,
+		    pj ? pj->matrix_deferred : "not planned");
+
+		finish_skipped(r, ji, GUTS_FAILURE, why);
+		free(why);
+		guts_plan_free(plan);
+		json_decref(ctx);
+		return;
+	}
+	v = strategy_value(pj->fail_fast, ctx);
+	wj->fail_fast = !v || json_is_true(v) ||
+			(json_is_string(v) &&
+			 !strcmp(json_string_value(v), "true"));
+	json_decref(v);
+	v = strategy_value(pj->max_parallel, ctx);
+	wj->max_parallel = json_is_number(v) && json_number_value(v) >= 1
+			       ? (size_t)json_number_value(v)
+			       : 0;
+	json_decref(v);
+
+	wj->legs = guts_xcalloc(pj->nr_legs ? pj->nr_legs : 1,
+				sizeof(*wj->legs));
+	for (size_t l = 0; l < pj->nr_legs; l++) {
+		const struct guts_plan_leg *pl = &pj->legs[l];
+		struct leg *lg;
+
+		if (pl->matrix && !leg_matches_filter(sp->matrix_filter,
+						      pl->matrix))
+			continue;
+		lg = &wj->legs[wj->nr_legs++];
+		lg->run = r;
+		lg->job = ji;
+		lg->matrix = pl->matrix ? json_incref(pl->matrix) : NULL;
+		lg->name = guts_xstrdup(pl->name);
+		lg->strategy = json_pack(
+		    "{s:b, s:I, s:I, s:I}", "fail-fast", wj->fail_fast,
+		    "job-index", (json_int_t)l, "job-total",
+		    (json_int_t)pj->nr_legs, "max-parallel",
+		    (json_int_t)(wj->max_parallel ? wj->max_parallel
+						  : pj->nr_legs));
+		lg->cancel = guts_cancel_new();
+		lg->entry = add_entry(r, job->id, lg->name, lg->matrix);
+	}
+	guts_plan_free(plan);
+	json_decref(ctx);
+	wj->state = JOB_RUNNING;
+	if (!wj->nr_legs) {
+		wj->state = JOB_DONE;
+		wj->result = GUTS_SKIPPED;
+	}
+}
+
+static int start_leg(struct run *r, struct leg *lg)
+{
+	char *dir = guts_xasprintf("%s/%zu-%s", r->spec->run_dir, ++r->seq,
+				   r->spec->wf->jobs[lg->job].id);
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		free(dir);
+		return guts_error_errno("mkdir");
+	}
+	lg->dir = dir;
+	lg->started = 1;
+	r->jobs[lg->job].running++;
+	r->running++;
+	if (r->spec->on_job)
+		r->spec->on_job(r->spec->on_job_ud, &r->out->jobs[lg->entry],
+				0);
+	if (pthread_create(&lg->thread, NULL, leg_thread, lg)) {
+		lg->started = 0;
+		r->jobs[lg->job].running--;
+		r->running--;
+		return guts_error(GUTS_EIO, "cannot start a thread");
+	}
+	return 0;
+}
+
+static void *leg_thread(void *arg)
+{
+	struct leg *lg = arg;
+	struct run *r = lg->run;
+	const struct guts_local_run_spec *sp = r->spec;
+	const struct guts_wf_job *job = &sp->wf->jobs[lg->job];
+	struct guts_job_spec js = {0};
+	struct guts_job_result res;
+	json_t *needs;
+	uint64_t one = 1;
+	ssize_t n;
+
+	pthread_mutex_lock(&r->lock);
+	needs = needs_context(r, job);
+	pthread_mutex_unlock(&r->lock);
+	js.wf = sp->wf;
+	js.job = job;
+	js.job_key = lg->name;
+	js.github = sp->github;
+	js.inputs = sp->inputs;
+	js.vars = sp->vars;
+	js.secrets = sp->secrets;
+	js.matrix = lg->matrix;
+	js.strategy = lg->strategy;
+	js.needs = needs;
+	js.base_env = sp->base_env;
+	js.event_path = sp->event_path;
+	js.job_dir = lg->dir;
+	js.isolate = sp->isolate;
+	js.agent_path = sp->agent_path;
+	js.repo_source = sp->repo_source;
+	js.repo_is_git = sp->repo_is_git;
+	js.run_id = sp->run_id;
+	js.cache_scope = sp->cache_scope;
+	js.cache_fallback_scope = sp->cache_fallback_scope;
+	js.store = sp->store;
+	js.host_env = sp->host_env;
+	js.sink = sp->sink;
+	js.cancel = lg->cancel;
+	js.kill_grace_ms = sp->kill_grace_ms;
+	guts_job_run(&js, &res);
+	json_decref(needs);
+
+	pthread_mutex_lock(&r->lock);
+	r->out->jobs[lg->entry].result = res;
+	r->out->jobs[lg->entry].conclusion = res.conclusion;
+	lg->finished = 1;
+	pthread_mutex_unlock(&r->lock);
+	do
+		n = write(r->done_fd, &one, sizeof(one));
+	while (n < 0 && errno == EINTR);
+	return NULL;
+}
+
+/* A leg has finished: account for it, fail-fast, finish the job. */
+static void reap_leg(struct run *r, struct leg *lg)
+{
+	struct wjob *wj = &r->jobs[lg->job];
+	struct guts_local_job *e = &r->out->jobs[lg->entry];
+
+	pthread_join(lg->thread, NULL);
+	lg->started = 0;
+	wj->running--;
+	wj->done++;
+	r->running--;
+	if (r->spec->on_job)
+		r->spec->on_job(r->spec->on_job_ud, e, 1);
+	/* Outputs: the last leg to set an output wins, as on GitHub. */
+	json_object_update(wj->outputs, e->result.outputs);
+	if (e->conclusion == GUTS_FAILURE && wj->fail_fast &&
+	    !wj->cancelled_legs) {
+		wj->cancelled_legs = 1;
+		for (size_t i = 0; i < wj->nr_legs; i++)
+			guts_cancel_trigger(wj->legs[i].cancel);
+	}
+}
+
+static void conclude_job(struct run *r, size_t ji)
+{
+	struct wjob *wj = &r->jobs[ji];
+	int failed = 0, cancelled = 0;
+
+	for (size_t i = 0; i < wj->nr_legs; i++) {
+		enum guts_conclusion c =
+		    r->out->jobs[wj->legs[i].entry].conclusion;
+
+		if (c == GUTS_FAILURE)
+			failed = 1;
+		else if (c == GUTS_CANCELLED)
+			cancelled = 1;
+	}
+	wj->result = failed	 ? GUTS_FAILURE
+		     : cancelled ? GUTS_CANCELLED
+				 : GUTS_SUCCESS;
+	wj->state = JOB_DONE;
+}
+
+static void select_jobs(struct run *r, size_t ji)
+{
+	const struct guts_workflow *wf = r->spec->wf;
+
+	if (r->jobs[ji].state != JOB_UNSELECTED)
+		return;
+	r->jobs[ji].state = JOB_PENDING;
+	for (size_t i = 0; i < wf->jobs[ji].needs.nr; i++)
+		for (size_t k = 0; k < wf->nr_jobs; k++)
+			if (!strcasecmp(wf->jobs[k].id,
+					wf->jobs[ji].needs.v[i]))
+				select_jobs(r, k);
+}
+
+static int needs_done(struct run *r, size_t ji)
+{
+	const struct guts_workflow *wf = r->spec->wf;
+
+	for (size_t i = 0; i < wf->jobs[ji].needs.nr; i++)
+		for (size_t k = 0; k < wf->nr_jobs; k++)
+			if (!strcasecmp(wf->jobs[k].id,
+					wf->jobs[ji].needs.v[i]) &&
+			    r->jobs[k].state != JOB_DONE)
+				return 0;
+	return 1;
+}
+
+int guts_local_run(const struct guts_local_run_spec *spec,
+		   struct guts_local_run *out)
+{
+	const struct guts_workflow *wf = spec->wf;
+	struct run r;
+	size_t parallel = spec->parallel;
+	int cancel_seen = 0, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	r.spec = spec;
+	r.out = out;
+	r.jobs = guts_xcalloc(wf->nr_jobs + 1, sizeof(*r.jobs));
+	for (size_t i = 0; i < wf->nr_jobs; i++)
+		r.jobs[i].outputs = json_object();
+	if (!parallel) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		parallel = n > 0 ? (size_t)n : 1;
+	}
+	for (size_t i = 0; i < spec->nr_only; i++) {
+		const struct guts_wf_job *j = guts_workflow_job(wf, spec->only[i]);
+
+		if (!j) {
+			ret = guts_error(GUTS_ENOTFOUND,
+					 "the workflow has no job '%s'",
+					 spec->only[i]);
+			goto out;
+		}
+		select_jobs(&r, (size_t)(j - wf->jobs));
+	}
+	if (!spec->nr_only)
+		for (size_t i = 0; i < wf->nr_jobs; i++)
+			r.jobs[i].state = JOB_PENDING;
+	r.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pthread_mutex_init(&r.lock, NULL);
+
+	for (;;) {
+		int progress = 1, waiting = 0;
+
+		while (progress) {
+			progress = 0;
+			pthread_mutex_lock(&r.lock);
+			/* Collect finished legs. */
+			for (size_t ji = 0; ji < wf->nr_jobs; ji++) {
+				struct wjob *wj = &r.jobs[ji];
+
+				for (size_t l = 0; l < wj->nr_legs; l++)
+					if (wj->legs[l].started &&
+					    wj->legs[l].finished) {
+						reap_leg(&r, &wj->legs[l]);
+						progress = 1;
+					}
+				if (wj->state == JOB_RUNNING &&
+				    wj->done == wj->nr_legs) {
+					conclude_job(&r, ji);
+					progress = 1;
+				}
+			}
+			/* Decide jobs whose needs are done. */
+			for (size_t ji = 0; ji < wf->nr_jobs; ji++)
+				if (r.jobs[ji].state == JOB_PENDING &&
+				    needs_done(&r, ji)) {
+					decide(&r, ji);
+					progress = 1;
+				}
+			/* Start legs while there is room. */
+			for (size_t ji = 0; ji < wf->nr_jobs; ji++) {
+				struct wjob *wj = &r.jobs[ji];
+
+				for (size_t l = 0; l < wj->nr_legs; l++) {
+					struct leg *lg = &wj->legs[l];
+
+					if (lg->started || lg->finished ||
+					    r.running >= parallel ||
+					    (wj->max_parallel &&
+					     wj->running >= wj->max_parallel))
+						continue;
+					if (wj->cancelled_legs) {
+						/* fail-fast: never started */
+						lg->finished = 1;
+						wj->done++;
+						out->jobs[lg->entry].conclusion =
+						    GUTS_CANCELLED;
+						progress = 1;
+						continue;
+					}
+					if (start_leg(&r, lg) < 0) {
+						lg->finished = 1;
+						wj->done++;
+						out->jobs[lg->entry].conclusion =
+						    GUTS_FAILURE;
+						out->jobs[lg->entry].reason =
+						    guts_xstrdup(
+							guts_error_message());
+					}
+					progress = 1;
+				}
+			}
+			pthread_mutex_unlock(&r.lock);
+		}
+		for (size_t ji = 0; ji < wf->nr_jobs; ji++)
+			if (r.jobs[ji].state == JOB_PENDING ||
+			    r.jobs[ji].state == JOB_RUNNING)
+				waiting = 1;
+		if (!waiting)
+			break;
+		{
+			struct pollfd p[2];
+			int n = 0;
+			uint64_t v;
+
+			p[n].fd = r.done_fd;
+			p[n++].events = POLLIN;
+			if (spec->cancel && !cancel_seen) {
+				p[n].fd = guts_cancel_fd(spec->cancel);
+				p[n++].events = POLLIN;
+			}
+			if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
+				break;
+			if (read(r.done_fd, &v, sizeof(v)) < 0) {
+				/* nothing finished yet */
+			}
+			if (!cancel_seen && guts_cancel_is_set(spec->cancel)) {
+				cancel_seen = 1;
+				pthread_mutex_lock(&r.lock);
+				for (size_t ji = 0; ji < wf->nr_jobs; ji++)
+					for (size_t l = 0;
+					     l < r.jobs[ji].nr_legs; l++)
+						guts_cancel_trigger(
+						    r.jobs[ji].legs[l].cancel);
+				pthread_mutex_unlock(&r.lock);
+			}
+		}
+	}
+
+	/* The run: failure wins, then cancelled, then success. */
+	out->conclusion = GUTS_SUCCESS;
+	for (size_t i = 0; i < out->nr_jobs; i++) {
+		if (out->jobs[i].conclusion == GUTS_FAILURE)
+			out->conclusion = GUTS_FAILURE;
+		else if (out->jobs[i].conclusion == GUTS_CANCELLED &&
+			 out->conclusion == GUTS_SUCCESS)
+			out->conclusion = GUTS_CANCELLED;
+	}
+	if (cancel_seen && out->conclusion == GUTS_SUCCESS)
+		out->conclusion = GUTS_CANCELLED;
+	close(r.done_fd);
+	pthread_mutex_destroy(&r.lock);
+out:
+	for (size_t i = 0; i < wf->nr_jobs; i++) {
+		for (size_t l = 0; l < r.jobs[i].nr_legs; l++) {
+			struct leg *lg = &r.jobs[i].legs[l];
+
+			json_decref(lg->matrix);
+			json_decref(lg->strategy);
+			free(lg->name);
+			free(lg->dir);
+			guts_cancel_free(lg->cancel);
+		}
+		free(r.jobs[i].legs);
+		json_decref(r.jobs[i].outputs);
+	}
+	free(r.jobs);
+	return ret;
+}
+
+void guts_local_run_release(struct guts_local_run *r)
+{
+	for (size_t i = 0; i < r->nr_jobs; i++) {
+		free(r->jobs[i].id);
+		free(r->jobs[i].name);
+		json_decref(r->jobs[i].matrix);
+		free(r->jobs[i].reason);
+		guts_job_result_release(&r->jobs[i].result);
+	}
+	free(r->jobs);
+	memset(r, 0, sizeof(*r));
+}

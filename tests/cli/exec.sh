@@ -1,0 +1,404 @@
+#!/bin/sh
+# End to end: `guts exec` running real workflows, in real processes, with
+# and without the sandbox: exit statuses, the --json summary, env files
+# and heredoc outputs, needs outputs, matrices with fail-fast, masking
+# across reads, time-outs that kill whole trees (a setsid grandchild too),
+# cancellation by signal, workflow commands and bad input.
+#
+#   tests/cli/exec.sh GUTS_BIN
+set -u
+guts=$1
+case $guts in /*) ;; *) guts=$(pwd)/$guts ;; esac
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+export XDG_CACHE_HOME="$dir/cache"
+fails=0
+passes=0
+
+check() {
+	if [ "$1" = 0 ]; then
+		passes=$((passes + 1))
+	else
+		fails=$((fails + 1))
+		echo "FAIL: $2"
+		[ -f "$dir/out" ] && sed 's/^/    /' "$dir/out" | tail -40
+	fi
+}
+
+# Sandboxed runs need a working bubblewrap; otherwise run without.
+sandbox=--no-sandbox
+if command -v bwrap >/dev/null 2>&1 &&
+	bwrap --ro-bind / / --dev /dev --proc /proc --unshare-pid true 2>/dev/null; then
+	sandbox=
+else
+	echo "note: bubblewrap is not usable here; sandboxed cases run with --no-sandbox"
+fi
+
+wf() { # wf NAME <<YAML
+	cat >"$dir/$1.yml"
+}
+
+run() { # run NAME [ARGS...]: exit status in $rc, output in $dir/out
+	name=$1
+	shift
+	(cd "$dir" && "$guts" exec --workflow "$dir/$name.yml" "$@") >"$dir/out" 2>&1
+	rc=$?
+}
+
+last_json() {
+	tail -n 1 "$dir/out"
+}
+
+# --- success, --json shape, env layers and defaults -----------------------
+wf basic <<'YML'
+on: push
+env:
+  LAYER: workflow
+  KEEP: wf
+jobs:
+  build:
+    runs-on: default
+    env:
+      LAYER: job
+    steps:
+      - id: one
+        run: |
+          test "$CI" = true
+          test "$GITHUB_ACTIONS" = true
+          test "$LAYER" = step
+          test "$KEEP" = wf
+          test "$GITHUB_WORKSPACE" = "$GUTS_WORKSPACE"
+          test "$(pwd)" = "$GITHUB_WORKSPACE"
+          test -n "$RUNNER_TEMP" && test -d "$RUNNER_TEMP"
+          test "$GITHUB_JOB" = build
+          test "$GITHUB_EVENT_NAME" = push
+          test -f "$GITHUB_EVENT_PATH"
+          echo "greeting=hello" >> "$GITHUB_OUTPUT"
+        env:
+          LAYER: step
+          GITHUB_SHA: not-allowed
+      - run: test "${{ steps.one.outputs.greeting }}" = hello
+      - run: test "$GITHUB_SHA" != not-allowed
+YML
+run basic $sandbox --json
+[ "$rc" = 0 ]
+check $? "basic: exit status $rc"
+last_json | grep -q '"conclusion":"success"' &&
+	last_json | grep -q '"steps":\[{"id":"one"'
+check $? "basic: --json summary on the last line"
+
+# --- heredoc outputs, GITHUB_ENV, GITHUB_PATH, needs outputs ---------------
+wf needs <<'YML'
+on: push
+jobs:
+  produce:
+    runs-on: default
+    outputs:
+      multi: ${{ steps.p.outputs.multi }}
+      single: ${{ steps.p.outputs.single }}
+    steps:
+      - id: p
+        run: |
+          {
+            echo 'multi<<EOF_MARK'
+            echo 'line one'
+            echo 'line two'
+            echo 'EOF_MARK'
+            echo 'single=value=with=equals'
+          } >> "$GITHUB_OUTPUT"
+          echo 'FROM_ENV_FILE=yes' >> "$GITHUB_ENV"
+          mkdir -p "$RUNNER_TEMP/bin"
+          printf '#!/bin/sh\necho tool-ran\n' > "$RUNNER_TEMP/bin/mytool"
+          chmod +x "$RUNNER_TEMP/bin/mytool"
+          echo "$RUNNER_TEMP/bin" >> "$GITHUB_PATH"
+      - run: |
+          test "$FROM_ENV_FILE" = yes
+          mytool | grep -q tool-ran
+  consume:
+    needs: produce
+    runs-on: default
+    steps:
+      - run: |
+          test "${{ needs.produce.result }}" = success
+          test "${{ needs.produce.outputs.single }}" = value=with=equals
+          cat > expected <<'EOT'
+          line one
+          line two
+          EOT
+          printf '%s\n' "${{ needs.produce.outputs.multi }}" > got
+          cmp expected got
+YML
+run needs $sandbox --json
+[ "$rc" = 0 ]
+check $? "needs: heredoc outputs through needs (rc $rc)"
+last_json | grep -q '"multi":"line one\\nline two"'
+check $? "needs: job outputs in --json"
+
+# --- failure propagation, if:, continue-on-error ---------------------------
+wf failing <<'YML'
+on: push
+jobs:
+  a:
+    runs-on: default
+    steps:
+      - id: bad
+        run: exit 3
+        continue-on-error: true
+      - run: test "${{ steps.bad.outcome }}" = failure && test "${{ steps.bad.conclusion }}" = success
+      - run: exit 1
+      - run: echo SHOULD-NOT-RUN
+      - if: failure()
+        run: echo failure-handler-ran
+      - if: always()
+        run: echo always-ran
+  b:
+    needs: a
+    runs-on: default
+    steps:
+      - run: echo B-SHOULD-NOT-RUN
+  c:
+    needs: a
+    if: failure()
+    runs-on: default
+    steps:
+      - run: echo c-ran-after-failure
+YML
+run failing $sandbox --json
+[ "$rc" = 1 ] && ! grep -q SHOULD-NOT-RUN "$dir/out" &&
+	grep -q failure-handler-ran "$dir/out" && grep -q always-ran "$dir/out" &&
+	grep -q c-ran-after-failure "$dir/out" &&
+	grep -q 'Process completed with exit code 1' "$dir/out"
+check $? "failing: exit 1, skips, if: failure()/always(), dependants"
+last_json | grep -q '"id":"b","name":"b","matrix":null,"conclusion":"skipped"'
+check $? "failing: the dependant job is skipped"
+
+# --- matrix include/exclude, max-parallel, fail-fast -----------------------
+wf matrix <<'YML'
+on: push
+jobs:
+  m:
+    runs-on: default
+    strategy:
+      max-parallel: 1
+      matrix:
+        os: [linux, bsd]
+        v: [1, 2]
+        exclude:
+          - os: bsd
+            v: 2
+        include:
+          - os: linux
+            extra: yes
+          - os: plan9
+            v: 9
+    steps:
+      - run: echo "leg ${{ matrix.os }}-${{ matrix.v }}-${{ matrix.extra }} index ${{ strategy.job-index }}/${{ strategy.job-total }}"
+YML
+run matrix $sandbox --json
+[ "$rc" = 0 ] && grep -q 'leg linux-1-yes index 0/4' "$dir/out" &&
+	grep -q 'leg linux-2-yes index 1/4' "$dir/out" &&
+	grep -q 'leg bsd-1- index 2/4' "$dir/out" &&
+	grep -q 'leg plan9-9- index 3/4' "$dir/out" && ! grep -q 'leg bsd-2' "$dir/out"
+check $? "matrix: include/exclude legs"
+
+wf failfast <<'YML'
+on: push
+jobs:
+  m:
+    runs-on: default
+    strategy:
+      matrix:
+        n: [fast-fail, slow]
+    steps:
+      - run: |
+          if [ "${{ matrix.n }}" = fast-fail ]; then sleep 0.5; exit 1; fi
+          sleep 30
+          echo SLOW-FINISHED
+YML
+start=$(date +%s)
+run failfast $sandbox --json --parallel 2
+took=$(($(date +%s) - start))
+[ "$rc" = 1 ] && ! grep -q SLOW-FINISHED "$dir/out" && [ "$took" -lt 20 ] &&
+	last_json | grep -q '"name":"m (slow)","matrix":{"n":"slow"},"conclusion":"cancelled"'
+check $? "fail-fast: the failing leg cancels its sibling (took ${took}s)"
+
+# --- masking, across reads and in base64 -----------------------------------
+wf mask <<'YML'
+on: push
+jobs:
+  m:
+    runs-on: default
+    steps:
+      - run: |
+          printf 'half: s3cr'; sleep 0.3; printf 'et-value end\n'
+          printf 's3cret-value' | base64
+          echo "::add-mask::dynamic-xyz"
+          echo "later dynamic-xyz here"
+YML
+run mask $sandbox --secret TOKEN=s3cret-value
+[ "$rc" = 0 ] && ! grep -q 's3cret-value' "$dir/out" &&
+	! grep -q "$(printf 's3cret-value' | base64)" "$dir/out" &&
+	grep -q 'half: \*\*\* end' "$dir/out" && ! grep -q 'dynamic-xyz' "$dir/out" &&
+	grep -q 'later \*\*\* here' "$dir/out"
+check $? "mask: secrets split across reads, base64, ::add-mask::"
+
+# --- workflow commands ------------------------------------------------------
+wf commands <<'YML'
+on: push
+jobs:
+  c:
+    runs-on: default
+    steps:
+      - run: |
+          echo "::group::My group"
+          echo inside
+          echo "::endgroup::"
+          echo "::error file=app.c,line=7,col=3,title=Bad::it broke"
+          echo "::warning::careful"
+          echo "::notice::fyi"
+          echo "::set-output name=old::style"
+          echo "::stop-commands::tok123"
+          echo "::error::not-a-command"
+          echo "::tok123::"
+        id: s
+      - run: test "${{ steps.s.outputs.old }}" = style
+      - run: echo "::set-env name=X::y"
+YML
+run commands $sandbox
+[ "$rc" = 1 ] && grep -q 'My group' "$dir/out" &&
+	grep -q 'Error: app.c:7:3: Bad: it broke' "$dir/out" &&
+	grep -q 'Warning: careful' "$dir/out" && grep -q 'Notice: fyi' "$dir/out" &&
+	grep -q '::error::not-a-command' "$dir/out" &&
+	grep -q 'set-env. command is disabled' "$dir/out"
+check $? "commands: groups, annotations, set-output, stop-commands, set-env refused"
+
+# --- time-outs kill the whole tree, setsid grandchild included --------------
+pidfile=$dir/grandchild.pid
+wf timeout <<YML
+on: push
+jobs:
+  t:
+    runs-on: default
+    steps:
+      - timeout-minutes: 0.02
+        run: |
+          setsid sh -c 'echo \$\$ > $pidfile; exec sleep 1000' &
+          sleep 1000
+      - if: always()
+        run: echo after-timeout
+YML
+start=$(date +%s)
+run timeout --no-sandbox
+took=$(($(date +%s) - start))
+gpid=$(cat "$pidfile" 2>/dev/null)
+[ "$rc" = 1 ] && [ -n "$gpid" ] && ! kill -0 "$gpid" 2>/dev/null &&
+	grep -q 'step has timed out' "$dir/out" && grep -q after-timeout "$dir/out" &&
+	[ "$took" -lt 30 ]
+check $? "timeout: step tree killed incl. setsid grandchild $gpid (took ${took}s)"
+
+# --- cancellation by SIGINT: always() steps still run ------------------------
+wf cancel <<'YML'
+on: push
+jobs:
+  c:
+    runs-on: default
+    steps:
+      - run: echo started; sleep 1000
+      - if: always()
+        run: echo cleanup-ran
+      - run: echo NOT-AFTER-CANCEL
+YML
+(cd "$dir" && exec "$guts" exec --workflow "$dir/cancel.yml" $sandbox) >"$dir/out" 2>&1 &
+bg=$!
+for _ in $(seq 50); do grep -q started "$dir/out" && break; sleep 0.1; done
+kill -INT $bg
+wait $bg
+rc=$?
+[ "$rc" = 1 ] && grep -q cleanup-ran "$dir/out" && ! grep -q NOT-AFTER-CANCEL "$dir/out" &&
+	grep -q 'Run cancelled' "$dir/out"
+check $? "cancel: SIGINT cancels, always() runs (rc $rc)"
+
+# --- bad input ---------------------------------------------------------------
+wf badshell <<'YML'
+on: push
+jobs:
+  b:
+    runs-on: default
+    steps:
+      - shell: fish-does-not-exist {0}
+        run: echo hi
+YML
+run badshell $sandbox
+[ "$rc" = 1 ] && grep -q "shell 'fish-does-not-exist' was not found" "$dir/out"
+check $? "bad input: a missing shell is named"
+
+wf badwd <<'YML'
+on: push
+jobs:
+  b:
+    runs-on: default
+    steps:
+      - working-directory: no/such/dir
+        run: echo hi
+YML
+run badwd $sandbox
+[ "$rc" = 1 ] && grep -q "working-directory 'no/such/dir' does not exist" "$dir/out"
+check $? "bad input: a missing working-directory fails the step"
+
+wf binary <<'YML'
+on: push
+jobs:
+  b:
+    runs-on: default
+    steps:
+      - run: |
+          printf 'before\000after-nul\n'
+          head -c 3000000 /dev/zero | tr '\0' x
+          echo
+          exec >&- 2>&-
+          sleep 0.5
+          true
+YML
+run binary $sandbox
+[ "$rc" = 0 ] && grep -aq 'after-nul' "$dir/out" &&
+	[ "$(grep -ac 'xxxxxxxxxx' "$dir/out")" -ge 40 ]
+check $? "bad input: NUL bytes kept, a 3 MB line split, closed stdout does not hang"
+
+printf 'on: pushh\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: true\n' >"$dir/invalid.yml"
+run invalid
+[ "$rc" = 2 ] && grep -q 'invalid.yml:1:5: error' "$dir/out"
+check $? "invalid workflow: exit 2 in the validator's format"
+
+(cd "$dir" && "$guts" exec --bogus) >"$dir/out" 2>&1
+[ $? = 2 ]
+check $? "usage error: exit 2"
+
+run basic $sandbox --job nosuchjob
+[ "$rc" = 2 ] && grep -q "no job 'nosuchjob'" "$dir/out"
+check $? "--job with an unknown job: exit 2"
+
+# --- checkout: a real git checkout of HEAD -------------------------------------
+repo=$dir/repo
+mkdir -p "$repo/.guts/workflows"
+cat >"$repo/.guts/workflows/ci.yml" <<'YML'
+on: push
+jobs:
+  build:
+    runs-on: default
+    steps:
+      - uses: actions/checkout@v4
+      - run: |
+          test -f hello.txt
+          git log -1 --format=%s | grep -q 'first commit'
+          test "$(git rev-parse HEAD)" = "$GITHUB_SHA"
+YML
+echo hi >"$repo/hello.txt"
+(cd "$repo" && git init -q && git add -A &&
+	git -c user.name=t -c user.email=t@e commit -qm 'first commit') >/dev/null 2>&1
+(cd "$repo" && "$guts" exec $sandbox) >"$dir/out" 2>&1
+rc=$?
+[ "$rc" = 0 ]
+check $? "checkout: the only workflow, real git checkout at HEAD (rc $rc)"
+
+echo "exec: $passes passed, $fails failed"
+[ "$fails" = 0 ]
