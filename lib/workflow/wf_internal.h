@@ -156,6 +156,32 @@ int wf_check_id(struct wf_parser *p, const struct guts_yaml_node *n,
 		const char *what);
 json_t *wf_to_json(const struct guts_yaml_node *n);
 
+/* ---- steps (wf_step.c) ---- */
+
+/* What a list of steps may hold: a job's steps or a composite action's. */
+struct wf_step_rules {
+	const char *const *keys; /* the keys a step may have */
+	const char *where;	 /* "a step", for unknown keys */
+	const char *owner;	 /* "job 'build'", for duplicate ids */
+	unsigned ctx;		 /* contexts of name, run, env, with, ... */
+	unsigned if_ctx;	 /* contexts of if: */
+	int need_shell;		 /* a run: step must name its shell */
+};
+
+/* Every key a workflow step may have. */
+extern const char *const wf_step_keys[];
+
+/*
+ * Convert and check the steps of sequence @seq into a fresh array
+ * (*steps, *nr; never NULL), then generate the ids of steps without one.
+ */
+void wf_parse_step_list(struct wf_parser *p, const struct guts_yaml_node *seq,
+			const struct wf_step_rules *r,
+			struct guts_wf_step **steps, size_t *nr);
+
+/* Free @nr steps and the array (wf_model.c). */
+void wf_steps_free(struct guts_wf_step *steps, size_t nr);
+
 /* Cross-file entry points of the parser. */
 json_t *wf_parse_permissions(struct wf_parser *p,
 			     const struct guts_yaml_node *n);
