@@ -60,6 +60,24 @@ enum wf_ctx {
 #define WF_CTX_CALL_INPUT_DEFAULT (WF_GITHUB | WF_INPUTS | WF_VARS)
 #define WF_CTX_CALL_OUTPUT (WF_GITHUB | WF_JOBS | WF_VARS | WF_INPUTS)
 
+/*
+ * In action metadata, after actions/runner's action_yaml.json: a composite
+ * action's steps see no secrets and no needs; docker args and env see only
+ * inputs.  pre-if and post-if are conditions like a step's if:.  Input
+ * defaults also get env and vars, which real actions use.
+ */
+#define WF_CTX_ACTION_STEP                                           \
+	(WF_GITHUB | WF_INPUTS | WF_VARS | WF_STRATEGY | WF_MATRIX | \
+	 WF_STEPS | WF_JOB | WF_RUNNER | WF_ENV | WF_FN_HASHFILES)
+#define WF_CTX_ACTION_STEP_IF (WF_CTX_ACTION_STEP | WF_FN_STATUS)
+#define WF_CTX_ACTION_OUTPUT                                         \
+	(WF_GITHUB | WF_INPUTS | WF_VARS | WF_STRATEGY | WF_MATRIX | \
+	 WF_STEPS | WF_JOB | WF_RUNNER | WF_ENV)
+#define WF_CTX_ACTION_INPUT_DEFAULT                                           \
+	(WF_GITHUB | WF_VARS | WF_STRATEGY | WF_MATRIX | WF_JOB | WF_RUNNER | \
+	 WF_ENV | WF_FN_HASHFILES)
+#define WF_CTX_ACTION_DOCKER WF_INPUTS
+
 struct wf_parser {
 	struct guts_diags *d;
 	const struct guts_workflow_opts *opts;
