@@ -27,6 +27,11 @@ for t in $targets; do
 			done
 		fi
 		;;
+	fuzz_dotenv)
+		for f in .secrets .env; do
+			[ -f "$kit/runs/act/secrets/$f" ] && cp -n "$kit/runs/act/secrets/$f" "$corpus/act$f" 2>/dev/null || true
+		done
+		;;
 	fuzz_expr)
 		if [ -f "$kit/expressions/cases.jsonl" ] && [ -z "$(ls -A "$corpus")" ]; then
 			node -e '
