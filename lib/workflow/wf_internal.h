@@ -1,6 +1,7 @@
 /*
- * Internal to the workflow parser: the conversion context and the expression
- * checks shared by wf_parse.c and wf_check.c.
+ * Internal to the workflow parser and the action.yml parser (action.c): the
+ * conversion context, the converter helpers, the step reader and the
+ * expression checks they share.
  */
 #ifndef GUTS_WF_INTERNAL_H
 #define GUTS_WF_INTERNAL_H

@@ -227,7 +227,7 @@ static char *step_label(const struct guts_wf_step *st,
 {
 	if (st->name)
 		return guts_xasprintf("step '%s'", st->name);
-	if (wf_is_string(id))
+	if (id && wf_is_string(id))
 		return guts_xasprintf("step '%s'", id->str);
 	return guts_xasprintf("step %zu", index + 1);
 }
