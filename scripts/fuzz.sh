@@ -20,6 +20,18 @@ for t in $targets; do
 	fuzz_workflow)
 		[ -d "$kit/workflows/corpus" ] && cp -n "$kit"/workflows/corpus/*.y*ml "$corpus"/ 2>/dev/null || true
 		;;
+	fuzz_action)
+		if [ -d "$kit/runs/act" ]; then
+			find "$kit/runs/act" -name 'action.y*ml' | while read -r f; do
+				cp -n "$f" "$corpus/$(echo "$f" | tr / _)" 2>/dev/null || true
+			done
+		fi
+		;;
+	fuzz_dotenv)
+		for f in .secrets .env; do
+			[ -f "$kit/runs/act/secrets/$f" ] && cp -n "$kit/runs/act/secrets/$f" "$corpus/act$f" 2>/dev/null || true
+		done
+		;;
 	fuzz_expr)
 		if [ -f "$kit/expressions/cases.jsonl" ] && [ -z "$(ls -A "$corpus")" ]; then
 			node -e '

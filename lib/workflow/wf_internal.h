@@ -1,6 +1,7 @@
 /*
- * Internal to the workflow parser: the conversion context and the expression
- * checks shared by wf_parse.c and wf_check.c.
+ * Internal to the workflow parser and the action.yml parser (action.c): the
+ * conversion context, the converter helpers, the step reader and the
+ * expression checks they share.
  */
 #ifndef GUTS_WF_INTERNAL_H
 #define GUTS_WF_INTERNAL_H
@@ -59,6 +60,24 @@ enum wf_ctx {
 	 WF_FN_HASHFILES | WF_FN_STATUS)
 #define WF_CTX_CALL_INPUT_DEFAULT (WF_GITHUB | WF_INPUTS | WF_VARS)
 #define WF_CTX_CALL_OUTPUT (WF_GITHUB | WF_JOBS | WF_VARS | WF_INPUTS)
+
+/*
+ * In action metadata, after actions/runner's action_yaml.json: a composite
+ * action's steps see no secrets and no needs; docker args and env see only
+ * inputs.  pre-if and post-if are conditions like a step's if:.  Input
+ * defaults also get env and vars, which real actions use.
+ */
+#define WF_CTX_ACTION_STEP                                           \
+	(WF_GITHUB | WF_INPUTS | WF_VARS | WF_STRATEGY | WF_MATRIX | \
+	 WF_STEPS | WF_JOB | WF_RUNNER | WF_ENV | WF_FN_HASHFILES)
+#define WF_CTX_ACTION_STEP_IF (WF_CTX_ACTION_STEP | WF_FN_STATUS)
+#define WF_CTX_ACTION_OUTPUT                                         \
+	(WF_GITHUB | WF_INPUTS | WF_VARS | WF_STRATEGY | WF_MATRIX | \
+	 WF_STEPS | WF_JOB | WF_RUNNER | WF_ENV)
+#define WF_CTX_ACTION_INPUT_DEFAULT                                           \
+	(WF_GITHUB | WF_VARS | WF_STRATEGY | WF_MATRIX | WF_JOB | WF_RUNNER | \
+	 WF_ENV | WF_FN_HASHFILES)
+#define WF_CTX_ACTION_DOCKER WF_INPUTS
 
 struct wf_parser {
 	struct guts_diags *d;
@@ -155,6 +174,32 @@ int wf_valid_id(const char *s);
 int wf_check_id(struct wf_parser *p, const struct guts_yaml_node *n,
 		const char *what);
 json_t *wf_to_json(const struct guts_yaml_node *n);
+
+/* ---- steps (wf_step.c) ---- */
+
+/* What a list of steps may hold: a job's steps or a composite action's. */
+struct wf_step_rules {
+	const char *const *keys; /* the keys a step may have */
+	const char *where;	 /* "a step", for unknown keys */
+	const char *owner;	 /* "job 'build'", for duplicate ids */
+	unsigned ctx;		 /* contexts of name, run, env, with, ... */
+	unsigned if_ctx;	 /* contexts of if: */
+	int need_shell;		 /* a run: step must name its shell */
+};
+
+/* Every key a workflow step may have. */
+extern const char *const wf_step_keys[];
+
+/*
+ * Convert and check the steps of sequence @seq into a fresh array
+ * (*steps, *nr; never NULL), then generate the ids of steps without one.
+ */
+void wf_parse_step_list(struct wf_parser *p, const struct guts_yaml_node *seq,
+			const struct wf_step_rules *r,
+			struct guts_wf_step **steps, size_t *nr);
+
+/* Free @nr steps and the array (wf_model.c). */
+void wf_steps_free(struct guts_wf_step *steps, size_t nr);
 
 /* Cross-file entry points of the parser. */
 json_t *wf_parse_permissions(struct wf_parser *p,

@@ -5,6 +5,7 @@
 
 #include "guts/alloc.h"
 #include "guts/workflow.h"
+#include "wf_internal.h"
 #include "banned.h"
 
 static void filter_release(struct guts_wf_filter *f)
@@ -61,6 +62,13 @@ static void step_release(struct guts_wf_step *s)
 	json_decref(s->with);
 }
 
+void wf_steps_free(struct guts_wf_step *steps, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		step_release(&steps[i]);
+	free(steps);
+}
+
 static void job_release(struct guts_wf_job *j)
 {
 	free(j->id);
@@ -85,9 +93,7 @@ static void job_release(struct guts_wf_job *j)
 	json_decref(j->environment);
 	json_decref(j->container);
 	json_decref(j->services);
-	for (size_t i = 0; i < j->nr_steps; i++)
-		step_release(&j->steps[i]);
-	free(j->steps);
+	wf_steps_free(j->steps, j->nr_steps);
 	free(j->uses);
 	json_decref(j->with);
 	json_decref(j->secrets);
