@@ -612,11 +612,10 @@ static void print_table(struct printer *p, const struct guts_local_run *run)
 				: j->conclusion == GUTS_SKIPPED ? "2"
 								: "31";
 
-		printf("%-*s  %s%-10s%s  %.1fs\n", (int)w, j->name,
+		printf("%-*s  %s%s%s%-10s%s  %.1fs\n", (int)w, j->name,
 		       p->color ? "\033[" : "", p->color ? c : "",
-		       guts_conclusion_name(j->conclusion), C(p, "0"),
-		       j->result.seconds);
-		(void)c;
+		       p->color ? "m" : "", guts_conclusion_name(j->conclusion),
+		       C(p, "0"), j->result.seconds);
 	}
 	printf("\nRun %s\n", guts_conclusion_name(run->conclusion));
 }
