@@ -2,6 +2,7 @@
 #include "guts/blobstore.h"
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,6 +19,26 @@
 
 /* Temporary files older than this were left by a crash. */
 #define STALE_TMP_SECONDS (24 * 60 * 60)
+
+/*
+ * guts_error() with the current message after the new words: "<fmt>:
+ * <old message>".  The old message is copied first: formatting the
+ * per-thread buffer into itself garbles it.
+ */
+__attribute__((format(printf, 2, 3))) static int
+wrap_error(int rc, const char *fmt, ...)
+{
+	char *old = guts_xstrdup(guts_error_message()), *head;
+	va_list ap;
+
+	va_start(ap, fmt);
+	head = guts_xvasprintf(fmt, ap);
+	va_end(ap);
+	guts_error(rc, "%s: %s", head, old);
+	free(head);
+	free(old);
+	return rc;
+}
 
 struct guts_blobstore {
 	char *sha_dir; /* <dir>/blobs/sha256 */
@@ -268,7 +289,7 @@ int guts_blobstore_put_file(struct guts_blobstore *bs, const char *path,
 	rc = guts_blobstore_put_fd(bs, fd, hex, size);
 	close(fd);
 	if (rc < 0)
-		return guts_error(rc, "%s: %s", path, guts_error_message());
+		return wrap_error(rc, "%s", path);
 	return 0;
 }
 
@@ -450,7 +471,7 @@ int guts_blobstore_read(struct guts_blobstore *bs, const char *hex, char **out,
 	rc = guts_fs_read_fd(&data, &n, fd, cap);
 	close(fd);
 	if (rc < 0)
-		return guts_error(rc, "blob %s: %s", hex, guts_error_message());
+		return wrap_error(rc, "blob %s", hex);
 	guts_sha256_buf(digest, data, n);
 	guts_sha256_hex(name, digest);
 	if (strcmp(name, hex)) {
