@@ -383,8 +383,8 @@ int guts__resolve_path(const struct guts_builtin_ctx *ctx, const char *action,
 char *guts__format_size(unsigned long long bytes)
 {
 	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
-	double v = (double)bytes;
-	int u = -1;
+	double v = (double)bytes / 1024;
+	int u = 0;
 
 	if (bytes < 1024)
 		return guts_xasprintf("%llu bytes", bytes);

@@ -280,8 +280,8 @@ int guts__upload_files(const struct guts_builtin_ctx *ctx, const char *action,
 		const char *path = files->v[i], *base = root, *rel;
 		char hex[GUTS_SHA256_HEX_LEN + 1];
 		unsigned long long size;
-		struct stat st;
-		int fd, home = 0;
+		struct stat st = {0};
+		int fd = -1, home = 0;
 
 		if (home_root && guts__path_under(path, home_root) &&
 		    (!guts__path_under(path, root) ||
@@ -511,7 +511,7 @@ static int walk_parent(int root, const char *rel, int create,
 	for (;;) {
 		char *e = strchr(s, '/');
 		char *shown;
-		int next;
+		int next = -1;
 
 		if (!e) {
 			*leaf = rel + (s - copy);

@@ -162,7 +162,7 @@ static int save(const struct guts_builtin_ctx *ctx, struct req *r,
 	}
 	rc = guts_pathglob_compile(&g, joined.data, ws, ctx->home);
 	if (rc < 0) {
-		rc = guts__error_wrap(rc, CACHE ": input 'path'");
+		guts__error_wrap(rc, CACHE ": input 'path'");
 		goto warn;
 	}
 	rc = guts__collect(ctx, &copts, g, &files);
@@ -231,7 +231,8 @@ static int lookup(const struct guts_builtin_ctx *ctx, struct req *r,
 	for (int i = 0; i < 2; i++) {
 		int rc;
 
-		if (!scopes[i] || (i == 1 && !strcmp(scopes[1], scopes[0])))
+		if (!scopes[i] ||
+		    (i == 1 && scopes[0] && !strcmp(scopes[1], scopes[0])))
 			continue;
 		rc = guts_artifact_store_cache_get(
 		    ctx->store, scopes[i], r->version, r->key,
@@ -279,7 +280,7 @@ int guts__cache_run(enum guts__cache_mode mode, const json_t *with,
 	struct req r;
 	char *matched = NULL;
 	json_t *files = NULL;
-	int lookup_only, fail_on_miss, exact = 0, hit, rc;
+	int lookup_only = 0, fail_on_miss = 0, exact = 0, hit, rc;
 
 	rc = req_init(&r, with, ctx, 0);
 	if (rc < 0)

@@ -397,11 +397,12 @@ int guts_pathglob_compile(struct guts_pathglob **out, const char *text,
 		} else {
 			full = guts_xasprintf("%s/%s", base, p);
 		}
-		if (!rc && strlen(full) > GUTS_PATHGLOB_PATTERN_MAX) {
+		if (full && strlen(full) > GUTS_PATHGLOB_PATTERN_MAX) {
 			rc = bad_line(line, "too long");
 			free(full);
+			full = NULL;
 		}
-		if (rc) {
+		if (rc || !full) {
 			free(line);
 			break;
 		}

@@ -76,7 +76,8 @@ static void write_file(const char *path, const char *text)
 			 0);
 }
 
-static void write_filef(const char *text, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void
+write_filef(const char *text, const char *fmt, ...)
 {
 	va_list ap;
 	char *path;
@@ -88,7 +89,7 @@ static void write_filef(const char *text, const char *fmt, ...)
 	free(path);
 }
 
-static int exists(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int exists(const char *fmt, ...)
 {
 	struct stat st;
 	char *path;
@@ -103,7 +104,8 @@ static int exists(const char *fmt, ...)
 	return rc;
 }
 
-static void assert_file(const char *want, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void
+assert_file(const char *want, const char *fmt, ...)
 {
 	char *path, *text = NULL;
 	va_list ap;
@@ -120,7 +122,8 @@ static void assert_file(const char *want, const char *fmt, ...)
 	free(path);
 }
 
-static size_t count_entries(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static size_t
+count_entries(const char *fmt, ...)
 {
 	struct dirent *de;
 	char *path;
