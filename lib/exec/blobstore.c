@@ -1,0 +1,573 @@
+/* The content-addressed blob store (see guts/blobstore.h). */
+#include "guts/blobstore.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guts/alloc.h"
+#include "guts/error.h"
+#include "guts/fs.h"
+#include "banned.h"
+
+/* Temporary files older than this were left by a crash. */
+#define STALE_TMP_SECONDS (24 * 60 * 60)
+
+/*
+ * guts_error() with the current message after the new words: "<fmt>:
+ * <old message>".  The old message is copied first: formatting the
+ * per-thread buffer into itself garbles it.
+ */
+__attribute__((format(printf, 2, 3))) static int
+wrap_error(int rc, const char *fmt, ...)
+{
+	char *old = guts_xstrdup(guts_error_message()), *head;
+	va_list ap;
+
+	va_start(ap, fmt);
+	head = guts_xvasprintf(fmt, ap);
+	va_end(ap);
+	guts_error(rc, "%s: %s", head, old);
+	free(head);
+	free(old);
+	return rc;
+}
+
+struct guts_blobstore {
+	char *sha_dir; /* <dir>/blobs/sha256 */
+	char *tmp_dir; /* <dir>/blobs/tmp */
+};
+
+/* mkdir -p with @mode for the directories it creates. */
+static int mkdirs(const char *path, int mode)
+{
+	char *p = guts_xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1;; s++) {
+		char c = *s;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
+			rc =
+			    guts_error_errno("cannot create directory '%s'", p);
+			break;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+static void remove_stale_tmp(const char *tmp_dir)
+{
+	time_t now = time(NULL);
+	struct dirent *de;
+	DIR *d = opendir(tmp_dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+			0 &&
+		    now - st.st_mtime > STALE_TMP_SECONDS)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
+int guts_blobstore_open(struct guts_blobstore **out, const char *dir)
+{
+	struct guts_blobstore *bs;
+	int rc;
+
+	if (!dir || !*dir)
+		return guts_error(GUTS_EINVAL, "blob store: no directory");
+	bs = guts_xcalloc(1, sizeof(*bs));
+	bs->sha_dir = guts_xasprintf("%s/blobs/sha256", dir);
+	bs->tmp_dir = guts_xasprintf("%s/blobs/tmp", dir);
+	rc = mkdirs(bs->sha_dir, 0700);
+	if (!rc)
+		rc = mkdirs(bs->tmp_dir, 0700);
+	if (rc < 0) {
+		guts_blobstore_free(bs);
+		return rc;
+	}
+	remove_stale_tmp(bs->tmp_dir);
+	*out = bs;
+	return 0;
+}
+
+void guts_blobstore_free(struct guts_blobstore *bs)
+{
+	if (!bs)
+		return;
+	free(bs->sha_dir);
+	free(bs->tmp_dir);
+	free(bs);
+}
+
+int guts_blobstore_valid_hex(const char *hex)
+{
+	size_t i;
+
+	if (!hex)
+		return 0;
+	for (i = 0; i < GUTS_SHA256_HEX_LEN; i++) {
+		char c = hex[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return hex[i] == '\0';
+}
+
+static char *blob_path(const struct guts_blobstore *bs, const char *hex)
+{
+	return guts_xasprintf("%s/%.2s/%s", bs->sha_dir, hex, hex + 2);
+}
+
+static int check_hex(const char *hex)
+{
+	if (!guts_blobstore_valid_hex(hex))
+		return guts_error(GUTS_EINVAL,
+				  "'%.80s' is not a SHA-256 blob name",
+				  hex ? hex : "(null)");
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Move the finished temporary file @tmp into place as blob @hex. */
+static int commit_blob(struct guts_blobstore *bs, const char *tmp,
+		       const char *hex, unsigned long long size)
+{
+	char *path = blob_path(bs, hex);
+	char *fan = guts_xasprintf("%s/%.2s", bs->sha_dir, hex);
+	struct stat st;
+	int rc = 0;
+
+	if (mkdir(fan, 0700) < 0 && errno != EEXIST) {
+		rc = guts_error_errno("cannot create directory '%s'", fan);
+		goto out;
+	}
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (unsigned long long)st.st_size == size) {
+		/*
+		 * Stored already.  Refresh its time so that a collector
+		 * running now sees it as young and spares it.
+		 */
+		unlink(tmp);
+		utimensat(AT_FDCWD, path, NULL, 0);
+		goto out;
+	}
+	/* Missing, or damaged (wrong size): the new copy takes its place. */
+	if (rename(tmp, path) < 0) {
+		rc = guts_error_errno("cannot rename into '%s'", path);
+		unlink(tmp);
+	}
+out:
+	free(fan);
+	free(path);
+	return rc;
+}
+
+int guts_blobstore_put_fd(struct guts_blobstore *bs, int fd,
+			  char hex[GUTS_SHA256_HEX_LEN + 1],
+			  unsigned long long *size)
+{
+	char *tmp = guts_xasprintf("%s/put-XXXXXX", bs->tmp_dir);
+	unsigned long long total = 0;
+	uint8_t digest[GUTS_SHA256_LEN];
+	char name[GUTS_SHA256_HEX_LEN + 1];
+	struct guts_sha256 h;
+	char *buf = guts_xmalloc(65536);
+	int tfd, rc = 0;
+
+	tfd = mkostemp(tmp, O_CLOEXEC);
+	if (tfd < 0) {
+		rc = guts_error_errno("cannot create a file in '%s'",
+				      bs->tmp_dir);
+		goto out;
+	}
+	guts_sha256_init(&h);
+	for (;;) {
+		ssize_t n = read(fd, buf, 65536);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = guts_error_errno("read failed");
+			break;
+		}
+		if (!n)
+			break;
+		guts_sha256_update(&h, buf, (size_t)n);
+		if (write_all(tfd, buf, (size_t)n) < 0) {
+			rc = guts_error_errno("cannot write '%s'", tmp);
+			break;
+		}
+		total += (unsigned long long)n;
+	}
+	if (rc < 0) {
+		guts_sha256_release(&h);
+		close(tfd);
+		unlink(tmp);
+		goto out;
+	}
+	guts_sha256_final(&h, digest);
+	guts_sha256_hex(name, digest);
+	if (fsync(tfd) < 0) {
+		rc = guts_error_errno("cannot fsync '%s'", tmp);
+		close(tfd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(tfd) < 0) {
+		rc = guts_error_errno("cannot close '%s'", tmp);
+		unlink(tmp);
+		goto out;
+	}
+	rc = commit_blob(bs, tmp, name, total);
+	if (rc < 0)
+		goto out;
+	memcpy(hex, name, sizeof(name));
+	if (size)
+		*size = total;
+out:
+	free(buf);
+	free(tmp);
+	return rc;
+}
+
+int guts_blobstore_put_file(struct guts_blobstore *bs, const char *path,
+			    char hex[GUTS_SHA256_HEX_LEN + 1],
+			    unsigned long long *size)
+{
+	struct stat st;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return guts_error(GUTS_ENOTFOUND, "%s: no such file",
+					  path);
+		return guts_error_errno("cannot open '%s'", path);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return guts_error(GUTS_EINVAL, "%s: not a regular file", path);
+	}
+	rc = guts_blobstore_put_fd(bs, fd, hex, size);
+	close(fd);
+	if (rc < 0)
+		return wrap_error(rc, "%s", path);
+	return 0;
+}
+
+int guts_blobstore_put_buf(struct guts_blobstore *bs, const void *data,
+			   size_t len, char hex[GUTS_SHA256_HEX_LEN + 1])
+{
+	char *tmp = guts_xasprintf("%s/put-XXXXXX", bs->tmp_dir);
+	uint8_t digest[GUTS_SHA256_LEN];
+	char name[GUTS_SHA256_HEX_LEN + 1];
+	int tfd, rc = 0;
+
+	guts_sha256_buf(digest, data, len);
+	guts_sha256_hex(name, digest);
+	tfd = mkostemp(tmp, O_CLOEXEC);
+	if (tfd < 0) {
+		rc = guts_error_errno("cannot create a file in '%s'",
+				      bs->tmp_dir);
+		goto out;
+	}
+	if (write_all(tfd, data, len) < 0 || fsync(tfd) < 0) {
+		rc = guts_error_errno("cannot write '%s'", tmp);
+		close(tfd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(tfd) < 0) {
+		rc = guts_error_errno("cannot close '%s'", tmp);
+		unlink(tmp);
+		goto out;
+	}
+	rc = commit_blob(bs, tmp, name, len);
+	if (!rc)
+		memcpy(hex, name, sizeof(name));
+out:
+	free(tmp);
+	return rc;
+}
+
+int guts_blobstore_has(struct guts_blobstore *bs, const char *hex)
+{
+	struct stat st;
+	char *path;
+	int rc;
+
+	rc = check_hex(hex);
+	if (rc < 0)
+		return rc;
+	path = blob_path(bs, hex);
+	rc = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	free(path);
+	return rc;
+}
+
+/* Open blob @hex for reading into *@fd. */
+static int open_blob(struct guts_blobstore *bs, const char *hex, int *fd)
+{
+	char *path;
+	int rc;
+
+	rc = check_hex(hex);
+	if (rc < 0)
+		return rc;
+	path = blob_path(bs, hex);
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (*fd < 0 && errno == ENOENT)
+		rc = guts_error(GUTS_ENOTFOUND, "blob %s is not in the store",
+				hex);
+	else if (*fd < 0)
+		rc = guts_error_errno("cannot open blob '%s'", path);
+	free(path);
+	return rc;
+}
+
+static int corrupted(const char *hex, const uint8_t digest[GUTS_SHA256_LEN])
+{
+	char got[GUTS_SHA256_HEX_LEN + 1];
+
+	guts_sha256_hex(got, digest);
+	return guts_error(GUTS_EIO,
+			  "blob %s is corrupted: its content hashes to %s", hex,
+			  got);
+}
+
+int guts_blobstore_get_fd(struct guts_blobstore *bs, const char *hex, int fd)
+{
+	uint8_t digest[GUTS_SHA256_LEN];
+	char name[GUTS_SHA256_HEX_LEN + 1];
+	struct guts_sha256 h;
+	char *buf;
+	int bfd, rc = 0;
+
+	rc = open_blob(bs, hex, &bfd);
+	if (rc < 0)
+		return rc;
+	buf = guts_xmalloc(65536);
+	guts_sha256_init(&h);
+	for (;;) {
+		ssize_t n = read(bfd, buf, 65536);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = guts_error_errno("cannot read blob %s", hex);
+			break;
+		}
+		if (!n)
+			break;
+		guts_sha256_update(&h, buf, (size_t)n);
+		if (write_all(fd, buf, (size_t)n) < 0) {
+			rc = guts_error_errno("cannot write blob %s out", hex);
+			break;
+		}
+	}
+	close(bfd);
+	free(buf);
+	if (rc < 0) {
+		guts_sha256_release(&h);
+		return rc;
+	}
+	guts_sha256_final(&h, digest);
+	guts_sha256_hex(name, digest);
+	if (strcmp(name, hex))
+		return corrupted(hex, digest);
+	return 0;
+}
+
+int guts_blobstore_get_file(struct guts_blobstore *bs, const char *hex,
+			    const char *dest, int mode)
+{
+	const char *slash = strrchr(dest, '/');
+	char *tmp;
+	int fd, rc;
+
+	rc = check_hex(hex);
+	if (rc < 0)
+		return rc;
+	if (slash)
+		tmp = guts_xasprintf("%.*s/.guts-blob-XXXXXX",
+				     (int)(slash - dest), dest);
+	else
+		tmp = guts_xstrdup(".guts-blob-XXXXXX");
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = guts_error_errno("cannot create a file beside '%s'", dest);
+		goto out;
+	}
+	rc = guts_blobstore_get_fd(bs, hex, fd);
+	if (!rc && fchmod(fd, (mode_t)(mode & 0777)) < 0)
+		rc = guts_error_errno("cannot chmod '%s'", tmp);
+	if (close(fd) < 0 && !rc)
+		rc = guts_error_errno("cannot write '%s'", tmp);
+	if (!rc && rename(tmp, dest) < 0)
+		rc = guts_error_errno("cannot rename into '%s'", dest);
+	if (rc < 0)
+		unlink(tmp);
+out:
+	free(tmp);
+	return rc;
+}
+
+int guts_blobstore_read(struct guts_blobstore *bs, const char *hex, char **out,
+			size_t *len, size_t cap)
+{
+	uint8_t digest[GUTS_SHA256_LEN];
+	char name[GUTS_SHA256_HEX_LEN + 1];
+	struct stat st;
+	char *data = NULL;
+	size_t n = 0;
+	int fd, rc;
+
+	rc = open_blob(bs, hex, &fd);
+	if (rc < 0)
+		return rc;
+	if (fstat(fd, &st) == 0 && (unsigned long long)st.st_size > cap) {
+		close(fd);
+		return guts_error(GUTS_ETOOBIG,
+				  "blob %s is larger than %zu bytes", hex, cap);
+	}
+	rc = guts_fs_read_fd(&data, &n, fd, cap);
+	close(fd);
+	if (rc < 0)
+		return wrap_error(rc, "blob %s", hex);
+	guts_sha256_buf(digest, data, n);
+	guts_sha256_hex(name, digest);
+	if (strcmp(name, hex)) {
+		free(data);
+		return corrupted(hex, digest);
+	}
+	*out = data;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int guts_blobstore_remove(struct guts_blobstore *bs, const char *hex)
+{
+	char *path;
+	int rc;
+
+	rc = check_hex(hex);
+	if (rc < 0)
+		return rc;
+	path = blob_path(bs, hex);
+	if (unlink(path) < 0 && errno != ENOENT)
+		rc = guts_error_errno("cannot remove '%s'", path);
+	free(path);
+	return rc;
+}
+
+int guts_blobstore_foreach(struct guts_blobstore *bs, guts_blob_fn fn, void *ud)
+{
+	struct dirent *fan;
+	DIR *top;
+	int rc = 0;
+
+	top = opendir(bs->sha_dir);
+	if (!top)
+		return guts_error_errno("cannot read '%s'", bs->sha_dir);
+	while (!rc && (fan = readdir(top))) {
+		struct dirent *de;
+		char hex[GUTS_SHA256_HEX_LEN + 1];
+		int dfd;
+		DIR *d;
+
+		if (strlen(fan->d_name) != 2)
+			continue;
+		dfd = openat(dirfd(top), fan->d_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		d = fdopendir(dfd);
+		if (!d) {
+			close(dfd);
+			continue;
+		}
+		while (!rc && (de = readdir(d))) {
+			struct stat st;
+
+			if (strlen(de->d_name) != GUTS_SHA256_HEX_LEN - 2)
+				continue;
+			memcpy(hex, fan->d_name, 2);
+			memcpy(hex + 2, de->d_name, GUTS_SHA256_HEX_LEN - 2);
+			hex[GUTS_SHA256_HEX_LEN] = '\0';
+			if (!guts_blobstore_valid_hex(hex))
+				continue;
+			if (fstatat(dirfd(d), de->d_name, &st,
+				    AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISREG(st.st_mode))
+				continue;
+			rc = fn(hex, (unsigned long long)st.st_size,
+				st.st_mtime, ud);
+		}
+		closedir(d);
+	}
+	closedir(top);
+	return rc;
+}
+
+static int count_blob(const char *hex, unsigned long long size, time_t mtime,
+		      void *ud)
+{
+	struct guts_blobstore_stats *st = ud;
+
+	(void)hex;
+	(void)mtime;
+	st->blobs++;
+	st->bytes += size;
+	return 0;
+}
+
+int guts_blobstore_stats(struct guts_blobstore *bs,
+			 struct guts_blobstore_stats *st)
+{
+	struct guts_blobstore_stats s = {0, 0};
+	int rc = guts_blobstore_foreach(bs, count_blob, &s);
+
+	if (rc < 0)
+		return rc;
+	*st = s;
+	return 0;
+}
