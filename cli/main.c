@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "guts/sandbox.h"
 #include "banned.h"
 
 struct command {
@@ -42,6 +43,9 @@ int cli_fail(int status, const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
+	/* The sandbox agent is this binary too (see guts/sandbox.h). */
+	if (argc > 1 && !strcmp(argv[1], GUTS_SANDBOX_AGENT_ARG))
+		return guts_sandbox_agent_main(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
