@@ -566,7 +566,11 @@ static void print_event(void *ud, const struct guts_log_event *ev)
 	}
 	if (ev->ann && ev->ann->title)
 		guts_buf_addf(b, "%s: ", ev->ann->title);
-	guts_buf_add(b, ev->text, ev->len);
+	if (ev->kind == GUTS_LOG_STEP_END && ev->step_name)
+		guts_buf_addf(b, "%s (%.*s)", ev->step_name, (int)ev->len,
+			      ev->text);
+	else
+		guts_buf_add(b, ev->text, ev->len);
 	if (*color)
 		guts_buf_adds(b, C(p, "0"));
 	guts_buf_addch(b, '\n');
@@ -865,7 +869,6 @@ int cmd_exec(int argc, char **argv)
 	spec.vars = a.vars;
 	spec.secrets = a.secrets;
 	spec.base_env = a.env;
-	spec.event_path = event_path;
 	spec.run_dir = run_dir;
 	spec.parallel = a.parallel;
 	spec.isolate = !a.no_sandbox;

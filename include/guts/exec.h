@@ -61,7 +61,8 @@ enum guts_log_kind {
 	GUTS_LOG_NOTICE,
 	GUTS_LOG_DEBUG,	     /* ::debug:: */
 	GUTS_LOG_STEP_START, /* text is the step's display name */
-	GUTS_LOG_STEP_END,   /* text is the step's conclusion */
+	/* text is the step's conclusion; step_name says which step */
+	GUTS_LOG_STEP_END,
 };
 
 struct guts_annotation {
@@ -72,6 +73,7 @@ struct guts_annotation {
 struct guts_log_event {
 	const char *job_key; /* the job's display name, matrix included */
 	int step;	     /* step number from 1; 0 for the job itself */
+	const char *step_name; /* the step's display name, or NULL */
 	enum guts_log_kind kind;
 	int64_t ts_ns; /* wall clock, ns since the epoch */
 	const char *text;
@@ -100,7 +102,6 @@ struct guts_job_spec {
 	const json_t *github, *inputs, *vars, *secrets;
 	const json_t *matrix, *strategy, *needs;
 	const json_t *base_env;
-	const char *event_path; /* GITHUB_EVENT_PATH (a JSON file) */
 	/*
 	 * The job's directory on the host: workspace/, temp/, home/ and
 	 * tool-cache/ are made in it.  It must exist.

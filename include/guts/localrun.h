@@ -31,7 +31,6 @@ struct guts_local_run_spec {
 	size_t nr_only;
 	/* Contexts: github (with event), inputs, vars, secrets; env file. */
 	const json_t *github, *inputs, *vars, *secrets, *base_env;
-	const char *event_path;
 	/* Jobs get directories under here; it must exist. */
 	const char *run_dir;
 	size_t parallel; /* jobs at once; 0: the number of CPUs */

@@ -499,6 +499,7 @@ void exec_run_posts(struct exec_job *j)
 		int run = 0;
 
 		j->step_no++;
+		j->step_name = p->display;
 		if (exec_eval_cond(j, &j->root, p->env, p->post_if, "always()",
 				   &run, &err) < 0) {
 			exec_log(j, GUTS_LOG_STEP_START, "%s", p->display);

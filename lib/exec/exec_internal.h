@@ -52,6 +52,8 @@ struct exec_post {
 struct exec_job {
 	const struct guts_job_spec *spec;
 	char *workspace, *temp, *home, *tool_cache, *files_dir;
+	char *event_path; /* the payload, in the job's temp directory */
+	const char *step_name; /* the step being logged, for the sink */
 	struct guts_sandbox *sb;
 	struct guts_mask *mask;
 	json_t *github;	  /* the job's github context */

@@ -18,6 +18,7 @@
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "guts/expr.h"
+#include "guts/fs.h"
 #include "guts/hash.h"
 #include "guts/hashfiles.h"
 #include "banned.h"
@@ -69,6 +70,7 @@ void exec_log_text(struct exec_job *j, enum guts_log_kind kind,
 		masked = guts_mask_string(j->mask, text, len, &len);
 	ev.job_key = j->spec->job_key;
 	ev.step = j->step_no;
+	ev.step_name = j->step_name;
 	ev.kind = kind;
 	ev.ts_ns = exec_now_wall();
 	ev.text = masked ? masked : text;
@@ -439,9 +441,27 @@ static int setup(struct exec_job *j, char **reason)
 	json_object_set_new(j->github, "job", json_string(sp->job->id));
 	json_object_set_new(j->github, "action", json_string(""));
 	json_object_set_new(j->github, "action_path", json_string(""));
-	if (sp->event_path)
-		json_object_set_new(j->github, "event_path",
-				    json_string(sp->event_path));
+	/*
+	 * The event payload goes into the job's temp directory, which the
+	 * sandbox shows (the caller's copy may be anywhere).
+	 */
+	j->event_path = guts_xasprintf("%s/event.json", j->files_dir);
+	{
+		char *ev = json_dumps(json_object_get(j->github, "event"),
+				      JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+		if (!ev)
+			ev = guts_xstrdup("{}");
+		if (guts_fs_write_atomic(j->event_path, ev, strlen(ev), 0644) <
+		    0) {
+			*reason = guts_xstrdup(guts_error_message());
+			free(ev);
+			return GUTS_EIO;
+		}
+		free(ev);
+	}
+	json_object_set_new(j->github, "event_path",
+			    json_string(j->event_path));
 	j->runner = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "os",
 			      "Linux", "arch", "X64", "name", "guts-exec",
 			      "temp", j->temp, "tool_cache", j->tool_cache,
@@ -574,6 +594,7 @@ static void release(struct exec_job *j)
 	free(j->home);
 	free(j->tool_cache);
 	free(j->files_dir);
+	free(j->event_path);
 }
 
 int guts_job_run(const struct guts_job_spec *spec, struct guts_job_result *res)
@@ -617,6 +638,7 @@ int guts_job_run(const struct guts_job_spec *spec, struct guts_job_result *res)
 				   : spec->wf->defaults_working_directory);
 		exec_run_posts(&j);
 		j.step_no = 0;
+		j.step_name = NULL;
 		job_outputs(&j, res->outputs);
 	} else {
 		j.root.failed = 1;

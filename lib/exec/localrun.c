@@ -426,7 +426,6 @@ static void *leg_thread(void *arg)
 	js.strategy = lg->strategy;
 	js.needs = needs;
 	js.base_env = sp->base_env;
-	js.event_path = sp->event_path;
 	js.job_dir = lg->dir;
 	js.isolate = sp->isolate;
 	js.agent_path = sp->agent_path;

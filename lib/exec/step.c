@@ -91,7 +91,7 @@ json_t *exec_process_env(struct exec_job *j, struct exec_scope *s,
 	put(e, "GITHUB_HEAD_REF", GH("head_ref"));
 	put(e, "GITHUB_BASE_REF", GH("base_ref"));
 	put(e, "GITHUB_EVENT_NAME", GH("event_name"));
-	put(e, "GITHUB_EVENT_PATH", sp->event_path);
+	put(e, "GITHUB_EVENT_PATH", j->event_path);
 	put(e, "GITHUB_RUN_ID", GH("run_id"));
 	put(e, "GITHUB_RUN_NUMBER", GH("run_number"));
 	put(e, "GITHUB_RUN_ATTEMPT", GH("run_attempt"));
@@ -168,6 +168,7 @@ static void emit(struct exec_job *j, enum guts_log_kind kind, const char *s,
 		return;
 	ev.job_key = j->spec->job_key;
 	ev.step = j->step_no;
+	ev.step_name = j->step_name;
 	ev.kind = kind;
 	ev.ts_ns = ts;
 	ev.text = s;
@@ -489,6 +490,7 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 	int step_timed_out = 0, cancelled = 0;
 	int grace = sp->kill_grace_ms > 0 ? sp->kill_grace_ms : 5000;
 	int64_t deadline = j->deadline, drain_until = 0;
+	int was_cancelled = j->cancelled;
 	enum guts_conclusion result;
 
 	if (timeout_minutes > 0) {
@@ -546,7 +548,11 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 			p[n].fd = guts_sandbox_event_fd(j->sb);
 			p[n++].events = POLLIN;
 		}
-		if (!terminated && sp->cancel) {
+		/*
+		 * Once the job is cancelled, the steps that still run
+		 * (if: always()) run to their end.
+		 */
+		if (!terminated && sp->cancel && !was_cancelled) {
 			p[n].fd = guts_cancel_fd(sp->cancel);
 			p[n++].events = POLLIN;
 		}
@@ -603,7 +609,7 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 						 guts_error_message());
 					ex.wstatus = 255 << 8;
 				}
-			} else if (!terminated &&
+			} else if (!terminated && !was_cancelled &&
 				   guts_cancel_is_set(sp->cancel)) {
 				cancelled = 1;
 				j->cancelled = 1;
@@ -839,8 +845,8 @@ static enum guts_conclusion run_script(struct exec_job *j,
 				     wd ? wd : dir);
 		goto fail;
 	}
-	{
-		/* GitHub's "Run" header: the script's first lines. */
+	if (st->name) {
+		/* A named step: say what it runs, as GitHub's header does. */
 		const char *nl = strchr(script, '\n');
 		int first = nl ? (int)(nl - script) : (int)strlen(script);
 
@@ -962,6 +968,7 @@ int exec_run_steps(struct exec_job *j, struct exec_scope *s,
 		const struct guts_wf_step *st = &steps[i];
 		json_t *env = NULL, *outputs = json_object(), *ctx;
 		char *name, *err = NULL;
+		const char *prev_name;
 		int run = 0, coe = 0;
 		double timeout = 0;
 		int64_t t0 = exec_now_mono();
@@ -971,6 +978,8 @@ int exec_run_steps(struct exec_job *j, struct exec_scope *s,
 			j->step_no++;
 		env = step_env(j, s, st, &err);
 		name = display_name(j, s, st, env ? env : j->job_env);
+		prev_name = j->step_name;
+		j->step_name = name;
 		if (!env) {
 			exec_log(j, GUTS_LOG_STEP_START, "%s", name);
 			exec_log(j, GUTS_LOG_ERROR, "env: %s", err);
@@ -1028,6 +1037,7 @@ int exec_run_steps(struct exec_job *j, struct exec_scope *s,
 		if (s == &j->root)
 			add_result(j, st->id, name, outcome, conclusion,
 				   (exec_now_mono() - t0) / 1e9);
+		j->step_name = prev_name;
 		free(name);
 		json_decref(env);
 		if (j->timed_out)

@@ -164,9 +164,10 @@ jobs:
       - run: echo c-ran-after-failure
 YML
 run failing $sandbox --json
-[ "$rc" = 1 ] && ! grep -q SHOULD-NOT-RUN "$dir/out" &&
-	grep -q failure-handler-ran "$dir/out" && grep -q always-ran "$dir/out" &&
-	grep -q c-ran-after-failure "$dir/out" &&
+[ "$rc" = 1 ] && ! grep -q '^\[.\] SHOULD-NOT-RUN' "$dir/out" &&
+	! grep -q '^\[b\] B-SHOULD-NOT-RUN' "$dir/out" &&
+	grep -q '^\[a\] failure-handler-ran' "$dir/out" && grep -q '^\[a\] always-ran' "$dir/out" &&
+	grep -q '^\[c\] c-ran-after-failure' "$dir/out" &&
 	grep -q 'Process completed with exit code 1' "$dir/out"
 check $? "failing: exit 1, skips, if: failure()/always(), dependants"
 last_json | grep -q '"id":"b","name":"b","matrix":null,"conclusion":"skipped"'
@@ -314,7 +315,7 @@ for _ in $(seq 50); do grep -q started "$dir/out" && break; sleep 0.1; done
 kill -INT $bg
 wait $bg
 rc=$?
-[ "$rc" = 1 ] && grep -q cleanup-ran "$dir/out" && ! grep -q NOT-AFTER-CANCEL "$dir/out" &&
+[ "$rc" = 1 ] && grep -q '^\[c\] cleanup-ran' "$dir/out" && ! grep -q '^\[c\] NOT-AFTER-CANCEL' "$dir/out" &&
 	grep -q 'Run cancelled' "$dir/out"
 check $? "cancel: SIGINT cancels, always() runs (rc $rc)"
 
