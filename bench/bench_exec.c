@@ -8,13 +8,18 @@
  *  2. Log capture: a step writing 1 GiB of log lines with masking on (a
  *     secret in force), through line splitting, workflow-command checks,
  *     masking and timestamps into a counting sink, against the raw
- *     throughput of the same producer into a pipe read 128 KiB at a time.
+ *     throughput of the same producer (this program, --produce, writing
+ *     1 MiB at a time) into a pipe of the same size as the executor's
+ *     (1 MiB), read 1 MiB at a time as the executor reads.  Each side is
+ *     measured three times and the best run counts, so that a noisy
+ *     neighbour on the machine does not decide the ratio.
  *     Target >= 500 MB/s and >= 40% of the raw pipe.
  *
  *   bench_exec [--steps N] [--mib N]
  */
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +134,7 @@ static double pipe_baseline(const char *producer, size_t *bytes)
 {
 	char *argv[] = {"sh", "-c", (char *)producer, NULL};
 	posix_spawn_file_actions_t fa;
-	char *buf = guts_xmalloc(128 * 1024);
+	char *buf = guts_xmalloc(1024 * 1024);
 	int p[2], st;
 	pid_t pid;
 	ssize_t r;
@@ -137,6 +142,8 @@ static double pipe_baseline(const char *producer, size_t *bytes)
 
 	if (pipe(p) < 0)
 		exit(1);
+	/* The same pipe size as the executor's: only the work differs. */
+	fcntl(p[0], F_SETPIPE_SZ, 1024 * 1024);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_addclose(&fa, p[0]);
@@ -144,13 +151,39 @@ static double pipe_baseline(const char *producer, size_t *bytes)
 		exit(1);
 	close(p[1]);
 	*bytes = 0;
-	while ((r = read(p[0], buf, 128 * 1024)) > 0)
+	while ((r = read(p[0], buf, 1024 * 1024)) > 0)
 		*bytes += (size_t)r;
 	close(p[0]);
 	waitpid(pid, &st, 0);
 	posix_spawn_file_actions_destroy(&fa);
 	free(buf);
 	return now() - t0;
+}
+
+/* The producer: N MiB of typical log lines, written 1 MiB at a time. */
+static int produce(long mib)
+{
+	static const char line[] = "compiling src/module.c: warning: unused "
+				   "variable tok=abc ok 0123456789\n";
+	size_t n = 1024 * 1024, l = sizeof(line) - 1;
+	char *buf = guts_xmalloc(n);
+
+	prctl(PR_SET_NAME, "producer");
+	for (size_t i = 0; i < n; i++)
+		buf[i] = line[i % l];
+	for (long i = 0; i < mib; i++) {
+		size_t off = 0;
+
+		while (off < n) {
+			ssize_t w = write(1, buf + off, n - off);
+
+			if (w <= 0)
+				return 1;
+			off += (size_t)w;
+		}
+	}
+	free(buf);
+	return 0;
 }
 
 static int bwrap_works(void)
@@ -174,6 +207,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], GUTS_SANDBOX_AGENT_ARG))
 		return guts_sandbox_agent_main(argc, argv);
+	if (argc > 2 && !strcmp(argv[1], "--produce"))
+		return produce(strtol(argv[2], NULL, 10));
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--steps"))
 			steps = (int)strtol(argv[i + 1], NULL, 10);
@@ -206,11 +241,19 @@ int main(int argc, char **argv)
 		       boxed * 1e3 / steps, boxed / base);
 
 	/* 2. log capture with masking */
-	producer = guts_xasprintf(
-	    "yes 'compiling src/module.c: warning: unused variable tok=abc "
-	    "ok 0123456789' | head -c %ldM",
-	    mib);
+	{
+		char *self = realpath("/proc/self/exe", NULL);
+
+		producer = guts_xasprintf("%s --produce %ld", self, mib);
+		free(self);
+	}
 	raw = pipe_baseline(producer, &raw_bytes);
+	for (int k = 0; k < 2; k++) {
+		double t = pipe_baseline(producer, &raw_bytes);
+
+		if (t < raw)
+			raw = t;
+	}
 	guts_buf_reset(&y);
 	guts_buf_addf(&y,
 		      "on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n"
@@ -218,8 +261,15 @@ int main(int argc, char **argv)
 		      producer);
 	wf = parse(y.data);
 	secrets = json_pack("{s:s}", "TOKEN", "s3cret-token-value");
-	memset(&c, 0, sizeof(c));
-	cap = run_job(wf, 0, secrets, &c, root);
+	cap = 0;
+	for (int k = 0; k < 3; k++) {
+		double t;
+
+		memset(&c, 0, sizeof(c));
+		t = run_job(wf, 0, secrets, &c, root);
+		if (!cap || t < cap)
+			cap = t;
+	}
 	guts_workflow_free(wf);
 	printf("log capture: raw pipe %.0f MB/s; capture with masking %.0f "
 	       "MB/s (%zu lines): %.0f%% of the raw pipe (target >= 500 "

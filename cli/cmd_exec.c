@@ -102,8 +102,7 @@ static int split_kv(const char *arg, char sep, const char *opt, json_t *obj)
 	return 0;
 }
 
-static int dotenv_set(const char *key, const char *value, size_t len,
-		      void *ud)
+static int dotenv_set(const char *key, const char *value, size_t len, void *ud)
 {
 	json_object_set_new(ud, key, json_stringn(value, len));
 	return 0;
@@ -173,8 +172,9 @@ static int parse_args(struct exec_args *a, int argc, char **argv)
 			long n = strtol(v, &end, 10);
 
 			if (*end || n < 1 || n > 1024)
-				return cli_fail(2, "--parallel wants a number "
-						   "from 1 to 1024, got '%s'",
+				return cli_fail(2,
+						"--parallel wants a number "
+						"from 1 to 1024, got '%s'",
 						v);
 			a->parallel = (size_t)n;
 		} else {
@@ -216,7 +216,8 @@ static char *git(const char *cwd, const char *const *args)
 	if (r.status == 0) {
 		size_t len = r.out_len;
 
-		while (len && (r.out[len - 1] == '\n' || r.out[len - 1] == '\r'))
+		while (len &&
+		       (r.out[len - 1] == '\n' || r.out[len - 1] == '\r'))
 			len--;
 		out = guts_xstrndup(r.out, len);
 	}
@@ -281,12 +282,12 @@ static void find_repo(struct repo *r)
 		free(s);
 	}
 	if (!r->sha)
-		r->sha = guts_xstrdup("0000000000000000000000000000000000000000");
+		r->sha =
+		    guts_xstrdup("0000000000000000000000000000000000000000");
 	if (!r->ref)
 		r->ref = guts_xstrdup("refs/heads/main");
-	r->branch = guts_xstrdup(strncmp(r->ref, "refs/heads/", 11)
-				     ? r->ref
-				     : r->ref + 11);
+	r->branch = guts_xstrdup(
+	    strncmp(r->ref, "refs/heads/", 11) ? r->ref : r->ref + 11);
 	if (!r->name) {
 		const char *base = strrchr(r->root, '/');
 
@@ -346,13 +347,14 @@ static char *find_workflow(const struct repo *r)
 	if (found.nr == 1) {
 		only = guts_xstrdup(found.v[0]);
 	} else if (!found.nr) {
-		cli_fail(2, "no workflow in %s/.guts/workflows or "
-			    "%s/.github/workflows; name one with --workflow",
+		cli_fail(2,
+			 "no workflow in %s/.guts/workflows or "
+			 "%s/.github/workflows; name one with --workflow",
 			 r->root, r->root);
 	} else {
 		qsort(found.v, found.nr, sizeof(*found.v), cmp_str);
-		cli_fail(2, "%zu workflows; choose one with --workflow:",
-			 found.nr);
+		cli_fail(
+		    2, "%zu workflows; choose one with --workflow:", found.nr);
 		for (size_t i = 0; i < found.nr; i++)
 			fprintf(stderr, "  %s\n", found.v[i]);
 	}
@@ -389,7 +391,8 @@ static json_t *make_github(const struct exec_args *a, const struct repo *r,
 	char *pr_ref = NULL;
 
 	if (json_is_object(pr)) {
-		json_int_t num = json_integer_value(json_object_get(pr, "number"));
+		json_int_t num =
+		    json_integer_value(json_object_get(pr, "number"));
 		const char *h = json_string_value(
 		    json_object_get(json_object_get(pr, "head"), "ref"));
 		const char *b = json_string_value(
@@ -415,11 +418,10 @@ static json_t *make_github(const struct exec_args *a, const struct repo *r,
 	    "head_ref", head_ref, "base_ref", base_ref, "repository", full,
 	    "repository_owner", r->owner, "actor", user ? user : "guts",
 	    "triggering_actor", user ? user : "guts", "workflow",
-	    wf->name ? wf->name : wf->path, "run_id", run_id, "run_number",
-	    "1", "run_attempt", "1", "server_url", "http://localhost",
-	    "api_url", "http://localhost/api", "graphql_url",
-	    "http://localhost/api/graphql", "token", "", "retention_days",
-	    90);
+	    wf->name ? wf->name : wf->path, "run_id", run_id, "run_number", "1",
+	    "run_attempt", "1", "server_url", "http://localhost", "api_url",
+	    "http://localhost/api", "graphql_url",
+	    "http://localhost/api/graphql", "token", "", "retention_days", 90);
 	json_object_set_new(gh, "repositoryUrl",
 			    json_string(r->is_git ? r->root : ""));
 	free(pr_ref);
@@ -442,26 +444,26 @@ static json_t *default_event(const char *event, const struct repo *r)
 		json_object_set_new(
 		    ev, "before",
 		    json_string("0000000000000000000000000000000000000000"));
-		json_object_set_new(
-		    ev, "head_commit",
-		    json_pack("{s:s, s:s}", "id", r->sha, "message",
-			      r->subject ? r->subject : ""));
+		json_object_set_new(ev, "head_commit",
+				    json_pack("{s:s, s:s}", "id", r->sha,
+					      "message",
+					      r->subject ? r->subject : ""));
 	}
 	free(full);
 	return ev;
 }
 
 /* Inputs: the event's, then --input, resolved against the definitions. */
-static json_t *resolve_inputs(const struct guts_workflow *wf,
-			      const char *event, json_t *given)
+static json_t *resolve_inputs(const struct guts_workflow *wf, const char *event,
+			      json_t *given)
 {
 	const struct guts_wf_trigger *t = guts_workflow_trigger(wf, event);
 	json_t *out = NULL;
 
 	if (!t || !t->nr_inputs)
 		return json_deep_copy(given);
-	if (guts_trigger_resolve_inputs(&out, t->inputs, t->nr_inputs,
-					given) == 0) {
+	if (guts_trigger_resolve_inputs(&out, t->inputs, t->nr_inputs, given) ==
+	    0) {
 		/* Inputs that are not declared still reach the event. */
 		json_object_update_missing(out, given);
 		return out;
@@ -647,11 +649,10 @@ static void print_json(const struct guts_local_run *run)
 		}
 		json_array_append_new(
 		    jobs,
-		    json_pack("{s:s, s:s, s:O, s:s, s:O, s:o, s:f}", "id", j->id,
-			      "name", j->name, "matrix",
-			      j->matrix ? j->matrix : json_null(),
-			      "conclusion", guts_conclusion_name(j->conclusion),
-			      "outputs",
+		    json_pack("{s:s, s:s, s:O, s:s, s:O, s:o, s:f}", "id",
+			      j->id, "name", j->name, "matrix",
+			      j->matrix ? j->matrix : json_null(), "conclusion",
+			      guts_conclusion_name(j->conclusion), "outputs",
 			      j->result.outputs ? j->result.outputs
 						: json_object(),
 			      "steps", steps, "seconds", j->result.seconds));
@@ -720,10 +721,11 @@ static int mkdirs(const char *path)
 }
 
 static const char *const host_env[] = {
-    "PATH",	  "LANG",	 "LANGUAGE", "LC_ALL",	    "LC_CTYPE",
-    "TZ",	  "USER",	 "LOGNAME",  "TERM",	    "http_proxy",
-    "https_proxy", "no_proxy",	 "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-    "SSL_CERT_FILE", "SSL_CERT_DIR", NULL};
+    "PATH",	    "LANG",	   "LANGUAGE",	  "LC_ALL",
+    "LC_CTYPE",	    "TZ",	   "USER",	  "LOGNAME",
+    "TERM",	    "http_proxy",  "https_proxy", "no_proxy",
+    "HTTP_PROXY",   "HTTPS_PROXY", "NO_PROXY",	  "SSL_CERT_FILE",
+    "SSL_CERT_DIR", NULL};
 
 int cmd_exec(int argc, char **argv)
 {

@@ -71,8 +71,8 @@ struct guts_annotation {
 };
 
 struct guts_log_event {
-	const char *job_key; /* the job's display name, matrix included */
-	int step;	     /* step number from 1; 0 for the job itself */
+	const char *job_key;   /* the job's display name, matrix included */
+	int step;	       /* step number from 1; 0 for the job itself */
 	const char *step_name; /* the step's display name, or NULL */
 	enum guts_log_kind kind;
 	int64_t ts_ns; /* wall clock, ns since the epoch */

@@ -56,8 +56,7 @@ static json_t *eval_with(struct exec_job *j, struct exec_scope *s,
 
 	if (!json_is_object(with))
 		return out;
-	json_object_foreach((json_t *)with, k, v)
-	{
+	json_object_foreach((json_t *)with, k, v) {
 		char *str = NULL;
 
 		if (!json_is_string(v)) {
@@ -165,11 +164,11 @@ static json_t *action_inputs(struct exec_job *j, struct exec_scope *s,
 		} else if (json_is_string(ai->default_value)) {
 			char *val = NULL, *err = NULL;
 
-			if (exec_eval_string(j, s, env,
-					     json_string_value(ai->default_value),
-					     &val, &err) < 0) {
-				exec_log(j, GUTS_LOG_WARNING,
-					 "input '%s': %s", ai->name, err);
+			if (exec_eval_string(
+				j, s, env, json_string_value(ai->default_value),
+				&val, &err) < 0) {
+				exec_log(j, GUTS_LOG_WARNING, "input '%s': %s",
+					 ai->name, err);
 				free(err);
 				val = guts_xstrdup("");
 			}
@@ -183,8 +182,7 @@ static json_t *action_inputs(struct exec_job *j, struct exec_scope *s,
 			json_object_set_new(in, ai->name, json_string(""));
 		}
 	}
-	json_object_foreach((json_t *)with, k, v)
-	{
+	json_object_foreach((json_t *)with, k, v) {
 		if (!guts_action_input(a, k)) {
 			exec_log(j, GUTS_LOG_WARNING,
 				 "Unexpected input '%s', valid inputs are the "
@@ -196,12 +194,10 @@ static json_t *action_inputs(struct exec_job *j, struct exec_scope *s,
 	return in;
 }
 
-static enum guts_conclusion run_node_script(struct exec_job *j,
-					    struct exec_scope *s,
-					    const char *dir, const char *script,
-					    json_t *inputs, json_t *state,
-					    json_t *env, double timeout,
-					    json_t *outputs)
+static enum guts_conclusion
+run_node_script(struct exec_job *j, struct exec_scope *s, const char *dir,
+		const char *script, json_t *inputs, json_t *state, json_t *env,
+		double timeout, json_t *outputs)
 {
 	struct exec_step_io io = {0};
 	struct exec_scope as = *s;
@@ -214,15 +210,13 @@ static enum guts_conclusion run_node_script(struct exec_job *j,
 
 	as.action_path = dir;
 	penv = exec_process_env(j, &as, env);
-	json_object_foreach(inputs, k, v)
-	{
+	json_object_foreach(inputs, k, v) {
 		char *name = input_var(k);
 
 		json_object_set(penv, name, v);
 		free(name);
 	}
-	json_object_foreach(state, k, v)
-	{
+	json_object_foreach(state, k, v) {
 		char *name = guts_xasprintf("STATE_%s", k);
 
 		json_object_set(penv, name, v);
@@ -237,8 +231,7 @@ static enum guts_conclusion run_node_script(struct exec_job *j,
 	return r;
 }
 
-static int node_available(struct exec_job *j, struct exec_scope *s,
-			  json_t *env)
+static int node_available(struct exec_job *j, struct exec_scope *s, json_t *env)
 {
 	json_t *penv = exec_process_env(j, s, env);
 	const char *path = json_string_value(json_object_get(penv, "PATH"));
@@ -301,8 +294,7 @@ static enum guts_conclusion run_node(struct exec_job *j, struct exec_scope *s,
 		p->display = guts_xasprintf("Post %s", a->path);
 		p->action_dir = guts_xstrdup(dir);
 		p->script = guts_xstrdup(a->post);
-		p->post_if = guts_xstrdup(a->post_if ? a->post_if
-						     : "always()");
+		p->post_if = guts_xstrdup(a->post_if ? a->post_if : "always()");
 		p->with = json_incref(inputs);
 		p->state = json_incref(state);
 		p->env = json_incref(env);
@@ -311,12 +303,10 @@ static enum guts_conclusion run_node(struct exec_job *j, struct exec_scope *s,
 	return r;
 }
 
-static enum guts_conclusion run_composite(struct exec_job *j,
-					  struct exec_scope *s,
-					  const struct guts_wf_step *st,
-					  const struct guts_action *a,
-					  const char *dir, json_t *inputs,
-					  json_t *env, json_t *outputs)
+static enum guts_conclusion
+run_composite(struct exec_job *j, struct exec_scope *s,
+	      const struct guts_wf_step *st, const struct guts_action *a,
+	      const char *dir, json_t *inputs, json_t *env, json_t *outputs)
 {
 	struct exec_scope cs = {0};
 	const char *k;
@@ -340,8 +330,7 @@ static enum guts_conclusion run_composite(struct exec_job *j,
 	 */
 	cs.env = s->env ? json_deep_copy(s->env) : json_object();
 	if (json_is_object(st->env)) {
-		json_object_foreach(st->env, k, v)
-		{
+		json_object_foreach(st->env, k, v) {
 			json_t *val = json_object_get(env, k);
 
 			if (val)
@@ -533,7 +522,8 @@ void exec_run_posts(struct exec_job *j)
 			j->root.failed = 1;
 		exec_log(j, GUTS_LOG_STEP_END, "%s", guts_conclusion_name(r));
 		if (j->nr_steps == j->alloc_steps) {
-			j->alloc_steps = j->alloc_steps ? 2 * j->alloc_steps : 8;
+			j->alloc_steps =
+			    j->alloc_steps ? 2 * j->alloc_steps : 8;
 			j->steps = guts_xreallocarray(j->steps, j->alloc_steps,
 						      sizeof(*j->steps));
 		}

@@ -20,7 +20,8 @@
 #define EXEC_MAX_SUMMARY (1024 * 1024)
 /* Environment files a step writes are read up to this size. */
 #define EXEC_MAX_ENV_FILE (16 * 1024 * 1024)
-#define EXEC_READ_SIZE (128 * 1024)
+#define EXEC_READ_SIZE (1024 * 1024)
+#define EXEC_PIPE_SIZE (1024 * 1024)
 
 /*
  * Where steps run: the job itself, or a composite action's steps.  Each
@@ -28,9 +29,9 @@
  */
 struct exec_scope {
 	struct exec_scope *parent;
-	json_t *steps;	    /* the steps context of this scope */
-	json_t *inputs;	    /* inputs context (job: workflow inputs) */
-	json_t *env;	    /* composite: the calling step's env; else NULL */
+	json_t *steps;	/* the steps context of this scope */
+	json_t *inputs; /* inputs context (job: workflow inputs) */
+	json_t *env;	/* composite: the calling step's env; else NULL */
 	const char *action_path; /* composite: the action's directory */
 	const char *action_repo; /* composite: "" for local actions */
 	int failed;		 /* a step of this scope failed */
@@ -52,7 +53,7 @@ struct exec_post {
 struct exec_job {
 	const struct guts_job_spec *spec;
 	char *workspace, *temp, *home, *tool_cache, *files_dir;
-	char *event_path; /* the payload, in the job's temp directory */
+	char *event_path;      /* the payload, in the job's temp directory */
 	const char *step_name; /* the step being logged, for the sink */
 	struct guts_sandbox *sb;
 	struct guts_mask *mask;
@@ -80,8 +81,8 @@ struct exec_job {
 
 /* What a step process produced. */
 struct exec_step_io {
-	json_t *outputs; /* steps.<id>.outputs */
-	json_t *state;	 /* save-state / GITHUB_STATE */
+	json_t *outputs;    /* steps.<id>.outputs */
+	json_t *state;	    /* save-state / GITHUB_STATE */
 	int command_failed; /* a workflow command failed the step */
 	char *stop_token;   /* ::stop-commands:: in force */
 	int unsecure;	    /* ACTIONS_ALLOW_UNSECURE_COMMANDS */
@@ -91,8 +92,8 @@ struct exec_step_io {
 /* ---- job.c ---- */
 int64_t exec_now_mono(void);
 int64_t exec_now_wall(void);
-void exec_log(struct exec_job *j, enum guts_log_kind kind, const char *fmt,
-	      ...) __attribute__((format(printf, 3, 4)));
+void exec_log(struct exec_job *j, enum guts_log_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void exec_log_text(struct exec_job *j, enum guts_log_kind kind,
 		   const char *text, size_t len,
 		   const struct guts_annotation *ann);
@@ -101,20 +102,17 @@ json_t *exec_contexts(struct exec_job *j, struct exec_scope *s,
 int exec_eval_string(struct exec_job *j, struct exec_scope *s,
 		     const json_t *env, const char *src, char **out,
 		     char **err);
-int exec_eval_json(struct exec_job *j, struct exec_scope *s,
-		   const json_t *env, const json_t *v, json_t **out,
-		   char **err);
-int exec_eval_cond(struct exec_job *j, struct exec_scope *s,
-		   const json_t *env, const char *cond, const char *dflt,
-		   int *result, char **err);
-int exec_eval_bool(struct exec_job *j, struct exec_scope *s,
-		   const json_t *env, const json_t *v, int *result,
-		   char **err);
+int exec_eval_json(struct exec_job *j, struct exec_scope *s, const json_t *env,
+		   const json_t *v, json_t **out, char **err);
+int exec_eval_cond(struct exec_job *j, struct exec_scope *s, const json_t *env,
+		   const char *cond, const char *dflt, int *result, char **err);
+int exec_eval_bool(struct exec_job *j, struct exec_scope *s, const json_t *env,
+		   const json_t *v, int *result, char **err);
 int exec_eval_minutes(struct exec_job *j, struct exec_scope *s,
 		      const json_t *env, const json_t *v, double *out,
 		      char **err);
-char *exec_file_path(struct exec_job *j, const char *prefix,
-		     const char *ext);
+char *exec_file_path(struct exec_job *j, const char *prefix, const char *ext);
+int exec_write_file(const char *path, const char *data, size_t len);
 
 /* ---- step.c ---- */
 int exec_run_steps(struct exec_job *j, struct exec_scope *s,
@@ -135,9 +133,8 @@ json_t *exec_process_env(struct exec_job *j, struct exec_scope *s,
 
 /* ---- actions.c ---- */
 enum guts_conclusion exec_run_uses(struct exec_job *j, struct exec_scope *s,
-				   const struct guts_wf_step *st,
-				   json_t *env, double timeout,
-				   json_t *outputs);
+				   const struct guts_wf_step *st, json_t *env,
+				   double timeout, json_t *outputs);
 void exec_run_posts(struct exec_job *j);
 void exec_post_release(struct exec_post *p);
 

@@ -27,8 +27,8 @@ static int cmp(const void *a, const void *b)
 static void walk(const char *root, const char *rel, int depth,
 		 const struct guts_filter_list *l, struct guts_strvec *out)
 {
-	char *dir = *rel ? guts_xasprintf("%s/%s", root, rel)
-			 : guts_xstrdup(root);
+	char *dir =
+	    *rel ? guts_xasprintf("%s/%s", root, rel) : guts_xstrdup(root);
 	DIR *d = opendir(dir);
 	struct dirent *e;
 
@@ -85,8 +85,8 @@ int guts_hash_files(char **out, const char *workspace,
 			p += 2;
 		guts_strvec_pushf(&pats, "%s%s", neg ? "!" : "", p);
 	}
-	ret = guts_filter_list_compile(&l, (const char *const *)pats.v,
-				       pats.nr, 0, &bad);
+	ret = guts_filter_list_compile(&l, (const char *const *)pats.v, pats.nr,
+				       0, &bad);
 	guts_strvec_release(&pats);
 	if (ret < 0)
 		return guts_error(GUTS_EINVAL, "hashFiles: %s",

@@ -80,8 +80,7 @@ void exec_log_text(struct exec_job *j, enum guts_log_kind kind,
 	free(masked);
 }
 
-void exec_log(struct exec_job *j, enum guts_log_kind kind, const char *fmt,
-	      ...)
+void exec_log(struct exec_job *j, enum guts_log_kind kind, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -93,10 +92,14 @@ void exec_log(struct exec_job *j, enum guts_log_kind kind, const char *fmt,
 	free(s);
 }
 
+/*
+ * The files of the step being run: the same names for every step (each
+ * step gets them empty), which keeps a job of many steps from filling a
+ * directory with thousands of files.
+ */
 char *exec_file_path(struct exec_job *j, const char *prefix, const char *ext)
 {
-	return guts_xasprintf("%s/%s_%d_%lu%s", j->files_dir, prefix,
-			      (int)getpid(), ++j->seq, ext ? ext : "");
+	return guts_xasprintf("%s/%s%s", j->files_dir, prefix, ext ? ext : "");
 }
 
 /* ---- expressions ------------------------------------------------------- */
@@ -134,19 +137,22 @@ json_t *exec_contexts(struct exec_job *j, struct exec_scope *s,
 
 	json_object_set(c, "github", j->github);
 	json_object_set(c, "guts", j->github);
-	json_object_set_new(c, "env", env ? json_deep_copy(env) : json_object());
-	json_object_set_new(c, "vars",
-			    sp->vars ? json_deep_copy(sp->vars) : json_object());
-	json_object_set_new(c, "secrets", sp->secrets ? json_deep_copy(sp->secrets)
-						      : json_object());
+	json_object_set_new(c, "env",
+			    env ? json_deep_copy(env) : json_object());
+	json_object_set_new(
+	    c, "vars", sp->vars ? json_deep_copy(sp->vars) : json_object());
+	json_object_set_new(c, "secrets",
+			    sp->secrets ? json_deep_copy(sp->secrets)
+					: json_object());
 	json_object_set(c, "inputs", s->inputs);
-	json_object_set_new(c, "matrix", sp->matrix ? json_deep_copy(sp->matrix)
-						    : json_object());
+	json_object_set_new(c, "matrix",
+			    sp->matrix ? json_deep_copy(sp->matrix)
+				       : json_object());
 	json_object_set_new(c, "strategy",
 			    sp->strategy ? json_deep_copy(sp->strategy)
 					 : json_object());
-	json_object_set_new(c, "needs",
-			    sp->needs ? json_deep_copy(sp->needs) : json_object());
+	json_object_set_new(
+	    c, "needs", sp->needs ? json_deep_copy(sp->needs) : json_object());
 	json_object_set(c, "steps", s->steps);
 	if (j->cancelled || guts_cancel_is_set(sp->cancel))
 		status = "cancelled";
@@ -162,9 +168,9 @@ json_t *exec_contexts(struct exec_job *j, struct exec_scope *s,
 
 		json_object_set_new(gh, "action_path",
 				    json_string(s->action_path));
-		json_object_set_new(gh, "action_repository",
-				    json_string(s->action_repo ? s->action_repo
-							       : ""));
+		json_object_set_new(
+		    gh, "action_repository",
+		    json_string(s->action_repo ? s->action_repo : ""));
 		json_object_set_new(c, "github", gh);
 		json_object_set(c, "guts", gh);
 	}
@@ -183,14 +189,13 @@ static void set_env(struct guts_expr_env *e, struct status_data *sd,
 }
 
 static const struct guts_expr_parse_opts all_opts = {
-	NULL, 0, GUTS_EXPR_STATUS_FUNCTIONS | GUTS_EXPR_HASHFILES};
+    NULL, 0, GUTS_EXPR_STATUS_FUNCTIONS | GUTS_EXPR_HASHFILES};
 
 static char *expr_error(const char *src, struct guts_expr_error *err)
 {
-	char *s = guts_xasprintf("%s (in '%s')",
-				 err->message ? err->message
-					      : guts_error_message(),
-				 src);
+	char *s = guts_xasprintf(
+	    "%s (in '%s')", err->message ? err->message : guts_error_message(),
+	    src);
 
 	guts_expr_error_release(err);
 	return s;
@@ -221,8 +226,8 @@ int exec_eval_string(struct exec_job *j, struct exec_scope *s,
 	return 0;
 }
 
-int exec_eval_json(struct exec_job *j, struct exec_scope *s,
-		   const json_t *env, const json_t *v, json_t **out, char **err)
+int exec_eval_json(struct exec_job *j, struct exec_scope *s, const json_t *env,
+		   const json_t *v, json_t **out, char **err)
 {
 	struct guts_expr_error e = GUTS_EXPR_ERROR_INIT;
 	struct guts_expr_value val;
@@ -269,9 +274,8 @@ static int has_status_call(const char *name, size_t nr_args, size_t offset,
  * Evaluate an if: condition.  As on GitHub, a condition that calls none of
  * the status functions is `success() && (cond)`; an empty one is @dflt.
  */
-int exec_eval_cond(struct exec_job *j, struct exec_scope *s,
-		   const json_t *env, const char *cond, const char *dflt,
-		   int *result, char **err)
+int exec_eval_cond(struct exec_job *j, struct exec_scope *s, const json_t *env,
+		   const char *cond, const char *dflt, int *result, char **err)
 {
 	struct guts_expr_error e = GUTS_EXPR_ERROR_INIT;
 	struct guts_expr_value val;
@@ -307,8 +311,8 @@ int exec_eval_cond(struct exec_job *j, struct exec_scope *s,
 	return ret;
 }
 
-int exec_eval_bool(struct exec_job *j, struct exec_scope *s,
-		   const json_t *env, const json_t *v, int *result, char **err)
+int exec_eval_bool(struct exec_job *j, struct exec_scope *s, const json_t *env,
+		   const json_t *v, int *result, char **err)
 {
 	struct guts_expr_value val;
 	json_t *r = NULL;
@@ -353,7 +357,8 @@ int exec_eval_minutes(struct exec_job *j, struct exec_scope *s,
 	}
 	json_decref(r);
 	if (*out <= 0) {
-		*err = guts_xstrdup("timeout-minutes must be a positive number");
+		*err =
+		    guts_xstrdup("timeout-minutes must be a positive number");
 		return GUTS_EINVAL;
 	}
 	return 0;
@@ -382,15 +387,14 @@ static int eval_env_layer(struct exec_job *j, const json_t *layer,
 
 	if (!json_is_object(layer))
 		return 0;
-	json_object_foreach((json_t *)layer, k, v)
-	{
+	json_object_foreach((json_t *)layer, k, v) {
 		json_t *r = NULL;
 		char *s;
 		int ret = exec_eval_json(j, &j->root, under, v, &r, err);
 
 		if (ret < 0)
 			return ret;
-		s = json_is_string(r)	 ? guts_xstrdup(json_string_value(r))
+		s = json_is_string(r) ? guts_xstrdup(json_string_value(r))
 		    : json_is_null(r) ? guts_xstrdup("")
 				      : NULL;
 		if (!s) {
@@ -472,8 +476,7 @@ static int setup(struct exec_job *j, char **reason)
 
 	/* Secrets are masked from the first line on. */
 	if (json_is_object(sp->secrets)) {
-		json_object_foreach((json_t *)sp->secrets, k, v)
-		{
+		json_object_foreach((json_t *)sp->secrets, k, v) {
 			if (json_is_string(v))
 				guts_mask_add(j->mask, json_string_value(v),
 					      json_string_length(v));
@@ -539,8 +542,7 @@ static void job_outputs(struct exec_job *j, json_t *outputs)
 		json_decref(env);
 		return;
 	}
-	json_object_foreach(j->spec->job->outputs, k, v)
-	{
+	json_object_foreach(j->spec->job->outputs, k, v) {
 		char *s = NULL, *err = NULL, *m;
 		size_t len;
 
@@ -558,9 +560,9 @@ static void job_outputs(struct exec_job *j, json_t *outputs)
 		len = strlen(s);
 		m = guts_mask_string(j->mask, s, len, &len);
 		if (strcmp(m, s)) {
-			exec_log(j, GUTS_LOG_WARNING,
-				 "Skip output '%s' since it may contain secret.",
-				 k);
+			exec_log(
+			    j, GUTS_LOG_WARNING,
+			    "Skip output '%s' since it may contain secret.", k);
 		} else {
 			json_object_set_new(outputs, k, json_string(s));
 		}
@@ -628,14 +630,13 @@ int guts_job_run(const struct guts_job_spec *spec, struct guts_job_result *res)
 	j.deadline = start + (int64_t)(minutes * 60e9);
 
 	if (!reason) {
-		exec_run_steps(&j, &j.root, spec->job->steps,
-			       spec->job->nr_steps,
-			       spec->job->defaults_shell
-				   ? spec->job->defaults_shell
-				   : spec->wf->defaults_shell,
-			       spec->job->defaults_working_directory
-				   ? spec->job->defaults_working_directory
-				   : spec->wf->defaults_working_directory);
+		exec_run_steps(
+		    &j, &j.root, spec->job->steps, spec->job->nr_steps,
+		    spec->job->defaults_shell ? spec->job->defaults_shell
+					      : spec->wf->defaults_shell,
+		    spec->job->defaults_working_directory
+			? spec->job->defaults_working_directory
+			: spec->wf->defaults_working_directory);
 		exec_run_posts(&j);
 		j.step_no = 0;
 		j.step_name = NULL;

@@ -149,8 +149,8 @@ static int eval_job_if(struct run *r, const struct guts_wf_job *job,
 	struct guts_expr_env env = {0};
 	struct guts_expr_value v;
 	struct guts_expr *x = NULL;
-	const char *src = job->if_cond && *job->if_cond ? job->if_cond
-							 : "success()";
+	const char *src =
+	    job->if_cond && *job->if_cond ? job->if_cond : "success()";
 	size_t off, len = strlen(src);
 	int ret;
 
@@ -206,13 +206,15 @@ static json_t *base_contexts(struct run *r, const struct guts_wf_job *job)
 	const struct guts_local_run_spec *sp = r->spec;
 	json_t *c = json_object();
 
-	json_object_set_new(c, "github", sp->github ? json_deep_copy(sp->github)
-						    : json_object());
+	json_object_set_new(c, "github",
+			    sp->github ? json_deep_copy(sp->github)
+				       : json_object());
 	json_object_set(c, "guts", json_object_get(c, "github"));
-	json_object_set_new(c, "inputs", sp->inputs ? json_deep_copy(sp->inputs)
-						    : json_object());
-	json_object_set_new(c, "vars",
-			    sp->vars ? json_deep_copy(sp->vars) : json_object());
+	json_object_set_new(c, "inputs",
+			    sp->inputs ? json_deep_copy(sp->inputs)
+				       : json_object());
+	json_object_set_new(
+	    c, "vars", sp->vars ? json_deep_copy(sp->vars) : json_object());
 	json_object_set_new(c, "needs", needs_context(r, job));
 	return c;
 }
@@ -224,8 +226,7 @@ static int leg_matches_filter(const json_t *filter, const json_t *matrix)
 
 	if (!filter)
 		return 1;
-	json_object_foreach((json_t *)filter, k, vals)
-	{
+	json_object_foreach((json_t *)filter, k, vals) {
 		json_t *v = json_object_get(matrix, k);
 		char *s;
 		int ok = 0;
@@ -236,8 +237,7 @@ static int leg_matches_filter(const json_t *filter, const json_t *matrix)
 			continue;
 		s = json_is_string(v) ? guts_xstrdup(json_string_value(v))
 				      : json_dumps(v, JSON_ENCODE_ANY);
-		json_array_foreach(vals, i, want)
-		{
+		json_array_foreach(vals, i, want) {
 			if (s && !strcmp(s, json_string_value(want)))
 				ok = 1;
 		}
@@ -333,9 +333,9 @@ static void decide(struct run *r, size_t ji)
 		return;
 	}
 	v = strategy_value(pj->fail_fast, ctx);
-	wj->fail_fast = !v || json_is_true(v) ||
-			(json_is_string(v) &&
-			 !strcmp(json_string_value(v), "true"));
+	wj->fail_fast =
+	    !v || json_is_true(v) ||
+	    (json_is_string(v) && !strcmp(json_string_value(v), "true"));
 	json_decref(v);
 	v = strategy_value(pj->max_parallel, ctx);
 	wj->max_parallel = json_is_number(v) && json_number_value(v) >= 1
@@ -343,14 +343,14 @@ static void decide(struct run *r, size_t ji)
 			       : 0;
 	json_decref(v);
 
-	wj->legs = guts_xcalloc(pj->nr_legs ? pj->nr_legs : 1,
-				sizeof(*wj->legs));
+	wj->legs =
+	    guts_xcalloc(pj->nr_legs ? pj->nr_legs : 1, sizeof(*wj->legs));
 	for (size_t l = 0; l < pj->nr_legs; l++) {
 		const struct guts_plan_leg *pl = &pj->legs[l];
 		struct leg *lg;
 
-		if (pl->matrix && !leg_matches_filter(sp->matrix_filter,
-						      pl->matrix))
+		if (pl->matrix &&
+		    !leg_matches_filter(sp->matrix_filter, pl->matrix))
 			continue;
 		lg = &wj->legs[wj->nr_legs++];
 		lg->run = r;
@@ -544,7 +544,8 @@ int guts_local_run(const struct guts_local_run_spec *spec,
 		parallel = n > 0 ? (size_t)n : 1;
 	}
 	for (size_t i = 0; i < spec->nr_only; i++) {
-		const struct guts_wf_job *j = guts_workflow_job(wf, spec->only[i]);
+		const struct guts_wf_job *j =
+		    guts_workflow_job(wf, spec->only[i]);
 
 		if (!j) {
 			ret = guts_error(GUTS_ENOTFOUND,
@@ -605,7 +606,8 @@ int guts_local_run(const struct guts_local_run_spec *spec,
 						/* fail-fast: never started */
 						lg->finished = 1;
 						wj->done++;
-						out->jobs[lg->entry].conclusion =
+						out->jobs[lg->entry]
+						    .conclusion =
 						    GUTS_CANCELLED;
 						progress = 1;
 						continue;
@@ -613,8 +615,8 @@ int guts_local_run(const struct guts_local_run_spec *spec,
 					if (start_leg(&r, lg) < 0) {
 						lg->finished = 1;
 						wj->done++;
-						out->jobs[lg->entry].conclusion =
-						    GUTS_FAILURE;
+						out->jobs[lg->entry]
+						    .conclusion = GUTS_FAILURE;
 						out->jobs[lg->entry].reason =
 						    guts_xstrdup(
 							guts_error_message());

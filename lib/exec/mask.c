@@ -1,8 +1,13 @@
 /*
  * Streaming secret masking (see guts/mask.h).  Patterns are indexed by
- * their first byte, longest first, so the scan is one table lookup a byte
- * until a byte that can start a pattern; bytes that may still be the start
- * of a pattern at the end of a write are carried into the next one.
+ * their first byte, longest first; bytes that may still be the start of a
+ * pattern at the end of a write are carried into the next one.
+ *
+ * The scan skips ahead Wu-Manber style: with m the length of the shortest
+ * pattern, the two bytes at the end of each m-byte window say how far the
+ * window may move without passing the start of a match (shift[]), so
+ * ordinary text is crossed several bytes a step.  Where the shift is 0 the
+ * window's first byte is checked against the patterns as before.
  */
 #include "guts/mask.h"
 
@@ -37,6 +42,14 @@ struct guts_mask {
 	 * is the single byte a): most positions are skipped on this alone.
 	 */
 	uint64_t pairs[65536 / 64];
+	/*
+	 * Wu-Manber: minlen is the shortest pattern; shift[block] how far a
+	 * window ending in the two-byte block may move (built lazily when
+	 * patterns change; NULL when minlen < 3, where it would not pay).
+	 */
+	size_t minlen;
+	unsigned char *shift;
+	int shift_stale;
 	struct guts_buf carry;
 	struct guts_buf tmp;
 };
@@ -61,6 +74,7 @@ void guts_mask_free(struct guts_mask *m)
 		free(m->by_first[b]);
 	guts_buf_release(&m->carry);
 	guts_buf_release(&m->tmp);
+	free(m->shift);
 	free(m);
 }
 
@@ -95,6 +109,9 @@ static void add_pattern(struct guts_mask *m, const char *s, size_t len)
 	m->p[m->nr].len = len;
 	if (len > m->maxlen)
 		m->maxlen = len;
+	if (!m->minlen || len < m->minlen)
+		m->minlen = len;
+	m->shift_stale = 1;
 
 	b = (unsigned char)s[0];
 	if (len == 1) {
@@ -180,12 +197,62 @@ int guts_mask_add(struct guts_mask *m, const char *value, size_t len)
  * position where a pattern may begin but the data ends too soon to tell
  * are kept in m->carry.
  */
+static void build_shift(struct guts_mask *m)
+{
+	size_t mlen = m->minlen;
+	unsigned char dflt;
+
+	m->shift_stale = 0;
+	if (mlen < 3) {
+		free(m->shift);
+		m->shift = NULL;
+		return;
+	}
+	dflt = (unsigned char)(mlen - 1 > 255 ? 255 : mlen - 1);
+	if (!m->shift)
+		m->shift = guts_xmalloc(65536);
+	memset(m->shift, dflt, 65536);
+	for (size_t k = 0; k < m->nr; k++) {
+		const unsigned char *s = (const unsigned char *)m->p[k].s;
+
+		/* Blocks of the first mlen bytes: a window ending in one may
+		 * move only as far as that block lies from the end. */
+		for (size_t q = 0; q + 2 <= mlen; q++) {
+			unsigned blk = (unsigned)s[q] << 8 | s[q + 1];
+			size_t d = mlen - 2 - q;
+
+			if (d < m->shift[blk])
+				m->shift[blk] = (unsigned char)d;
+		}
+	}
+}
+
 static void process(struct guts_mask *m, const char *b, size_t n, int final,
 		    guts_mask_sink_fn sink, void *ud)
 {
+	const unsigned char *u = (const unsigned char *)b;
 	size_t i = 0, start = 0;
 
+	if (m->shift_stale)
+		build_shift(m);
 	while (i < n) {
+		if (m->shift) {
+			/* Skip windows that cannot hold the start of a match.
+			 */
+			size_t mlen = m->minlen;
+
+			while (i + mlen <= n) {
+				unsigned char sh =
+				    m->shift[(unsigned)u[i + mlen - 2] << 8 |
+					     u[i + mlen - 1]];
+
+				if (!sh)
+					break;
+				i += sh;
+			}
+			if (i >= n)
+				break;
+		}
 		unsigned char c = (unsigned char)b[i];
 		const size_t *list = m->by_first[c];
 		size_t nr = m->nr_first[c], k;

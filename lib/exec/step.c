@@ -27,18 +27,38 @@
 /* Names a workflow may not set: the defaults below win. */
 static int reserved(const char *name)
 {
-	static const char *const exact[] = {
-	    "CI",	       "GITHUB_ACTIONS",  "GITHUB_WORKSPACE",
-	    "GITHUB_SHA",      "GITHUB_REF",	  "GITHUB_REF_NAME",
-	    "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_RUN_ID",
-	    "GITHUB_RUN_NUMBER", "GITHUB_JOB",	  "GITHUB_REPOSITORY",
-	    "GITHUB_OUTPUT",   "GITHUB_ENV",	  "GITHUB_PATH",
-	    "GITHUB_STEP_SUMMARY", "GITHUB_STATE", "RUNNER_OS",
-	    "RUNNER_TEMP",     "RUNNER_TOOL_CACHE", "GUTS_SHA",
-	    "GUTS_REF",	       "GUTS_BRANCH",	  "GUTS_REPOSITORY",
-	    "GUTS_WORKSPACE",  "GUTS_OUTPUT",	  "GUTS_ENV",
-	    "GUTS_PATH",       "GUTS_STEP_SUMMARY", "GUTS_STATE",
-	    "GUTS_TRACKING_ID", NULL};
+	static const char *const exact[] = {"CI",
+					    "GITHUB_ACTIONS",
+					    "GITHUB_WORKSPACE",
+					    "GITHUB_SHA",
+					    "GITHUB_REF",
+					    "GITHUB_REF_NAME",
+					    "GITHUB_EVENT_NAME",
+					    "GITHUB_EVENT_PATH",
+					    "GITHUB_RUN_ID",
+					    "GITHUB_RUN_NUMBER",
+					    "GITHUB_JOB",
+					    "GITHUB_REPOSITORY",
+					    "GITHUB_OUTPUT",
+					    "GITHUB_ENV",
+					    "GITHUB_PATH",
+					    "GITHUB_STEP_SUMMARY",
+					    "GITHUB_STATE",
+					    "RUNNER_OS",
+					    "RUNNER_TEMP",
+					    "RUNNER_TOOL_CACHE",
+					    "GUTS_SHA",
+					    "GUTS_REF",
+					    "GUTS_BRANCH",
+					    "GUTS_REPOSITORY",
+					    "GUTS_WORKSPACE",
+					    "GUTS_OUTPUT",
+					    "GUTS_ENV",
+					    "GUTS_PATH",
+					    "GUTS_STEP_SUMMARY",
+					    "GUTS_STATE",
+					    "GUTS_TRACKING_ID",
+					    NULL};
 
 	for (size_t i = 0; exact[i]; i++)
 		if (!strcmp(name, exact[i]))
@@ -73,8 +93,7 @@ json_t *exec_process_env(struct exec_job *j, struct exec_scope *s,
 			put(e, sp->host_env[i], val);
 	}
 	put(e, "HOME", j->home);
-	json_object_foreach((json_t *)env_ctx, k, v)
-	{
+	json_object_foreach((json_t *)env_ctx, k, v) {
 		if (reserved(k))
 			continue;
 		if (json_is_string(v))
@@ -113,9 +132,9 @@ json_t *exec_process_env(struct exec_job *j, struct exec_scope *s,
 		put(e, "RUNNER_DEBUG", "1");
 	put(e, "GUTS_SHA", GH("sha"));
 	put(e, "GUTS_REF", GH("ref"));
-	put(e, "GUTS_BRANCH", GH("ref_type") && !strcmp(GH("ref_type"), "branch")
-				  ? GH("ref_name")
-				  : "");
+	put(e, "GUTS_BRANCH",
+	    GH("ref_type") && !strcmp(GH("ref_type"), "branch") ? GH("ref_name")
+								: "");
 	put(e, "GUTS_REPOSITORY", GH("repository"));
 	put(e, "GUTS_WORKSPACE", j->workspace);
 #undef GH
@@ -184,9 +203,8 @@ static void collect(const char *data, size_t len, void *ud)
 }
 
 /* Mask @len bytes of a line (or piece) and hand them to the sink. */
-static void output(struct capture *c, enum guts_log_kind kind,
-		   const char *line, size_t len, int complete,
-		   const struct guts_annotation *ann)
+static void output(struct capture *c, enum guts_log_kind kind, const char *line,
+		   size_t len, int complete, const struct guts_annotation *ann)
 {
 	struct exec_job *j = c->j;
 
@@ -280,8 +298,7 @@ static int command(struct capture *c, const char *line, size_t len)
 			free(io->stop_token);
 			io->stop_token = guts_xstrdup(cmd.message);
 		}
-	} else if (!strcmp(name, "set-output") ||
-		   !strcmp(name, "save-state")) {
+	} else if (!strcmp(name, "set-output") || !strcmp(name, "save-state")) {
 		const char *k = guts_wfcmd_prop(&cmd, "name");
 
 		if (k && *k)
@@ -333,22 +350,155 @@ static int on_line(const char *line, size_t len, int complete, void *ud)
 	return 0;
 }
 
+/*
+ * Complete lines that hold no workflow command, in one go: masked as one
+ * stream (the mask never joins or splits lines, as no value it hides
+ * holds a line end... except a whole multi-line secret, which then comes
+ * out as one "***" line), then handed out a line at a time.
+ */
+static void output_batch(struct capture *c, const char *data, size_t len)
+{
+	struct exec_job *j = c->j;
+	const char *s, *end;
+
+	if (!len)
+		return;
+	if (guts_mask_count(j->mask)) {
+		guts_buf_reset(&j->line);
+		guts_mask_write(j->mask, data, len, collect, j);
+		guts_mask_flush(j->mask, collect, j);
+		data = j->line.data;
+		len = j->line.len;
+	}
+	s = data;
+	end = data + len;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = (size_t)((nl ? nl : end) - s);
+
+		emit(j, GUTS_LOG_OUTPUT, s, n, 0, c->ts, NULL);
+		s += n + 1;
+	}
+}
+
+/* Whether a line may be a workflow command (or a stop-commands end). */
+static int maybe_command(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i + 1 < n && s[i] == ':' && s[i + 1] == ':';
+}
+
+/*
+ * A read of the step's output.  The fast path takes runs of ordinary
+ * complete lines in one batch; what continues a line from the last read,
+ * a command line, an over-long line or an unterminated end goes through
+ * the line splitter one line at a time.
+ */
+static void capture_chunk(struct capture *c, const char *data, size_t len)
+{
+	struct exec_job *j = c->j;
+	const char *s = data, *end = data + len, *batch;
+
+	if (j->lines.partial.len || c->in_piece) {
+		const char *nl = memchr(s, '\n', len);
+		size_t n = nl ? (size_t)(nl - s) + 1 : len;
+
+		guts_lines_feed(&j->lines, s, n, on_line, c);
+		s += n;
+	}
+	batch = s;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n;
+
+		if (!nl)
+			break;
+		n = (size_t)(nl - s);
+		if (n > j->lines.max || maybe_command(s, n)) {
+			output_batch(c, batch, (size_t)(s - batch));
+			guts_lines_feed(&j->lines, s, n + 1, on_line, c);
+			batch = nl + 1;
+		}
+		s = nl + 1;
+	}
+	output_batch(c, batch, (size_t)(s - batch));
+	if (s < end)
+		guts_lines_feed(&j->lines, s, (size_t)(end - s), on_line, c);
+}
+
 /* ---- environment files ------------------------------------------------- */
 
+/*
+ * The files a step writes back live in a directory the step can write:
+ * never follow a link planted there, never block on a FIFO, read only
+ * regular files.
+ */
 static int read_env_file(const char *path, char **text, size_t *len)
 {
-	int ret = guts_fs_read_all(text, len, path, EXEC_MAX_ENV_FILE);
+	struct stat st;
+	int fd, ret;
 
-	if (ret == GUTS_ENOTFOUND) {
-		*text = NULL;
-		*len = 0;
-		return 0;
+	*text = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : guts_error_errno("open %s", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return guts_error(GUTS_EINVAL, "%s is not a regular file",
+				  path);
 	}
+	ret = guts_fs_read_fd(text, len, fd, EXEC_MAX_ENV_FILE);
+	close(fd);
 	return ret;
 }
 
-static int set_entry(const char *name, const char *value, size_t len,
-		     void *ud)
+/* Create or empty a regular file the step may have tampered with. */
+int exec_write_file(const char *path, const char *data, size_t len)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path,
+		  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK |
+		      O_CLOEXEC,
+		  0644);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EEXIST;
+	}
+	if (fd < 0 && (errno == ELOOP || errno == EEXIST || errno == ENXIO ||
+		       errno == EISDIR)) {
+		/* Something else sits there: replace it. */
+		if (unlink(path) < 0 && rmdir(path) < 0)
+			return guts_error_errno("replace %s", path);
+		fd = open(path,
+			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  0644);
+	}
+	if (fd < 0)
+		return guts_error_errno("create %s", path);
+	while (len) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return guts_error_errno("write %s", path);
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+static int set_entry(const char *name, const char *value, size_t len, void *ud)
 {
 	json_object_set_new(ud, name, json_stringn(value, len));
 	return 0;
@@ -367,16 +517,6 @@ static void files_release(struct step_files *f)
 	free(f->state);
 }
 
-static int touch(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-
-	if (fd < 0)
-		return guts_error_errno("create %s", path);
-	close(fd);
-	return 0;
-}
-
 static int files_create(struct exec_job *j, struct step_files *f)
 {
 	f->output = exec_file_path(j, "set_output", NULL);
@@ -384,8 +524,11 @@ static int files_create(struct exec_job *j, struct step_files *f)
 	f->path = exec_file_path(j, "add_path", NULL);
 	f->summary = exec_file_path(j, "step_summary", NULL);
 	f->state = exec_file_path(j, "save_state", NULL);
-	if (touch(f->output) < 0 || touch(f->env) < 0 || touch(f->path) < 0 ||
-	    touch(f->summary) < 0 || touch(f->state) < 0)
+	if (exec_write_file(f->output, "", 0) < 0 ||
+	    exec_write_file(f->env, "", 0) < 0 ||
+	    exec_write_file(f->path, "", 0) < 0 ||
+	    exec_write_file(f->summary, "", 0) < 0 ||
+	    exec_write_file(f->state, "", 0) < 0)
 		return GUTS_EIO;
 	return 0;
 }
@@ -404,6 +547,17 @@ static void files_env(json_t *env, const struct step_files *f)
 	put(env, "GUTS_STATE", f->state);
 }
 
+static int load(struct exec_job *j, const char *path, char **text, size_t *len,
+		int *ret)
+{
+	if (read_env_file(path, text, len) < 0) {
+		exec_log(j, GUTS_LOG_ERROR, "%s", guts_error_message());
+		*ret = GUTS_EINVAL;
+		return 0;
+	}
+	return 1;
+}
+
 /* Read back what the step wrote; a bad file fails the step. */
 static int files_apply(struct exec_job *j, const struct step_files *f,
 		       struct exec_step_io *io)
@@ -412,7 +566,7 @@ static int files_apply(struct exec_job *j, const struct step_files *f,
 	size_t len;
 	int ret = 0;
 
-	if (read_env_file(f->env, &text, &len) == 0 && text) {
+	if (load(j, f->env, &text, &len, &ret) && text) {
 		if (guts_envfile_parse(text, len, set_entry, j->file_env) < 0) {
 			exec_log(j, GUTS_LOG_ERROR, "GITHUB_ENV: %s",
 				 guts_error_message());
@@ -420,7 +574,7 @@ static int files_apply(struct exec_job *j, const struct step_files *f,
 		}
 		free(text);
 	}
-	if (read_env_file(f->output, &text, &len) == 0 && text) {
+	if (load(j, f->output, &text, &len, &ret) && text) {
 		if (guts_envfile_parse(text, len, set_entry, io->outputs) < 0) {
 			exec_log(j, GUTS_LOG_ERROR, "GITHUB_OUTPUT: %s",
 				 guts_error_message());
@@ -428,7 +582,7 @@ static int files_apply(struct exec_job *j, const struct step_files *f,
 		}
 		free(text);
 	}
-	if (read_env_file(f->state, &text, &len) == 0 && text) {
+	if (load(j, f->state, &text, &len, &ret) && text) {
 		if (guts_envfile_parse(text, len, set_entry, io->state) < 0) {
 			exec_log(j, GUTS_LOG_ERROR, "GITHUB_STATE: %s",
 				 guts_error_message());
@@ -436,7 +590,7 @@ static int files_apply(struct exec_job *j, const struct step_files *f,
 		}
 		free(text);
 	}
-	if (read_env_file(f->path, &text, &len) == 0 && text) {
+	if (load(j, f->path, &text, &len, &ret) && text) {
 		char *save = NULL;
 
 		for (char *l = strtok_r(text, "\r\n", &save); l;
@@ -448,7 +602,7 @@ static int files_apply(struct exec_job *j, const struct step_files *f,
 		}
 		free(text);
 	}
-	if (read_env_file(f->summary, &text, &len) == 0 && text) {
+	if (load(j, f->summary, &text, &len, &ret) && text) {
 		if (len > EXEC_MAX_SUMMARY) {
 			exec_log(j, GUTS_LOG_WARNING,
 				 "$GITHUB_STEP_SUMMARY is %zu bytes; only %d "
@@ -533,6 +687,12 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 		return GUTS_FAILURE;
 	}
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	/*
+	 * A bigger pipe lets a chatty step write on while we process what
+	 * it wrote, and lets us take more per read.  Best effort: the
+	 * system's cap (pipe-max-size) may refuse it.
+	 */
+	fcntl(pfd[0], F_SETPIPE_SZ, EXEC_PIPE_SIZE);
 	buf = guts_xmalloc(EXEC_READ_SIZE);
 
 	while (!ended || !eof) {
@@ -586,23 +746,35 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 			if (!p[i].revents)
 				continue;
 			if (p[i].fd == pfd[0]) {
-				ssize_t r = read(pfd[0], buf, EXEC_READ_SIZE);
+				/*
+				 * Drain while full reads come back (a few at
+				 * most, to keep an eye on time-outs): one
+				 * poll() per read would cost as much again.
+				 */
+				for (int k = 0; k < 8; k++) {
+					ssize_t r =
+					    read(pfd[0], buf, EXEC_READ_SIZE);
 
-				if (r > 0) {
-					c.ts = exec_now_wall();
-					guts_lines_feed(&j->lines, buf,
-							(size_t)r, on_line, &c);
-				} else if (r == 0 ||
-					   (errno != EAGAIN && errno != EINTR)) {
-					eof = 1;
+					if (r > 0) {
+						c.ts = exec_now_wall();
+						capture_chunk(&c, buf,
+							      (size_t)r);
+						if ((size_t)r < EXEC_READ_SIZE)
+							break;
+						continue;
+					}
+					if (r == 0 ||
+					    (errno != EAGAIN && errno != EINTR))
+						eof = 1;
+					break;
 				}
 			} else if (!ended &&
 				   p[i].fd == guts_sandbox_event_fd(j->sb)) {
 				ret = guts_sandbox_reap(j->sb, &ex);
 				if (ret != 0) {
 					ended = 1;
-					drain_until = exec_now_mono() +
-						      200 * 1000000LL;
+					drain_until =
+					    exec_now_mono() + 200 * 1000000LL;
 				}
 				if (ret < 0) {
 					exec_log(j, GUTS_LOG_ERROR, "%s",
@@ -637,8 +809,9 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 	files_release(&f);
 
 	if (step_timed_out || j->timed_out) {
-		exec_log(j, GUTS_LOG_ERROR, "The %s has timed out after %g "
-					    "minutes.",
+		exec_log(j, GUTS_LOG_ERROR,
+			 "The %s has timed out after %g "
+			 "minutes.",
 			 j->timed_out ? "job" : "step",
 			 j->timed_out ? 0.0 : timeout_minutes);
 		result = GUTS_FAILURE;
@@ -769,8 +942,7 @@ static char *resolve_dir(struct exec_job *j, const char *wd)
 	return guts_xasprintf("%s/%s", j->workspace, wd);
 }
 
-static enum guts_conclusion run_script(struct exec_job *j,
-				       struct exec_scope *s,
+static enum guts_conclusion run_script(struct exec_job *j, struct exec_scope *s,
 				       const struct guts_wf_step *st,
 				       json_t *env, double timeout,
 				       const char *dshell, const char *dwd,
@@ -796,19 +968,17 @@ static enum guts_conclusion run_script(struct exec_job *j,
 			goto fail;
 	}
 	if (st->working_directory || dwd) {
-		if (exec_eval_string(j, s, env,
-				     st->working_directory
-					 ? st->working_directory
-					 : dwd,
-				     &wd, &err) < 0)
+		if (exec_eval_string(
+			j, s, env,
+			st->working_directory ? st->working_directory : dwd,
+			&wd, &err) < 0)
 			goto fail;
 	}
 	penv = exec_process_env(j, s, env);
 	if (!shell || !*shell) {
 		free(shell);
-		shell = guts_xstrdup(command_exists("bash", penv)
-					 ? "__default_bash"
-					 : "sh");
+		shell = guts_xstrdup(
+		    command_exists("bash", penv) ? "__default_bash" : "sh");
 	}
 	path = exec_file_path(j, "script", NULL);
 	{
@@ -825,17 +995,16 @@ static enum guts_conclusion run_script(struct exec_job *j,
 			path = p;
 		}
 	}
-	if (guts_fs_write_atomic(path, script, strlen(script), 0644) < 0) {
+	if (exec_write_file(path, script, strlen(script)) < 0) {
 		err = guts_xstrdup(guts_error_message());
 		goto fail;
 	}
 	if (shell_argv(&argv, shell, path, &ext, &err) < 0)
 		goto fail;
 	if (!command_exists(argv.v[0], penv)) {
-		err = guts_xasprintf("shell '%s' was not found in PATH (%s)",
-				     argv.v[0],
-				     json_string_value(
-					 json_object_get(penv, "PATH")));
+		err = guts_xasprintf(
+		    "shell '%s' was not found in PATH (%s)", argv.v[0],
+		    json_string_value(json_object_get(penv, "PATH")));
 		goto fail;
 	}
 	dir = resolve_dir(j, wd);
@@ -855,16 +1024,14 @@ static enum guts_conclusion run_script(struct exec_job *j,
 	}
 	io.outputs = outputs;
 	io.state = json_object();
-	r = exec_run_process(j, (const char *const *)argv.v, penv, dir,
-			     timeout, &io);
+	r = exec_run_process(j, (const char *const *)argv.v, penv, dir, timeout,
+			     &io);
 	json_decref(io.state);
 	goto done;
 fail:
 	exec_log(j, GUTS_LOG_ERROR, "%s", err);
 	r = GUTS_FAILURE;
 done:
-	if (path)
-		unlink(path);
 	free(path);
 	free(dir);
 	free(script);
@@ -935,8 +1102,7 @@ static json_t *step_env(struct exec_job *j, struct exec_scope *s,
 		json_object_update(env, s->env);
 	if (!json_is_object(st->env))
 		return env;
-	json_object_foreach(st->env, k, v)
-	{
+	json_object_foreach(st->env, k, v) {
 		json_t *r = NULL;
 
 		if (exec_eval_json(j, s, env, v, &r, err) < 0) {
@@ -1008,8 +1174,8 @@ int exec_run_steps(struct exec_job *j, struct exec_scope *s,
 			outcome = run_script(j, s, st, env, timeout, dshell,
 					     dwd, outputs);
 		else
-			outcome = exec_run_uses(j, s, st, env, timeout,
-						outputs);
+			outcome =
+			    exec_run_uses(j, s, st, env, timeout, outputs);
 	record:
 		free(err);
 		err = NULL;

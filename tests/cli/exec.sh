@@ -378,6 +378,76 @@ run basic $sandbox --job nosuchjob
 [ "$rc" = 2 ] && grep -q "no job 'nosuchjob'" "$dir/out"
 check $? "--job with an unknown job: exit 2"
 
+# --- sandbox: network none, pids and memory limits ---------------------------
+if [ -z "$sandbox" ] && command -v node >/dev/null 2>&1; then
+	node -e 'const s=require("net").createServer(c=>c.end("hi\n")).listen(0,"127.0.0.1",()=>{console.log(s.address().port)})' >"$dir/port" 2>&1 &
+	listener=$!
+	for _ in $(seq 50); do [ -s "$dir/port" ] && break; sleep 0.1; done
+	port=$(cat "$dir/port")
+	wf network <<YML
+on: push
+jobs:
+  open:
+    runs-on: default
+    steps:
+      - run: exec 3<>/dev/tcp/127.0.0.1/$port && echo CONNECTED-OPEN
+  closed:
+    runs-on: default
+    sandbox:
+      network: none
+    steps:
+      - run: |
+          if exec 3<>/dev/tcp/127.0.0.1/$port; then echo CONNECTED-CLOSED; exit 1; fi
+          echo refused-as-expected
+YML
+	run network
+	kill $listener 2>/dev/null
+	[ "$rc" = 0 ] && grep -q '^\[open\] CONNECTED-OPEN' "$dir/out" &&
+		grep -q '^\[closed\] refused-as-expected' "$dir/out" &&
+		grep -q 'no network' "$dir/out"
+	check $? "sandbox: network: none cannot reach a listener on 127.0.0.1:$port"
+else
+	echo "skip: network: none needs bubblewrap and node (for the listener)"
+fi
+
+wf limits <<'YML'
+on: push
+jobs:
+  bomb:
+    runs-on: default
+    sandbox:
+      pids: 64
+    steps:
+      - run: |
+          # A bounded fork bomb: far more processes than the limit allows.
+          for i in $(seq 300); do sleep 1 & done
+          wait
+  hog:
+    runs-on: default
+    sandbox:
+      memory: 64M
+    steps:
+      - run: |
+          # Hold ~400 MB in the shell: the memory limit must stop it.
+          x=$(head -c 400000000 /dev/zero | tr '\0' x)
+          echo "${#x}"
+YML
+run limits $sandbox
+if grep -q 'pids 64' "$dir/out"; then
+	grep -q '^\[bomb\] .*process limit\|^\[bomb\] .*fork: \(retry: \)\?Resource temporarily unavailable' "$dir/out" &&
+		grep -q '^\[bomb\] Job failure' "$dir/out"
+	check $? "limits: a fork bomb is stopped by the pids limit"
+else
+	echo "skip: no pids cgroup here (the sandbox line says what is in force)"
+fi
+if grep -q 'memory 64' "$dir/out"; then
+	grep -q '^\[hog\] Error: The step was killed: it exceeded the job.s memory limit' "$dir/out" &&
+		grep -q '^\[hog\] Job failure' "$dir/out"
+	check $? "limits: a memory hog is stopped by the memory limit"
+else
+	echo "skip: no memory cgroup here (the sandbox line says what is in force)"
+fi
+
 # --- checkout: a real git checkout of HEAD -------------------------------------
 repo=$dir/repo
 mkdir -p "$repo/.guts/workflows"
