@@ -22,6 +22,20 @@
 #include "guts/error.h"
 #include "banned.h"
 
+/*
+ * The skip table is indexed by the two bytes (64 KiB), or, when few
+ * blocks are in use, by a hash of them into 4 KiB that stays in the L1
+ * cache (blocks that collide share the smaller shift, which stays safe).
+ */
+#define SHIFT_BIG 65536
+#define SHIFT_SMALL 4096
+#define SMALL_BLOCKS 512
+
+static inline unsigned shift_index(int small, unsigned a, unsigned b)
+{
+	return small ? ((a << 5) ^ b) & (SHIFT_SMALL - 1) : a << 8 | b;
+}
+
 /* A base64 core shorter than this is too likely to be ordinary text. */
 #define MIN_BASE64_CORE 6
 
@@ -46,10 +60,12 @@ struct guts_mask {
 	 * Wu-Manber: minlen is the shortest pattern; shift[block] how far a
 	 * window ending in the two-byte block may move (built lazily when
 	 * patterns change; NULL when minlen < 3, where it would not pay).
+	 * See shift_index() for how a block indexes it.
 	 */
 	size_t minlen;
 	unsigned char *shift;
 	int shift_stale;
+	int shift_small; /* shift[] is the hashed 4 KiB table */
 	struct guts_buf carry;
 	struct guts_buf tmp;
 };
@@ -209,16 +225,18 @@ static void build_shift(struct guts_mask *m)
 		return;
 	}
 	dflt = (unsigned char)(mlen - 1 > 255 ? 255 : mlen - 1);
-	if (!m->shift)
-		m->shift = guts_xmalloc(65536);
-	memset(m->shift, dflt, 65536);
+	m->shift_small = m->nr * (mlen - 1) <= SMALL_BLOCKS;
+	free(m->shift);
+	m->shift = guts_xmalloc(SHIFT_BIG);
+	memset(m->shift, dflt, m->shift_small ? SHIFT_SMALL : SHIFT_BIG);
 	for (size_t k = 0; k < m->nr; k++) {
 		const unsigned char *s = (const unsigned char *)m->p[k].s;
 
 		/* Blocks of the first mlen bytes: a window ending in one may
 		 * move only as far as that block lies from the end. */
 		for (size_t q = 0; q + 2 <= mlen; q++) {
-			unsigned blk = (unsigned)s[q] << 8 | s[q + 1];
+			unsigned blk =
+			    shift_index(m->shift_small, s[q], s[q + 1]);
 			size_t d = mlen - 2 - q;
 
 			if (d < m->shift[blk])
@@ -240,11 +258,11 @@ static void process(struct guts_mask *m, const char *b, size_t n, int final,
 			/* Skip windows that cannot hold the start of a match.
 			 */
 			size_t mlen = m->minlen;
+			int small = m->shift_small;
 
 			while (i + mlen <= n) {
-				unsigned char sh =
-				    m->shift[(unsigned)u[i + mlen - 2] << 8 |
-					     u[i + mlen - 1]];
+				unsigned char sh = m->shift[shift_index(
+				    small, u[i + mlen - 2], u[i + mlen - 1])];
 
 				if (!sh)
 					break;

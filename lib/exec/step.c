@@ -175,6 +175,13 @@ struct capture {
 	struct exec_step_io *io;
 	int64_t ts;
 	int in_piece; /* the last piece did not end a line */
+	/* The batch of ordinary lines: its line ends, relative to it. */
+	size_t *ends;
+	size_t nr_ends, alloc_ends;
+	const char *batch;
+	size_t batch_len;
+	size_t pieces;
+	int unchanged;
 };
 
 static void emit(struct exec_job *j, enum guts_log_kind kind, const char *s,
@@ -352,33 +359,62 @@ static int on_line(const char *line, size_t len, int complete, void *ud)
 
 /*
  * Complete lines that hold no workflow command, in one go: masked as one
- * stream (the mask never joins or splits lines, as no value it hides
- * holds a line end... except a whole multi-line secret, which then comes
- * out as one "***" line), then handed out a line at a time.
+ * stream, then handed out a line at a time.  The line ends found while
+ * looking for commands (c->ends) are reused when masking changed
+ * nothing, which is the common case; otherwise the masked text is split
+ * anew (a whole multi-line secret then comes out as one "***" line).
  */
+static void unchanged_or_copy(const char *data, size_t len, void *ud)
+{
+	struct capture *c = ud;
+
+	if (c->pieces++ == 0 && data == c->batch && len == c->batch_len)
+		c->unchanged = 1;
+	else
+		c->unchanged = 0;
+	guts_buf_add(&c->j->line, data, len);
+}
+
 static void output_batch(struct capture *c, const char *data, size_t len)
 {
 	struct exec_job *j = c->j;
 	const char *s, *end;
 
-	if (!len)
+	if (!len) {
+		c->nr_ends = 0;
 		return;
+	}
 	if (guts_mask_count(j->mask)) {
 		guts_buf_reset(&j->line);
-		guts_mask_write(j->mask, data, len, collect, j);
-		guts_mask_flush(j->mask, collect, j);
-		data = j->line.data;
-		len = j->line.len;
+		c->batch = data;
+		c->batch_len = len;
+		c->pieces = 0;
+		c->unchanged = 0;
+		guts_mask_write(j->mask, data, len, unchanged_or_copy, c);
+		guts_mask_flush(j->mask, unchanged_or_copy, c);
+		if (!c->unchanged) {
+			s = j->line.data;
+			end = s + j->line.len;
+			while (s < end) {
+				const char *nl =
+				    memchr(s, '\n', (size_t)(end - s));
+				size_t n = (size_t)((nl ? nl : end) - s);
+
+				emit(j, GUTS_LOG_OUTPUT, s, n, 0, c->ts, NULL);
+				s += n + 1;
+			}
+			c->nr_ends = 0;
+			return;
+		}
 	}
 	s = data;
-	end = data + len;
-	while (s < end) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		size_t n = (size_t)((nl ? nl : end) - s);
+	for (size_t i = 0; i < c->nr_ends; i++) {
+		const char *nl = data + c->ends[i];
 
-		emit(j, GUTS_LOG_OUTPUT, s, n, 0, c->ts, NULL);
-		s += n + 1;
+		emit(j, GUTS_LOG_OUTPUT, s, (size_t)(nl - s), 0, c->ts, NULL);
+		s = nl + 1;
 	}
+	c->nr_ends = 0;
 }
 
 /* Whether a line may be a workflow command (or a stop-commands end). */
@@ -410,6 +446,7 @@ static void capture_chunk(struct capture *c, const char *data, size_t len)
 		s += n;
 	}
 	batch = s;
+	c->nr_ends = 0;
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		size_t n;
@@ -421,6 +458,9 @@ static void capture_chunk(struct capture *c, const char *data, size_t len)
 			output_batch(c, batch, (size_t)(s - batch));
 			guts_lines_feed(&j->lines, s, n + 1, on_line, c);
 			batch = nl + 1;
+		} else {
+			GUTS_ALLOC_GROW(c->ends, c->nr_ends + 1, c->alloc_ends);
+			c->ends[c->nr_ends++] = (size_t)(nl - batch);
 		}
 		s = nl + 1;
 	}
@@ -636,7 +676,7 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 	struct guts_sandbox_cmd cmd = {0};
 	struct guts_sandbox_exit ex = {0};
 	struct step_files f = {0};
-	struct capture c = {j, io, 0, 0};
+	struct capture c = {0};
 	struct guts_strvec envv;
 	json_t *penv;
 	char *tracking, *buf;
@@ -647,6 +687,8 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 	int was_cancelled = j->cancelled;
 	enum guts_conclusion result;
 
+	c.j = j;
+	c.io = io;
 	if (timeout_minutes > 0) {
 		int64_t d = exec_now_mono() + (int64_t)(timeout_minutes * 60e9);
 
@@ -791,6 +833,7 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 		}
 	}
 	free(buf);
+	free(c.ends);
 	close(pfd[0]);
 	c.ts = exec_now_wall();
 	guts_lines_flush(&j->lines, on_line, &c);
