@@ -649,11 +649,11 @@ static void print_json(const struct guts_local_run *run)
 		}
 		json_array_append_new(
 		    jobs,
-		    json_pack("{s:s, s:s, s:O, s:s, s:O, s:o, s:f}", "id",
+		    json_pack("{s:s, s:s, s:O, s:s, s:o, s:o, s:f}", "id",
 			      j->id, "name", j->name, "matrix",
 			      j->matrix ? j->matrix : json_null(), "conclusion",
 			      guts_conclusion_name(j->conclusion), "outputs",
-			      j->result.outputs ? j->result.outputs
+			      j->result.outputs ? json_incref(j->result.outputs)
 						: json_object(),
 			      "steps", steps, "seconds", j->result.seconds));
 	}

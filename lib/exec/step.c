@@ -684,7 +684,8 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 	int step_timed_out = 0, cancelled = 0;
 	int grace = sp->kill_grace_ms > 0 ? sp->kill_grace_ms : 5000;
 	int64_t deadline = j->deadline, drain_until = 0;
-	int was_cancelled = j->cancelled;
+	/* A step that starts after the cancel runs to its end. */
+	int was_cancelled = j->cancelled || guts_cancel_is_set(sp->cancel);
 	enum guts_conclusion result;
 
 	c.j = j;

@@ -311,7 +311,7 @@ jobs:
 YML
 (cd "$dir" && exec "$guts" exec --workflow "$dir/cancel.yml" $sandbox) >"$dir/out" 2>&1 &
 bg=$!
-for _ in $(seq 50); do grep -q started "$dir/out" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q '^\[c\] started' "$dir/out" && break; sleep 0.1; done
 kill -INT $bg
 wait $bg
 rc=$?
