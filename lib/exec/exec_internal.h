@@ -20,6 +20,9 @@
 #define EXEC_MAX_SUMMARY (1024 * 1024)
 /* Environment files a step writes are read up to this size. */
 #define EXEC_MAX_ENV_FILE (16 * 1024 * 1024)
+/* The executor's default limits (a job's sandbox: key overrides pids). */
+#define EXEC_DEFAULT_PIDS 8192
+#define EXEC_DEFAULT_NOFILE 65536
 #define EXEC_READ_SIZE (1024 * 1024)
 #define EXEC_PIPE_SIZE (1024 * 1024)
 

@@ -515,9 +515,17 @@ static int setup(struct exec_job *j, char **reason)
 	so.home = j->home;
 	so.home_path = j->home;
 	so.network_none = sp->job->sandbox.network_none;
+	/*
+	 * The job's sandbox: limits, over the executor's defaults: a pids
+	 * limit that stops a fork bomb long before the machine notices, and
+	 * a file-descriptor limit.  Memory and CPU are unlimited unless the
+	 * job asks (a default would break builds on big machines).
+	 */
 	so.limits.memory = sp->job->sandbox.memory;
 	so.limits.cpus = sp->job->sandbox.cpus;
-	so.limits.pids = sp->job->sandbox.pids;
+	so.limits.pids = sp->job->sandbox.pids ? sp->job->sandbox.pids
+					       : EXEC_DEFAULT_PIDS;
+	so.limits.nofile = EXEC_DEFAULT_NOFILE;
 	so.name = sp->job->id;
 	ret = guts_sandbox_open(&j->sb, &so);
 	if (ret < 0) {
