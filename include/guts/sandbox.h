@@ -4,12 +4,16 @@
  *
  * How it works.  guts_sandbox_open() posix_spawn()s an agent process (the
  * program's own binary, argv[1] == GUTS_SANDBOX_AGENT_ARG) connected by a
- * socketpair.  The agent waits until the executor has moved it into the
- * job's cgroups (when the cgroup tree is writable), then, when bubblewrap is
- * used, execve()s bwrap, which runs the agent again inside the namespaces.
- * Exec keeps the pid and the cgroup, so nothing the job ever starts is
- * outside the cgroup.  Inside, the agent sets the rlimits, makes itself a
- * child subreaper, and posix_spawn()s each step's command on request.
+ * socketpair; when bubblewrap is used, it spawns bwrap, which runs the
+ * agent inside the namespaces (one exec fewer than an agent that execs
+ * bwrap: process creation is most of a job's sandbox cost).  The
+ * agent is moved into the job's cgroups (when the cgroup tree is
+ * writable) before open() returns, so before it starts anything, and
+ * nothing the job ever starts is outside the cgroup.  The agent sets the
+ * rlimits, makes itself a child subreaper, and posix_spawn()s each step's
+ * command on request.  When the executor goes away the agent reads end of
+ * file on the socket and kills what the job left (no PR_SET_PDEATHSIG:
+ * it would fire when the thread that opened the sandbox ends).
  *
  * Bubblewrap (when present and isolation is asked for): pid, ipc and uts
  * namespaces, a new session, all capabilities dropped, `/` read-only, a

@@ -16,6 +16,7 @@
  */
 #include "sandbox_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -300,11 +301,48 @@ static void sanitise(char *out, size_t size, const char *name)
 	out[o] = '\0';
 }
 
+/*
+ * Remove the cgroups of executors that died without close() (the agent
+ * kills the job then, but cannot remove the cgroup it is in): empty
+ * "guts-NAME-PID-N" directories whose PID is gone.
+ */
+static void sweep_stale(const char *parent)
+{
+	struct dirent *de;
+	DIR *d = opendir(parent);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		const char *last, *prev;
+		char *end, *path;
+		long pid;
+
+		if (strncmp(de->d_name, "guts-", 5))
+			continue;
+		last = strrchr(de->d_name, '-');
+		prev = last;
+		while (prev > de->d_name && prev[-1] != '-')
+			prev--;
+		if (prev <= de->d_name + 5)
+			continue;
+		pid = strtol(prev, &end, 10);
+		if (end != last || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		path = guts_xasprintf("%s/%s", parent, de->d_name);
+		rmdir(path); /* fails, harmlessly, while it is in use */
+		free(path);
+	}
+	closedir(d);
+}
+
 /* mkdir @parent/@leaf; the new path, or NULL with errno set. */
 static char *make_dir(const char *parent, const char *leaf)
 {
 	char *path = guts_xasprintf("%s/%s", parent, leaf);
 
+	sweep_stale(parent);
 	if (mkdir(path, 0755) == 0)
 		return path;
 	free(path);

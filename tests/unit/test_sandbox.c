@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -851,6 +852,101 @@ static void test_sandbox__the_guts_binary_is_an_agent(void **state)
 	guts_buf_release(&out);
 }
 
+static const char *find_prefix;
+static int found;
+
+static int find_fn(const char *path, const struct stat *st, int type,
+		   struct FTW *ftw)
+{
+	(void)st;
+	if (type == FTW_D &&
+	    !strncmp(path + ftw->base, find_prefix, strlen(find_prefix)))
+		found++;
+	return 0;
+}
+
+/* How many directories under /sys/fs/cgroup start with @prefix. */
+static int find_cgroup(const char *prefix)
+{
+	find_prefix = prefix;
+	found = 0;
+	nftw("/sys/fs/cgroup", find_fn, 16, FTW_PHYS);
+	return found;
+}
+
+#define HELPER_ARG "--sandbox-test-executor"
+
+/*
+ * An executor that opens a sandbox, starts a command leaving a background
+ * process, says "ready" and waits to be killed: argv[2] is 1 for
+ * bubblewrap, argv[3] the tracking id.
+ */
+static int helper_main(char **argv)
+{
+	const struct mode *m = !strcmp(argv[2], "1") ? &isolated : &plain;
+	const char *sh[] = {"sh", "-c", "sleep 1000 & sleep 1000", NULL};
+	struct guts_sandbox_opts o = default_opts(m);
+	struct guts_sandbox_cmd cmd = {sh, base_env, "/", argv[3], -1};
+	struct guts_sandbox *sb;
+
+	o.workspace = NULL;
+	if (guts_sandbox_open(&sb, &o) < 0 || guts_sandbox_start(sb, &cmd) < 0)
+		return 1;
+	if (write(1, "ready\n", 6) != 6)
+		return 1;
+	pause();
+	return 0;
+}
+
+static void test_sandbox__everything_dies_with_the_executor(void **state)
+{
+	const struct mode *m = *state;
+	char *argv[] = {"/proc/self/exe", HELPER_ARG, m->isolate ? "1" : "0",
+			NULL, NULL};
+	posix_spawn_file_actions_t fa;
+	char id[64], buf[16], leaf[64];
+	int p[2], st, n;
+	pid_t pid;
+
+	if (skip_mode(m))
+		return;
+	new_id(id, sizeof(id));
+	argv[3] = id;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ),
+			 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (read(p[0], buf, sizeof(buf)) != 6)
+		kill(pid, SIGKILL);
+	close(p[0]);
+	for (int64_t until = now_ms() + 1000;
+	     count_with_id(id) < 2 && now_ms() < until;)
+		sleep_ms(2);
+	n = count_with_id(id);
+
+	/* No close(): the agent sees the socket end and cleans up. */
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(n >= 2);
+	assert_int_equal(settled_count(id, 0), 0);
+
+	/*
+	 * A later sandbox removes the cgroup it left, once its agent (the
+	 * last process in it) is gone too.
+	 */
+	snprintf(leaf, sizeof(leaf), "guts-unit-%d-", (int)pid);
+	for (int64_t until = now_ms() + 2000; now_ms() < until;) {
+		close_sb(open_mode(&plain), NULL);
+		if (!find_cgroup(leaf))
+			break;
+		sleep_ms(20);
+	}
+	assert_int_equal(find_cgroup(leaf), 0);
+}
+
 static int probe_bwrap(void)
 {
 	char *argv[] = {"bwrap", "--ro-bind", "/", "/", "true", NULL};
@@ -890,6 +986,7 @@ int main(int argc, char **argv)
 	    BOTH(test_sandbox__isolation_has_its_own_pid_namespace),
 	    BOTH(test_sandbox__says_what_is_in_force),
 	    BOTH(test_sandbox__the_guts_binary_is_an_agent),
+	    BOTH(test_sandbox__everything_dies_with_the_executor),
 	    cmocka_unit_test_teardown(
 		test_sandbox__missing_bubblewrap_is_said_or_refused, teardown),
 	};
@@ -897,6 +994,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], GUTS_SANDBOX_AGENT_ARG))
 		return guts_sandbox_agent_main(argc, argv);
+	if (argc > 3 && !strcmp(argv[1], HELPER_ARG))
+		return helper_main(argv);
 	bwrap_works = probe_bwrap();
 	if (!bwrap_works)
 		print_message("bubblewrap does not work here: the isolated "
