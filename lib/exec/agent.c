@@ -136,17 +136,17 @@ static int was_child_before(const struct agent *a, pid_t pid)
 	return 0;
 }
 
-/*
- * Note our children before a command starts.  Start times are in clock
- * ticks (10 ms), too coarse to tell a leftover of the previous command
- * from an orphan of this one on their own.
- */
 static void add_before(struct agent *a, pid_t pid)
 {
 	GUTS_ALLOC_GROW(a->before, a->nr_before + 1, a->alloc_before);
 	a->before[a->nr_before++] = pid;
 }
 
+/*
+ * Note our children before a command starts.  Start times are in clock
+ * ticks (10 ms), too coarse to tell a leftover of the previous command
+ * from an orphan of this one on their own.
+ */
 static void note_children(struct agent *a)
 {
 	char path[64], *text = NULL;
@@ -325,7 +325,7 @@ static void finish_command(struct agent *a)
 		} else if (pid < 0 && errno != EINTR) {
 			/* Cannot happen for our own child; do not hang. */
 			a->cmd_reaped = 1;
-			a->cmd_status = 0x7f00;
+			a->cmd_status = 127 << 8; /* exit 127 */
 		}
 	}
 	reap_children(a);
@@ -750,6 +750,8 @@ int guts_sandbox_agent_main(int argc, char **argv)
 	if (sock > 3)
 		close_range(3, (unsigned)sock - 1, CLOSE_RANGE_CLOEXEC);
 	fcntl((int)sock, F_SETFD, FD_CLOEXEC);
+	/* A write to a closed stderr must not kill us before we clean up. */
+	signal(SIGPIPE, SIG_IGN);
 
 	if (wait_message((int)sock, &cfg, sizeof(cfg), SBX_CONFIG) !=
 	    (int)sizeof(cfg))
@@ -762,7 +764,11 @@ int guts_sandbox_agent_main(int argc, char **argv)
 
 	a.sock = (int)sock;
 	a.self = getpid();
-	a.pidns = inner;
+	/*
+	 * "Kill everything but init and us" is only for bwrap's pid
+	 * namespace: make sure that is where we are.
+	 */
+	a.pidns = inner && a.self == 2 && getppid() == 1;
 	a.sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
 	guts_buf_init(&a.req, SBX_START_MAX);
 	guts_buf_init(&a.scratch, 0);

@@ -83,7 +83,7 @@ static char *unescape(const char *s, size_t len)
 	char *out = guts_xmalloc(len + 1), *o = out;
 
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\\' && i + 3 < len + 1 && s[i + 1] >= '0' &&
+		if (s[i] == '\\' && i + 3 < len && s[i + 1] >= '0' &&
 		    s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' &&
 		    s[i + 3] >= '0' && s[i + 3] <= '7') {
 			*o++ = (char)((s[i + 1] - '0') * 64 +
@@ -203,8 +203,9 @@ static char *hier_dir(const struct hier *h)
 {
 	size_t rl;
 
-	if (!h->mount || !h->root || !h->path)
-		return NULL;
+	if (!h->mount || !h->root || !h->path || h->path[0] != '/' ||
+	    strstr(h->path, "/.."))
+		return NULL; /* outside our cgroup namespace's view */
 	if (!strcmp(h->root, "/"))
 		return guts_xasprintf("%s%s", h->mount,
 				      strcmp(h->path, "/") ? h->path : "");
@@ -401,7 +402,9 @@ static int apply_limit(int version, const char *dir, int c,
 		snprintf(val, sizeof(val), "%ld", lim->pids);
 		return write_file(dir, "pids.max", val);
 	default: {
-		long quota = (long)(lim->cpus * CFS_PERIOD_US);
+		double want = lim->cpus * CFS_PERIOD_US;
+		/* The kernel's bounds: 1 ms a period, at most ~1000 CPUs. */
+		long quota = want > 1e11 ? 100000000000L : (long)want;
 
 		if (quota < 1000)
 			quota = 1000;

@@ -94,22 +94,14 @@ static int check_abs(const char *what, const char *path)
 static void build_bwrap_argv(struct guts_strvec *v, const char *bwrap,
 			     const struct guts_sandbox_opts *opts)
 {
-	static const char *const fixed[] = {"--ro-bind",
-					    "/",
-					    "/",
-					    "--dev",
-					    "/dev",
-					    "--proc",
-					    "/proc",
-					    "--tmpfs",
-					    "/tmp",
-					    "--unshare-pid",
-					    "--unshare-ipc",
-					    "--unshare-uts",
-					    "--new-session",
-					    "--die-with-parent",
-					    "--cap-drop",
-					    "ALL"};
+	/* clang-format off */
+	static const char *const fixed[] = {
+		"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+		"--tmpfs", "/tmp",
+		"--unshare-pid", "--unshare-ipc", "--unshare-uts",
+		"--new-session", "--die-with-parent", "--cap-drop", "ALL",
+	};
+	/* clang-format on */
 	const char *home_path =
 	    opts->home_path ? opts->home_path : getenv("HOME");
 
@@ -512,8 +504,7 @@ int guts_sandbox_open(struct guts_sandbox **out,
 	}
 	rc = open_once(out, opts, &plan);
 	if (rc < 0 && plan.bwrap && !opts->require_isolation) {
-		/* bwrap is there but does not work here (no user namespaces).
-		 */
+		/* bwrap is there but fails (no user namespaces...). */
 		plan.bwrap_error = guts_xstrdup(guts_error_message());
 		free(plan.bwrap);
 		plan.bwrap = NULL;

@@ -221,7 +221,7 @@ static struct guts_sandbox_exit run_sh(struct guts_sandbox *sb,
 {
 	struct guts_sandbox_exit ex;
 	char id[64];
-	int r;
+	int r = -1;
 
 	new_id(id, sizeof(id));
 	assert_int_equal(start_sh(sb, script, id, &r), 0);
@@ -386,7 +386,7 @@ test_sandbox__terminate_kills_the_tree_with_setsid_grandchildren(void **state)
 	struct guts_sandbox *sb;
 	char id[64], pidfile[512], *pid = NULL;
 	int64_t until;
-	int r;
+	int r = -1;
 
 	if (skip_mode(m))
 		return;
@@ -405,7 +405,8 @@ test_sandbox__terminate_kills_the_tree_with_setsid_grandchildren(void **state)
 		if ((pid = read_text(pidfile)))
 			break;
 	assert_non_null(pid);
-	pid[strcspn(pid, "\n")] = '\0';
+	if (pid)
+		pid[strcspn(pid, "\n")] = '\0';
 	/* sh, sleep, the setsid'd sh and its sleep. */
 	assert_int_equal(settled_count(id, 4), 4);
 
@@ -438,7 +439,7 @@ test_sandbox__sigterm_ignored_means_sigkill_after_grace(void **state)
 	struct guts_buf out;
 	char id[64];
 	int64_t t0, took;
-	int r;
+	int r = -1;
 
 	if (skip_mode(m))
 		return;
@@ -478,7 +479,7 @@ test_sandbox__terminate_spares_what_earlier_commands_left(void **state)
 	struct guts_sandbox *sb;
 	char first[64], second[64];
 	size_t left = 0;
-	int r;
+	int r = -1;
 
 	if (skip_mode(m))
 		return;
@@ -513,7 +514,7 @@ static void test_sandbox__close_kills_background_processes(void **state)
 	char id[64];
 	size_t left = 0;
 	long bg;
-	int r;
+	int r = -1;
 
 	if (skip_mode(m))
 		return;
@@ -554,7 +555,7 @@ static void test_sandbox__exit_is_reported_after_stdout_closes(void **state)
 	struct guts_sandbox *sb;
 	char id[64], c;
 	int64_t t0;
-	int r;
+	int r = -1;
 
 	if (skip_mode(m))
 		return;
@@ -582,7 +583,7 @@ static void test_sandbox__pids_limit_stops_a_fork_bomb(void **state)
 	struct guts_buf out;
 	char id[64];
 	size_t left = 0;
-	int r;
+	int r = -1;
 
 	if (skip_mode(m))
 		return;
@@ -796,7 +797,8 @@ static void test_sandbox__says_what_is_in_force(void **state)
 static void test_sandbox__missing_bubblewrap_is_said_or_refused(void **state)
 {
 	struct guts_sandbox_opts o = default_opts(&isolated);
-	char *path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	const char *old_path = getenv("PATH");
+	char *path = old_path ? strdup(old_path) : NULL;
 	struct guts_sandbox *sb = NULL;
 	struct guts_sandbox_exit ex;
 	char msg[256];
@@ -871,6 +873,7 @@ static int find_cgroup(const char *prefix)
 	find_prefix = prefix;
 	found = 0;
 	nftw("/sys/fs/cgroup", find_fn, 16, FTW_PHYS);
+	find_prefix = NULL;
 	return found;
 }
 
