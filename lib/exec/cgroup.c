@@ -462,9 +462,10 @@ static void setup_v1(struct guts__cgroup *cg, struct layout *l,
 
 			if (!dir) {
 				if (wanted(lim, c))
-					add_why(cg, "cannot create %s/%s: %s",
-						parent[c], leaf,
-						strerror(errno));
+					add_why(cg,
+						"cannot create a cgroup in "
+						"%s: %s",
+						parent[c], strerror(errno));
 				continue;
 			}
 			cg->made[cg->nr_made++] = dir;
@@ -512,7 +513,7 @@ static void setup_v2(struct guts__cgroup *cg, struct layout *l,
 	dir = make_dir(parent, leaf);
 	if (!dir) {
 		if (cg->asked)
-			add_why(cg, "cannot create %s/%s: %s", parent, leaf,
+			add_why(cg, "cannot create a cgroup in %s: %s", parent,
 				strerror(errno));
 		goto out;
 	}

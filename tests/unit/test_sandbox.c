@@ -768,6 +768,39 @@ static void test_sandbox__isolation_has_its_own_pid_namespace(void **state)
 	guts_buf_release(&out);
 }
 
+static void test_sandbox__rlimits_apply_to_commands(void **state)
+{
+	const struct mode *m = *state;
+	struct guts_sandbox_opts o = default_opts(m);
+	struct guts_sandbox_exit ex;
+	struct guts_sandbox *sb;
+	struct guts_buf out, script;
+	char big[512];
+	struct stat st;
+
+	if (skip_mode(m))
+		return;
+	o.limits.file_size = 1 << 20;
+	o.limits.nofile = 64;
+	sb = open_with(&o);
+	guts_buf_init(&out, 0);
+	guts_buf_init(&script, 0);
+	snprintf(big, sizeof(big), "%s/big", workdir);
+	ex = run_sh(sb, "ulimit -n; ulimit -c", &out);
+	assert_true(exited_with(&ex, 0));
+	assert_string_equal(out.data, "64\n0\n");
+
+	guts_buf_addf(&script, "head -c 2M /dev/zero > %s", big);
+	ex = run_sh(sb, script.data, NULL);
+	assert_false(exited_with(&ex, 0));
+	assert_int_equal(stat(big, &st), 0);
+	assert_int_equal(st.st_size, 1 << 20);
+	unlink(big);
+	assert_int_equal(close_sb(sb, NULL), 0);
+	guts_buf_release(&out);
+	guts_buf_release(&script);
+}
+
 static void test_sandbox__says_what_is_in_force(void **state)
 {
 	const struct mode *m = *state;
@@ -987,6 +1020,7 @@ int main(int argc, char **argv)
 	    BOTH(test_sandbox__network_none_cuts_off_the_network),
 	    BOTH(test_sandbox__isolation_protects_the_host_files),
 	    BOTH(test_sandbox__isolation_has_its_own_pid_namespace),
+	    BOTH(test_sandbox__rlimits_apply_to_commands),
 	    BOTH(test_sandbox__says_what_is_in_force),
 	    BOTH(test_sandbox__the_guts_binary_is_an_agent),
 	    BOTH(test_sandbox__everything_dies_with_the_executor),
