@@ -12,8 +12,9 @@
  * nothing the job ever starts is outside the cgroup.  The agent sets the
  * rlimits, makes itself a child subreaper, and posix_spawn()s each step's
  * command on request.  When the executor goes away the agent reads end of
- * file on the socket and kills what the job left (no PR_SET_PDEATHSIG:
- * it would fire when the thread that opened the sandbox ends).
+ * file on the socket and kills what the job left (no PR_SET_PDEATHSIG nor
+ * bwrap --die-with-parent: they fire when the thread that opened the
+ * sandbox ends).  See docs/sandbox.md.
  *
  * Bubblewrap (when present and isolation is asked for): pid, ipc and uts
  * namespaces, a new session, all capabilities dropped, `/` read-only, a
@@ -32,7 +33,8 @@
  * which catches a `setsid` grandchild.  SIGTERM first, SIGKILL after the
  * grace period.  close() kills everything still running in the sandbox.
  *
- * A struct guts_sandbox belongs to one thread at a time.
+ * A struct guts_sandbox belongs to one thread at a time; it may move
+ * between threads, and outlives the one that opened it.
  */
 #ifndef GUTS_SANDBOX_H
 #define GUTS_SANDBOX_H

@@ -94,12 +94,17 @@ static int check_abs(const char *what, const char *path)
 static void build_bwrap_argv(struct guts_strvec *v, const char *bwrap,
 			     const struct guts_sandbox_opts *opts)
 {
+	/*
+	 * No --die-with-parent: it ties the sandbox to the *thread* that
+	 * opened it.  When the executor dies the agent reads end of file,
+	 * kills the job and exits, and bwrap with it.
+	 */
 	/* clang-format off */
 	static const char *const fixed[] = {
 		"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
 		"--tmpfs", "/tmp",
 		"--unshare-pid", "--unshare-ipc", "--unshare-uts",
-		"--new-session", "--die-with-parent", "--cap-drop", "ALL",
+		"--new-session", "--cap-drop", "ALL",
 	};
 	/* clang-format on */
 	const char *home_path =

@@ -20,6 +20,7 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -983,6 +984,41 @@ static void test_sandbox__everything_dies_with_the_executor(void **state)
 	assert_int_equal(find_cgroup(leaf), 0);
 }
 
+struct opener {
+	const struct mode *mode;
+	struct guts_sandbox *sb;
+	int rc;
+};
+
+static void *open_in_thread(void *arg)
+{
+	struct opener *op = arg;
+	struct guts_sandbox_opts o = default_opts(op->mode);
+
+	op->rc = guts_sandbox_open(&op->sb, &o);
+	return NULL;
+}
+
+static void test_sandbox__outlives_the_thread_that_opened_it(void **state)
+{
+	const struct mode *m = *state;
+	struct opener op = {m, NULL, -1};
+	struct guts_sandbox_exit ex;
+	pthread_t t;
+
+	if (skip_mode(m))
+		return;
+	assert_int_equal(pthread_create(&t, NULL, open_in_thread, &op), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(op.rc, 0);
+	track(op.sb, NULL);
+	/* PR_SET_PDEATHSIG would have struck when the thread ended. */
+	sleep_ms(100);
+	ex = run_sh(op.sb, "exit 4", NULL);
+	assert_true(exited_with(&ex, 4));
+	assert_int_equal(close_sb(op.sb, NULL), 0);
+}
+
 static int probe_bwrap(void)
 {
 	char *argv[] = {"bwrap", "--ro-bind", "/", "/", "true", NULL};
@@ -1024,6 +1060,7 @@ int main(int argc, char **argv)
 	    BOTH(test_sandbox__says_what_is_in_force),
 	    BOTH(test_sandbox__the_guts_binary_is_an_agent),
 	    BOTH(test_sandbox__everything_dies_with_the_executor),
+	    BOTH(test_sandbox__outlives_the_thread_that_opened_it),
 	    cmocka_unit_test_teardown(
 		test_sandbox__missing_bubblewrap_is_said_or_refused, teardown),
 	};
