@@ -46,9 +46,9 @@
 #define GUTS_SANDBOX_AGENT_ARG "__sandbox-agent"
 
 struct guts_sandbox_limits {
-	unsigned long long memory; /* bytes (cgroup); 0 = no limit */
-	double cpus;		   /* CPUs (cgroup quota); 0 = no limit */
-	long pids;		   /* tasks (cgroup); 0 = no limit */
+	unsigned long long memory;    /* bytes (cgroup); 0 = no limit */
+	double cpus;		      /* CPUs (cgroup quota); 0 = no limit */
+	long pids;		      /* tasks (cgroup); 0 = no limit */
 	unsigned long long file_size; /* RLIMIT_FSIZE bytes; 0 = no limit */
 	unsigned long nofile;	      /* RLIMIT_NOFILE; 0 = inherit */
 	/* RLIMIT_NPROC fallback when there is no pids cgroup; 0 = none */
@@ -65,7 +65,8 @@ struct guts_sandbox_opts {
 	/* With isolate: fail instead of running unsandboxed without bwrap. */
 	int require_isolation;
 	const char *workspace; /* read-write inside */
-	/* More directories bound read-write at the same path (job temp, ...). */
+	/* More directories bound read-write at the same path (job temp, ...).
+	 */
 	const char *const *rw_paths;
 	size_t nr_rw_paths;
 	/*
@@ -124,10 +125,10 @@ int guts_sandbox_start(struct guts_sandbox *sb,
 int guts_sandbox_event_fd(const struct guts_sandbox *sb);
 
 struct guts_sandbox_exit {
-	int wstatus;	 /* as from waitpid() */
-	int oom_killed;	 /* the memory limit was hit */
+	int wstatus;	  /* as from waitpid() */
+	int oom_killed;	  /* the memory limit was hit */
 	int pids_limited; /* the pids limit refused a fork */
-	int terminated;	 /* terminate() ended it */
+	int terminated;	  /* terminate() ended it */
 };
 
 /**
