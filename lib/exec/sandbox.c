@@ -433,9 +433,15 @@ static int open_once(struct guts_sandbox **out,
 		 * bwrap runs the agent from this descriptor: the binary may
 		 * be hidden inside (under /tmp, or the home), or replaced.
 		 */
-		exe_fd = lift_fd(open(path, O_PATH | O_CLOEXEC));
+		exe_fd = open(path, O_PATH | O_CLOEXEC);
 		if (exe_fd < 0) {
 			rc = guts_error_errno("cannot open %s", path);
+			goto fail;
+		}
+		exe_fd = lift_fd(exe_fd);
+		if (exe_fd < 0) {
+			rc = guts_error_errno(
+			    "sandbox: cannot move a descriptor");
 			goto fail;
 		}
 		build_bwrap_argv(&argv, plan->bwrap, opts);
@@ -616,6 +622,11 @@ int guts_sandbox_start(struct guts_sandbox *sb,
 		return guts_error(GUTS_EINVAL,
 				  "sandbox: a command needs argv, envp, cwd "
 				  "and a tracking id");
+	if (cmd->out_fd >= 0 && fcntl(cmd->out_fd, F_GETFD) < 0)
+		return guts_error(GUTS_EINVAL,
+				  "sandbox: the output descriptor %d is not "
+				  "open",
+				  cmd->out_fd);
 	guts_buf_init(&req, SBX_START_MAX);
 	rc = encode_start(&req, cmd);
 	if (rc < 0)
@@ -626,6 +637,8 @@ int guts_sandbox_start(struct guts_sandbox *sb,
 		goto out;
 	}
 	if (wait_readable(sb->sock, REPLY_TIMEOUT_MS) <= 0) {
+		/* Its answer could come any time now: give up on it. */
+		sb->dead = 1;
 		rc = guts_error(GUTS_EIO, "the sandbox agent does not answer");
 		goto out;
 	}

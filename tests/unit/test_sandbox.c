@@ -341,6 +341,46 @@ static void test_sandbox__reports_exit_status_and_captures_output(void **state)
 	guts_buf_release(&out);
 }
 
+static void test_sandbox__passes_a_large_environment_whole(void **state)
+{
+	const struct mode *m = *state;
+	const char *argv[] = {
+	    "sh", "-c", "printf %s \"$BIG\" | wc -c; echo \"$LAST\"", NULL};
+	const char *envp[] = {base_env[0], NULL, "LAST=end", NULL};
+	struct guts_sandbox_cmd cmd = {argv, envp, workdir, "sbtest-big", -1};
+	struct guts_sandbox_exit ex;
+	struct guts_sandbox *sb;
+	struct guts_buf big, out;
+	int p[2];
+
+	if (skip_mode(m))
+		return;
+	/* Several times the 32 KiB of one message. */
+	guts_buf_init(&big, 0);
+	guts_buf_adds(&big, "BIG=");
+	for (int i = 0; i < 100000; i++)
+		guts_buf_addch(&big, (char)('a' + i % 26));
+	envp[1] = big.data;
+	guts_buf_init(&out, 0);
+	sb = open_mode(m);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	cmd.out_fd = p[1];
+	assert_int_equal(guts_sandbox_start(sb, &cmd), 0);
+	close(p[1]);
+	wait_exit(sb, p[0], &ex, &out, 10000);
+	assert_true(exited_with(&ex, 0));
+	assert_string_equal(out.data, "100000\nend\n");
+
+	/* A closed output descriptor is the caller's mistake, not fatal. */
+	cmd.out_fd = p[1];
+	assert_int_equal(guts_sandbox_start(sb, &cmd), GUTS_EINVAL);
+	ex = run_sh(sb, "exit 0", NULL);
+	assert_true(exited_with(&ex, 0));
+	assert_int_equal(close_sb(sb, NULL), 0);
+	guts_buf_release(&big);
+	guts_buf_release(&out);
+}
+
 static void test_sandbox__start_names_a_missing_program_or_cwd(void **state)
 {
 	const struct mode *m = *state;
@@ -1044,6 +1084,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    BOTH(test_sandbox__reports_exit_status_and_captures_output),
+	    BOTH(test_sandbox__passes_a_large_environment_whole),
 	    BOTH(test_sandbox__start_names_a_missing_program_or_cwd),
 	    BOTH(
 		test_sandbox__terminate_kills_the_tree_with_setsid_grandchildren),
