@@ -4,12 +4,17 @@
  *
  * How it works.  guts_sandbox_open() posix_spawn()s an agent process (the
  * program's own binary, argv[1] == GUTS_SANDBOX_AGENT_ARG) connected by a
- * socketpair.  The agent waits until the executor has moved it into the
- * job's cgroups (when the cgroup tree is writable), then, when bubblewrap is
- * used, execve()s bwrap, which runs the agent again inside the namespaces.
- * Exec keeps the pid and the cgroup, so nothing the job ever starts is
- * outside the cgroup.  Inside, the agent sets the rlimits, makes itself a
- * child subreaper, and posix_spawn()s each step's command on request.
+ * socketpair; when bubblewrap is used, it spawns bwrap, which runs the
+ * agent inside the namespaces (one exec fewer than an agent that execs
+ * bwrap: process creation is most of a job's sandbox cost).  The
+ * agent is moved into the job's cgroups (when the cgroup tree is
+ * writable) before open() returns, so before it starts anything, and
+ * nothing the job ever starts is outside the cgroup.  The agent sets the
+ * rlimits, makes itself a child subreaper, and posix_spawn()s each step's
+ * command on request.  When the executor goes away the agent reads end of
+ * file on the socket and kills what the job left (no PR_SET_PDEATHSIG nor
+ * bwrap --die-with-parent: they fire when the thread that opened the
+ * sandbox ends).  See docs/sandbox.md.
  *
  * Bubblewrap (when present and isolation is asked for): pid, ipc and uts
  * namespaces, a new session, all capabilities dropped, `/` read-only, a
@@ -28,7 +33,8 @@
  * which catches a `setsid` grandchild.  SIGTERM first, SIGKILL after the
  * grace period.  close() kills everything still running in the sandbox.
  *
- * A struct guts_sandbox belongs to one thread at a time.
+ * A struct guts_sandbox belongs to one thread at a time; it may move
+ * between threads, and outlives the one that opened it.
  */
 #ifndef GUTS_SANDBOX_H
 #define GUTS_SANDBOX_H
@@ -40,9 +46,9 @@
 #define GUTS_SANDBOX_AGENT_ARG "__sandbox-agent"
 
 struct guts_sandbox_limits {
-	unsigned long long memory; /* bytes (cgroup); 0 = no limit */
-	double cpus;		   /* CPUs (cgroup quota); 0 = no limit */
-	long pids;		   /* tasks (cgroup); 0 = no limit */
+	unsigned long long memory;    /* bytes (cgroup); 0 = no limit */
+	double cpus;		      /* CPUs (cgroup quota); 0 = no limit */
+	long pids;		      /* tasks (cgroup); 0 = no limit */
 	unsigned long long file_size; /* RLIMIT_FSIZE bytes; 0 = no limit */
 	unsigned long nofile;	      /* RLIMIT_NOFILE; 0 = inherit */
 	/* RLIMIT_NPROC fallback when there is no pids cgroup; 0 = none */
@@ -59,7 +65,8 @@ struct guts_sandbox_opts {
 	/* With isolate: fail instead of running unsandboxed without bwrap. */
 	int require_isolation;
 	const char *workspace; /* read-write inside */
-	/* More directories bound read-write at the same path (job temp, ...). */
+	/* More directories bound read-write at the same path (job temp, ...).
+	 */
 	const char *const *rw_paths;
 	size_t nr_rw_paths;
 	/*
@@ -118,10 +125,10 @@ int guts_sandbox_start(struct guts_sandbox *sb,
 int guts_sandbox_event_fd(const struct guts_sandbox *sb);
 
 struct guts_sandbox_exit {
-	int wstatus;	 /* as from waitpid() */
-	int oom_killed;	 /* the memory limit was hit */
+	int wstatus;	  /* as from waitpid() */
+	int oom_killed;	  /* the memory limit was hit */
 	int pids_limited; /* the pids limit refused a fork */
-	int terminated;	 /* terminate() ended it */
+	int terminated;	  /* terminate() ended it */
 };
 
 /**

@@ -2,11 +2,10 @@
  * The sandbox agent (see guts/sandbox.h for the design and
  * sandbox_internal.h for the protocol).
  *
- * The outer agent is what the executor spawns: it arranges to die with
- * the executor, waits for GO (sent once it sits in the job's cgroups) and
- * then either execve()s bubblewrap, which runs the inner agent in the new
- * namespaces, or goes on as the inner agent itself.  The inner agent sets
- * the rlimits, becomes a child subreaper and serves one command at a time.
+ * The executor spawns the agent directly, or bubblewrap, which runs it
+ * ("--inner") as pid 2 of the new pid namespace.  The agent reads its
+ * CONFIG, sets the rlimits, becomes a child subreaper, says HELLO and then
+ * serves one command at a time until CLOSE or the end of the socket.
  *
  * The agent is single-threaded and never calls fork(); every command is
  * posix_spawn()ed.  It finds the processes to kill by walking /proc (see
@@ -38,8 +37,6 @@
 #include "guts/fs.h"
 #include "guts/strvec.h"
 #include "banned.h"
-
-extern char **environ;
 
 /* How often the agent looks whether a terminated tree is gone yet. */
 #define TERM_POLL_MS 10
@@ -139,17 +136,17 @@ static int was_child_before(const struct agent *a, pid_t pid)
 	return 0;
 }
 
-/*
- * Note our children before a command starts.  Start times are in clock
- * ticks (10 ms), too coarse to tell a leftover of the previous command
- * from an orphan of this one on their own.
- */
 static void add_before(struct agent *a, pid_t pid)
 {
 	GUTS_ALLOC_GROW(a->before, a->nr_before + 1, a->alloc_before);
 	a->before[a->nr_before++] = pid;
 }
 
+/*
+ * Note our children before a command starts.  Start times are in clock
+ * ticks (10 ms), too coarse to tell a leftover of the previous command
+ * from an orphan of this one on their own.
+ */
 static void note_children(struct agent *a)
 {
 	char path[64], *text = NULL;
@@ -328,7 +325,7 @@ static void finish_command(struct agent *a)
 		} else if (pid < 0 && errno != EINTR) {
 			/* Cannot happen for our own child; do not hang. */
 			a->cmd_reaped = 1;
-			a->cmd_status = 0x7f00;
+			a->cmd_status = 127 << 8; /* exit 127 */
 		}
 	}
 	reap_children(a);
@@ -570,7 +567,17 @@ static void close_all(struct agent *a, int say_bye)
 	struct sbx_bye m = {SBX_BYE, 0};
 
 	a->nr_killed = 0;
-	kill_until_quiet(a, SEL_ALL);
+	if (a->pidns) {
+		/*
+		 * When we exit, bwrap's init (pid 1) does, and the kernel
+		 * kills everything left in the namespace: one look, to
+		 * count them, is enough.
+		 */
+		if (select_procs(a, SEL_ALL))
+			signal_marked(a, SIGKILL);
+	} else {
+		kill_until_quiet(a, SEL_ALL);
+	}
 	m.killed = (uint32_t)a->nr_killed;
 	if (say_bye)
 		send_msg(a, &m, sizeof(m));
@@ -584,7 +591,7 @@ static int handle_message(struct agent *a)
 	ssize_t n;
 	int fd;
 
-	n = guts__sbx_recv(a->sock, buf, sizeof(buf), &fd, MSG_DONTWAIT);
+	n = guts__sbx_recv(a->sock, buf, sizeof(buf), &fd, NULL, MSG_DONTWAIT);
 	if (n == -EAGAIN)
 		return 0;
 	if (n <= 0) {
@@ -689,52 +696,13 @@ static void apply_config(const struct sbx_config *c)
 
 static int wait_message(int sock, void *buf, size_t cap, uint32_t want)
 {
-	ssize_t n = guts__sbx_recv(sock, buf, cap, NULL, 0);
+	ssize_t n = guts__sbx_recv(sock, buf, cap, NULL, NULL, 0);
 	uint32_t type;
 
 	if (n < (ssize_t)sizeof(type))
 		return -1;
 	memcpy(&type, buf, sizeof(type));
 	return type == want ? (int)n : -1;
-}
-
-/* The outer agent's GO: exec bubblewrap when it names it. */
-static int outer_go(int sock)
-{
-	static char buf[SBX_CHUNK + 64];
-	struct guts_strvec argv = GUTS_STRVEC_INIT;
-	const char *p, *end;
-	int n, fd;
-
-	n = wait_message(sock, buf, sizeof(buf) - 1, SBX_GO);
-	if (n < 0)
-		return -1;
-	p = buf + sizeof(uint32_t);
-	end = buf + n;
-	while (p < end) {
-		const char *s = get_str(&p, end);
-
-		if (!s)
-			break;
-		guts_strvec_push(&argv, s);
-	}
-	if (!argv.nr)
-		return 0;
-
-	/*
-	 * bwrap runs the inner agent from this descriptor: the binary may be
-	 * hidden (under /tmp), replaced or deleted by then.  It is passed on
-	 * on purpose, so no O_CLOEXEC.
-	 */
-	fd = open("/proc/self/exe", O_PATH);
-	if (fd >= 0 && fd != SBX_EXE_FD) {
-		dup2(fd, SBX_EXE_FD);
-		close(fd);
-	}
-	execve(argv.v[0], argv.v, environ);
-	fprintf(stderr, "cannot run %s: %s\n", argv.v[0], strerror(errno));
-	guts_strvec_release(&argv);
-	return -1;
 }
 
 static int parse_int(const char *s, long max, long *out)
@@ -755,7 +723,7 @@ int guts_sandbox_agent_main(int argc, char **argv)
 	struct agent a = {0};
 	struct sbx_config cfg;
 	struct sbx_hello hello = {SBX_HELLO, 0};
-	long sock = -1, ppid = -1;
+	long sock = -1;
 	int inner = 0, rc = 1;
 	sigset_t chld;
 
@@ -764,28 +732,26 @@ int guts_sandbox_agent_main(int argc, char **argv)
 			inner = 1;
 		else if (!strcmp(argv[i], "--fd") && i + 1 < argc)
 			parse_int(argv[++i], 1 << 20, &sock);
-		else if (!strcmp(argv[i], "--ppid") && i + 1 < argc)
-			parse_int(argv[++i], 1L << 30, &ppid);
 	}
-	if (sock < 0) {
+	if (sock < 3) {
 		fprintf(stderr, "%s: run by guts only\n",
 			GUTS_SANDBOX_AGENT_ARG);
 		return 2;
 	}
-	/* Die with the executor (bwrap's init, inside). */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (!inner && getppid() != (pid_t)ppid)
-		return 1;
-	/* Nothing the executor leaked reaches a command. */
-	close_range((unsigned)sock + 1, ~0U, CLOSE_RANGE_CLOEXEC);
-	if (sock > 0)
-		close_range(3, (unsigned)sock - 1, CLOSE_RANGE_CLOEXEC);
-
-	if (!inner && outer_go((int)sock) < 0)
-		return 1;
+	/*
+	 * No PR_SET_PDEATHSIG: it fires when the executor *thread* that
+	 * spawned us ends, and SIGKILL leaves the commands behind.  When the
+	 * executor goes, the socket reads end of file, and we clean up.
+	 */
 	if (inner)
 		close(SBX_EXE_FD);
+	/* Nothing the executor or bwrap leaked reaches a command. */
+	close_range((unsigned)sock + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (sock > 3)
+		close_range(3, (unsigned)sock - 1, CLOSE_RANGE_CLOEXEC);
 	fcntl((int)sock, F_SETFD, FD_CLOEXEC);
+	/* A write to a closed stderr must not kill us before we clean up. */
+	signal(SIGPIPE, SIG_IGN);
 
 	if (wait_message((int)sock, &cfg, sizeof(cfg), SBX_CONFIG) !=
 	    (int)sizeof(cfg))
@@ -798,7 +764,11 @@ int guts_sandbox_agent_main(int argc, char **argv)
 
 	a.sock = (int)sock;
 	a.self = getpid();
-	a.pidns = inner;
+	/*
+	 * "Kill everything but init and us" is only for bwrap's pid
+	 * namespace: make sure that is where we are.
+	 */
+	a.pidns = inner && a.self == 2 && getppid() == 1;
 	a.sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
 	guts_buf_init(&a.req, SBX_START_MAX);
 	guts_buf_init(&a.scratch, 0);
@@ -807,6 +777,7 @@ int guts_sandbox_agent_main(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
+	/* The executor learns our pid (as it sees it) from the message. */
 	hello.pidns = a.pidns;
 	if (send_msg(&a, &hello, sizeof(hello)) < 0)
 		goto out;

@@ -16,6 +16,7 @@
  */
 #include "sandbox_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -82,7 +83,7 @@ static char *unescape(const char *s, size_t len)
 	char *out = guts_xmalloc(len + 1), *o = out;
 
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\\' && i + 3 < len + 1 && s[i + 1] >= '0' &&
+		if (s[i] == '\\' && i + 3 < len && s[i + 1] >= '0' &&
 		    s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' &&
 		    s[i + 3] >= '0' && s[i + 3] <= '7') {
 			*o++ = (char)((s[i + 1] - '0') * 64 +
@@ -202,8 +203,9 @@ static char *hier_dir(const struct hier *h)
 {
 	size_t rl;
 
-	if (!h->mount || !h->root || !h->path)
-		return NULL;
+	if (!h->mount || !h->root || !h->path || h->path[0] != '/' ||
+	    strstr(h->path, "/.."))
+		return NULL; /* outside our cgroup namespace's view */
 	if (!strcmp(h->root, "/"))
 		return guts_xasprintf("%s%s", h->mount,
 				      strcmp(h->path, "/") ? h->path : "");
@@ -300,11 +302,48 @@ static void sanitise(char *out, size_t size, const char *name)
 	out[o] = '\0';
 }
 
+/*
+ * Remove the cgroups of executors that died without close() (the agent
+ * kills the job then, but cannot remove the cgroup it is in): empty
+ * "guts-NAME-PID-N" directories whose PID is gone.
+ */
+static void sweep_stale(const char *parent)
+{
+	struct dirent *de;
+	DIR *d = opendir(parent);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		const char *last, *prev;
+		char *end, *path;
+		long pid;
+
+		if (strncmp(de->d_name, "guts-", 5))
+			continue;
+		last = strrchr(de->d_name, '-');
+		prev = last;
+		while (prev > de->d_name && prev[-1] != '-')
+			prev--;
+		if (prev <= de->d_name + 5)
+			continue;
+		pid = strtol(prev, &end, 10);
+		if (end != last || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		path = guts_xasprintf("%s/%s", parent, de->d_name);
+		rmdir(path); /* fails, harmlessly, while it is in use */
+		free(path);
+	}
+	closedir(d);
+}
+
 /* mkdir @parent/@leaf; the new path, or NULL with errno set. */
 static char *make_dir(const char *parent, const char *leaf)
 {
 	char *path = guts_xasprintf("%s/%s", parent, leaf);
 
+	sweep_stale(parent);
 	if (mkdir(path, 0755) == 0)
 		return path;
 	free(path);
@@ -363,7 +402,9 @@ static int apply_limit(int version, const char *dir, int c,
 		snprintf(val, sizeof(val), "%ld", lim->pids);
 		return write_file(dir, "pids.max", val);
 	default: {
-		long quota = (long)(lim->cpus * CFS_PERIOD_US);
+		double want = lim->cpus * CFS_PERIOD_US;
+		/* The kernel's bounds: 1 ms a period, at most ~1000 CPUs. */
+		long quota = want > 1e11 ? 100000000000L : (long)want;
 
 		if (quota < 1000)
 			quota = 1000;
@@ -421,9 +462,10 @@ static void setup_v1(struct guts__cgroup *cg, struct layout *l,
 
 			if (!dir) {
 				if (wanted(lim, c))
-					add_why(cg, "cannot create %s/%s: %s",
-						parent[c], leaf,
-						strerror(errno));
+					add_why(cg,
+						"cannot create a cgroup in "
+						"%s: %s",
+						parent[c], strerror(errno));
 				continue;
 			}
 			cg->made[cg->nr_made++] = dir;
@@ -471,7 +513,7 @@ static void setup_v2(struct guts__cgroup *cg, struct layout *l,
 	dir = make_dir(parent, leaf);
 	if (!dir) {
 		if (cg->asked)
-			add_why(cg, "cannot create %s/%s: %s", parent, leaf,
+			add_why(cg, "cannot create a cgroup in %s: %s", parent,
 				strerror(errno));
 		goto out;
 	}

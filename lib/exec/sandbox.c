@@ -94,22 +94,19 @@ static int check_abs(const char *what, const char *path)
 static void build_bwrap_argv(struct guts_strvec *v, const char *bwrap,
 			     const struct guts_sandbox_opts *opts)
 {
-	static const char *const fixed[] = {"--ro-bind",
-					    "/",
-					    "/",
-					    "--dev",
-					    "/dev",
-					    "--proc",
-					    "/proc",
-					    "--tmpfs",
-					    "/tmp",
-					    "--unshare-pid",
-					    "--unshare-ipc",
-					    "--unshare-uts",
-					    "--new-session",
-					    "--die-with-parent",
-					    "--cap-drop",
-					    "ALL"};
+	/*
+	 * No --die-with-parent: it ties the sandbox to the *thread* that
+	 * opened it.  When the executor dies the agent reads end of file,
+	 * kills the job and exits, and bwrap with it.
+	 */
+	/* clang-format off */
+	static const char *const fixed[] = {
+		"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+		"--tmpfs", "/tmp",
+		"--unshare-pid", "--unshare-ipc", "--unshare-uts",
+		"--new-session", "--cap-drop", "ALL",
+	};
+	/* clang-format on */
 	const char *home_path =
 	    opts->home_path ? opts->home_path : getenv("HOME");
 
@@ -140,7 +137,7 @@ static void build_bwrap_argv(struct guts_strvec *v, const char *bwrap,
 	}
 	guts_strvec_push(v, "--chdir");
 	guts_strvec_push(v, opts->workspace ? opts->workspace : "/");
-	/* The inner agent runs from the descriptor the outer one opened. */
+	/* The agent, from the descriptor open_once() passes on. */
 	guts_strvec_pushf(v, "/proc/self/fd/%d", SBX_EXE_FD);
 	guts_strvec_push(v, GUTS_SANDBOX_AGENT_ARG);
 	guts_strvec_push(v, "--inner");
@@ -250,27 +247,27 @@ static int lift_fd(int fd)
 	return nfd;
 }
 
-static int spawn_agent(struct guts_sandbox *sb, const char *path,
-		       int child_sock, int err_w)
+/*
+ * Spawn the agent (@argv): the socket's other end as SBX_AGENT_FD, @exe_fd
+ * (when >= 0) as SBX_EXE_FD, stderr into our pipe, nothing else.
+ */
+static int spawn_agent(struct guts_sandbox *sb, char *const *argv,
+		       int child_sock, int exe_fd, int err_w)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t all, none;
-	char fdarg[16], ppidarg[24];
-	char *argv[] = {(char *)path, GUTS_SANDBOX_AGENT_ARG,
-			"--fd",	      fdarg,
-			"--ppid",     ppidarg,
-			NULL};
 	int err;
 
-	snprintf(fdarg, sizeof(fdarg), "%d", SBX_AGENT_FD);
-	snprintf(ppidarg, sizeof(ppidarg), "%d", (int)getpid());
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, err_w, 2);
 	posix_spawn_file_actions_adddup2(&fa, child_sock, SBX_AGENT_FD);
-	posix_spawn_file_actions_addclosefrom_np(&fa, SBX_AGENT_FD + 1);
+	if (exe_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, exe_fd, SBX_EXE_FD);
+	posix_spawn_file_actions_addclosefrom_np(
+	    &fa, (exe_fd >= 0 ? SBX_EXE_FD : SBX_AGENT_FD) + 1);
 	posix_spawnattr_init(&attr);
 	sigfillset(&all);
 	sigdelset(&all, SIGKILL);
@@ -278,51 +275,21 @@ static int spawn_agent(struct guts_sandbox *sb, const char *path,
 	sigemptyset(&none);
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setsigmask(&attr, &none);
+	/* Its own group: kill_agent() ends it (and bwrap) at once. */
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
 					    POSIX_SPAWN_SETSIGDEF |
 					    POSIX_SPAWN_SETSIGMASK);
-	err = posix_spawn(&sb->agent, path, &fa, &attr, argv, environ);
+	err = posix_spawn(&sb->agent, argv[0], &fa, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	if (err) {
 		errno = err;
 		sb->agent = 0;
-		return guts_error_errno("cannot start the sandbox agent %s",
-					path);
+		return guts_error_errno("cannot start %s", argv[0]);
 	}
 	sb->pidfd = (int)syscall(SYS_pidfd_open, sb->agent, 0);
 	return 0;
-}
-
-static int send_go(struct guts_sandbox *sb, const char *bwrap,
-		   const struct guts_sandbox_opts *opts)
-{
-	struct guts_buf msg = GUTS_BUF_INIT;
-	uint32_t type = SBX_GO;
-	int rc = 0;
-
-	guts_buf_init(&msg, SBX_CHUNK);
-	guts_buf_add(&msg, &type, sizeof(type));
-	if (bwrap) {
-		struct guts_strvec v = GUTS_STRVEC_INIT;
-
-		build_bwrap_argv(&v, bwrap, opts);
-		for (size_t i = 0; i < v.nr && !rc; i++)
-			rc = guts_buf_add(&msg, v.v[i], strlen(v.v[i]) + 1);
-		guts_strvec_release(&v);
-		if (rc < 0) {
-			rc = guts_error(GUTS_ETOOBIG,
-					"sandbox: too many or too long paths "
-					"to bind");
-			goto out;
-		}
-	}
-	if (guts__sbx_send(sb->sock, msg.data, msg.len, -1) < 0)
-		rc = guts_error(GUTS_EIO, "sandbox agent is gone");
-out:
-	guts_buf_release(&msg);
-	return rc;
 }
 
 static int send_config(struct guts_sandbox *sb,
@@ -368,7 +335,8 @@ static int agent_died(struct guts_sandbox *sb, const char *what)
 	return rc;
 }
 
-static int wait_hello(struct guts_sandbox *sb)
+/* Wait for HELLO; *pid is the agent's pid as we see it. */
+static int wait_hello(struct guts_sandbox *sb, pid_t *pid)
 {
 	struct sbx_hello h;
 	ssize_t n;
@@ -377,8 +345,8 @@ static int wait_hello(struct guts_sandbox *sb)
 		return guts_error(GUTS_EIO,
 				  "the sandbox agent did not come up in %d s",
 				  HELLO_TIMEOUT_MS / 1000);
-	n = guts__sbx_recv(sb->sock, &h, sizeof(h), NULL, 0);
-	if (n == (ssize_t)sizeof(h) && h.type == SBX_HELLO)
+	n = guts__sbx_recv(sb->sock, &h, sizeof(h), NULL, pid, 0);
+	if (n == (ssize_t)sizeof(h) && h.type == SBX_HELLO && *pid > 0)
 		return 0;
 	return agent_died(sb, "the sandbox agent failed to start");
 }
@@ -437,7 +405,9 @@ static int open_once(struct guts_sandbox **out,
 	struct guts_sandbox *sb = guts_xcalloc(1, sizeof(*sb));
 	const char *path =
 	    opts->agent_path ? opts->agent_path : "/proc/self/exe";
-	int sv[2] = {-1, -1}, ep[2] = {-1, -1};
+	struct guts_strvec argv = GUTS_STRVEC_INIT;
+	int sv[2] = {-1, -1}, ep[2] = {-1, -1}, exe_fd = -1, on = 1, off = 0;
+	pid_t agent_pid = 0;
 	int rc;
 
 	sb->sock = sb->err_fd = sb->pidfd = -1;
@@ -455,37 +425,65 @@ static int open_once(struct guts_sandbox **out,
 		goto fail;
 	}
 	fcntl(sb->err_fd, F_SETFL, O_NONBLOCK);
-	rc = spawn_agent(sb, path, sv[1], ep[1]);
-	close(sv[1]);
-	close(ep[1]);
-	sv[1] = ep[1] = -1;
+	/* HELLO tells us the agent's pid, even from inside bwrap. */
+	setsockopt(sb->sock, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+
+	if (plan->bwrap) {
+		/*
+		 * bwrap runs the agent from this descriptor: the binary may
+		 * be hidden inside (under /tmp, or the home), or replaced.
+		 */
+		exe_fd = open(path, O_PATH | O_CLOEXEC);
+		if (exe_fd < 0) {
+			rc = guts_error_errno("cannot open %s", path);
+			goto fail;
+		}
+		exe_fd = lift_fd(exe_fd);
+		if (exe_fd < 0) {
+			rc = guts_error_errno(
+			    "sandbox: cannot move a descriptor");
+			goto fail;
+		}
+		build_bwrap_argv(&argv, plan->bwrap, opts);
+	} else {
+		guts_strvec_push(&argv, path);
+		guts_strvec_push(&argv, GUTS_SANDBOX_AGENT_ARG);
+		guts_strvec_push(&argv, "--fd");
+		guts_strvec_pushf(&argv, "%d", SBX_AGENT_FD);
+	}
+	rc = spawn_agent(sb, argv.v, sv[1], exe_fd, ep[1]);
 	if (rc < 0)
 		goto fail;
 
 	/*
-	 * The agent loads while we make its cgroups; it waits for GO, so
-	 * it is in them before it starts anything.
+	 * The agent loads while we make its cgroups.  It is moved into
+	 * them before open() returns, so before it starts any command;
+	 * everything a command starts is born inside.
 	 */
 	sb->cg = guts__cgroup_new(opts->name, &opts->limits, !plan->bwrap);
-	guts__cgroup_attach(sb->cg, sb->agent);
-	rc = send_go(sb, plan->bwrap, opts);
-	if (rc < 0)
-		goto fail;
+	if (!plan->bwrap)
+		guts__cgroup_attach(sb->cg, sb->agent);
 	rc = send_config(sb, opts);
 	if (rc < 0)
 		goto fail;
-	rc = wait_hello(sb);
+	rc = wait_hello(sb, &agent_pid);
 	if (rc < 0)
 		goto fail;
+	setsockopt(sb->sock, SOL_SOCKET, SO_PASSCRED, &off, sizeof(off));
+	if (plan->bwrap)
+		guts__cgroup_attach(sb->cg, agent_pid);
 	sb->isolated = plan->bwrap != NULL;
 	describe(sb, opts, plan);
 	*out = sb;
-	return 0;
+	sb = NULL;
 fail:
 	if (sv[1] >= 0)
 		close(sv[1]);
 	if (ep[1] >= 0)
 		close(ep[1]);
+	if (exe_fd >= 0)
+		close(exe_fd);
+	guts_strvec_release(&argv);
 	sandbox_free(sb);
 	return rc;
 }
@@ -517,8 +515,7 @@ int guts_sandbox_open(struct guts_sandbox **out,
 	}
 	rc = open_once(out, opts, &plan);
 	if (rc < 0 && plan.bwrap && !opts->require_isolation) {
-		/* bwrap is there but does not work here (no user namespaces).
-		 */
+		/* bwrap is there but fails (no user namespaces...). */
 		plan.bwrap_error = guts_xstrdup(guts_error_message());
 		free(plan.bwrap);
 		plan.bwrap = NULL;
@@ -625,6 +622,11 @@ int guts_sandbox_start(struct guts_sandbox *sb,
 		return guts_error(GUTS_EINVAL,
 				  "sandbox: a command needs argv, envp, cwd "
 				  "and a tracking id");
+	if (cmd->out_fd >= 0 && fcntl(cmd->out_fd, F_GETFD) < 0)
+		return guts_error(GUTS_EINVAL,
+				  "sandbox: the output descriptor %d is not "
+				  "open",
+				  cmd->out_fd);
 	guts_buf_init(&req, SBX_START_MAX);
 	rc = encode_start(&req, cmd);
 	if (rc < 0)
@@ -635,10 +637,12 @@ int guts_sandbox_start(struct guts_sandbox *sb,
 		goto out;
 	}
 	if (wait_readable(sb->sock, REPLY_TIMEOUT_MS) <= 0) {
+		/* Its answer could come any time now: give up on it. */
+		sb->dead = 1;
 		rc = guts_error(GUTS_EIO, "the sandbox agent does not answer");
 		goto out;
 	}
-	n = guts__sbx_recv(sb->sock, &r, sizeof(r), NULL, 0);
+	n = guts__sbx_recv(sb->sock, &r, sizeof(r), NULL, NULL, 0);
 	if (n <= 0) {
 		rc = agent_died(sb, "the sandbox agent died");
 		goto out;
@@ -671,7 +675,8 @@ int guts_sandbox_reap(struct guts_sandbox *sb, struct guts_sandbox_exit *ex)
 	if (!sb->running)
 		return guts_error(GUTS_EINVAL, "no command is running");
 	for (;;) {
-		n = guts__sbx_recv(sb->sock, &m, sizeof(m), NULL, MSG_DONTWAIT);
+		n = guts__sbx_recv(sb->sock, &m, sizeof(m), NULL, NULL,
+				   MSG_DONTWAIT);
 		if (n == -EAGAIN)
 			return 0;
 		if (n == 0 || (n < 0 && n != -EMSGSIZE))
@@ -712,30 +717,25 @@ int guts_sandbox_close(struct guts_sandbox *sb, size_t *leftover)
 		return 0;
 	if (!sb->dead &&
 	    guts__sbx_send(sb->sock, &close_msg, sizeof(close_msg), -1) == 0) {
-		int64_t end = guts__sbx_now_ms() + BYE_TIMEOUT_MS;
+		struct sbx_bye bye;
+		ssize_t n;
 
-		for (;;) {
-			struct sbx_bye bye;
-			int64_t left = end - guts__sbx_now_ms();
-			ssize_t n;
-
-			if (left <= 0 ||
-			    wait_readable(sb->sock, (int)left) <= 0) {
-				rc = guts_error(GUTS_EIO,
-						"the sandbox agent did not "
-						"finish in %d s",
-						BYE_TIMEOUT_MS / 1000);
-				break;
-			}
+		/*
+		 * The agent kills, says BYE and exits, and bwrap with it:
+		 * waiting for the exit is enough, BYE is read afterwards.
+		 */
+		if (!wait_agent(sb, BYE_TIMEOUT_MS))
+			rc = guts_error(GUTS_EIO,
+					"the sandbox agent did not finish in "
+					"%d s",
+					BYE_TIMEOUT_MS / 1000);
+		do
 			n = guts__sbx_recv(sb->sock, &bye, sizeof(bye), NULL,
-					   0);
-			if (n == (ssize_t)sizeof(bye) && bye.type == SBX_BYE) {
-				killed = bye.killed;
-				break;
-			}
-			if (n == 0 || (n < 0 && n != -EMSGSIZE))
-				break;
-		}
+					   NULL, MSG_DONTWAIT);
+		while (n > 0 &&
+		       (n != (ssize_t)sizeof(bye) || bye.type != SBX_BYE));
+		if (n == (ssize_t)sizeof(bye))
+			killed = bye.killed;
 	}
 	close(sb->sock);
 	sb->sock = -1;

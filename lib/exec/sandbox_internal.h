@@ -8,16 +8,15 @@
  * binary, so the structs go over the wire as they are.
  *
  *   executor -> agent            agent -> executor
- *   GO     [bwrap argv]          HELLO    once the agent serves requests
- *   CONFIG rlimits               STARTED  code + message, for each START
- *   START_DATA* START (+fd)      EXIT     wstatus, terminated
- *   TERM   grace_ms              BYE      how many processes close killed
- *   CLOSE
+ *   CONFIG rlimits               HELLO    ready (its pid in SCM_CREDENTIALS)
+ *   START_DATA* START (+fd)      STARTED  code + message, for each START
+ *   TERM   grace_ms              EXIT     wstatus, terminated
+ *   CLOSE                        BYE      how many processes close killed
  *
- * GO carries the bubblewrap command line (NUL-separated) when the agent
- * is to execve() it, or nothing.  A start request is the payload of zero
- * or more START_DATA messages and one START, which also carries the
- * command's output descriptor (SCM_RIGHTS).
+ * A start request is the payload of zero or more START_DATA messages and
+ * one START, which also carries the command's output descriptor
+ * (SCM_RIGHTS).  The agent reads end of file when the executor is gone,
+ * and the executor when the agent (and bubblewrap) are.
  */
 #ifndef GUTS_SANDBOX_INTERNAL_H
 #define GUTS_SANDBOX_INTERNAL_H
@@ -41,8 +40,7 @@
 #define SBX_TRACKING_VAR "GUTS_TRACKING_ID="
 
 enum sbx_msg_type {
-	SBX_GO = 1,
-	SBX_CONFIG,
+	SBX_CONFIG = 1,
 	SBX_START_DATA,
 	SBX_START,
 	SBX_TERM,
@@ -99,9 +97,12 @@ int guts__sbx_send(int sock, const void *msg, size_t len, int pass_fd);
  * Receive one message into @buf.  Its length, 0 at end of file, or
  * -errno (-EMSGSIZE when it did not fit).  A descriptor that came with it
  * is stored in *fd_out (close-on-exec) when fd_out is not NULL, and
- * closed otherwise; *fd_out is -1 when there was none.
+ * closed otherwise; *fd_out is -1 when there was none.  *pid_out (when
+ * not NULL) is the sender's pid in our pid namespace from
+ * SCM_CREDENTIALS (SO_PASSCRED must be on), or 0.
  */
-ssize_t guts__sbx_recv(int sock, void *buf, size_t cap, int *fd_out, int flags);
+ssize_t guts__sbx_recv(int sock, void *buf, size_t cap, int *fd_out,
+		       pid_t *pid_out, int flags);
 
 /* Milliseconds on the monotonic clock. */
 int64_t guts__sbx_now_ms(void);

@@ -45,10 +45,12 @@ int guts__sbx_send(int sock, const void *msg, size_t len, int pass_fd)
 	return (size_t)n == len ? 0 : -EMSGSIZE;
 }
 
-ssize_t guts__sbx_recv(int sock, void *buf, size_t cap, int *fd_out, int flags)
+ssize_t guts__sbx_recv(int sock, void *buf, size_t cap, int *fd_out,
+		       pid_t *pid_out, int flags)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		char buf[CMSG_SPACE(sizeof(int) * 4) +
+			 CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {buf, cap};
@@ -59,6 +61,8 @@ ssize_t guts__sbx_recv(int sock, void *buf, size_t cap, int *fd_out, int flags)
 
 	if (fd_out)
 		*fd_out = -1;
+	if (pid_out)
+		*pid_out = 0;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = ctl.buf;
@@ -71,6 +75,15 @@ ssize_t guts__sbx_recv(int sock, void *buf, size_t cap, int *fd_out, int flags)
 	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		size_t nfd;
 
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_CREDENTIALS && pid_out &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred cred;
+
+			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+			*pid_out = cred.pid;
+			continue;
+		}
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);

@@ -17,8 +17,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -220,7 +222,7 @@ static struct guts_sandbox_exit run_sh(struct guts_sandbox *sb,
 {
 	struct guts_sandbox_exit ex;
 	char id[64];
-	int r;
+	int r = -1;
 
 	new_id(id, sizeof(id));
 	assert_int_equal(start_sh(sb, script, id, &r), 0);
@@ -339,6 +341,46 @@ static void test_sandbox__reports_exit_status_and_captures_output(void **state)
 	guts_buf_release(&out);
 }
 
+static void test_sandbox__passes_a_large_environment_whole(void **state)
+{
+	const struct mode *m = *state;
+	const char *argv[] = {
+	    "sh", "-c", "printf %s \"$BIG\" | wc -c; echo \"$LAST\"", NULL};
+	const char *envp[] = {base_env[0], NULL, "LAST=end", NULL};
+	struct guts_sandbox_cmd cmd = {argv, envp, workdir, "sbtest-big", -1};
+	struct guts_sandbox_exit ex;
+	struct guts_sandbox *sb;
+	struct guts_buf big, out;
+	int p[2];
+
+	if (skip_mode(m))
+		return;
+	/* Several times the 32 KiB of one message. */
+	guts_buf_init(&big, 0);
+	guts_buf_adds(&big, "BIG=");
+	for (int i = 0; i < 100000; i++)
+		guts_buf_addch(&big, (char)('a' + i % 26));
+	envp[1] = big.data;
+	guts_buf_init(&out, 0);
+	sb = open_mode(m);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	cmd.out_fd = p[1];
+	assert_int_equal(guts_sandbox_start(sb, &cmd), 0);
+	close(p[1]);
+	wait_exit(sb, p[0], &ex, &out, 10000);
+	assert_true(exited_with(&ex, 0));
+	assert_string_equal(out.data, "100000\nend\n");
+
+	/* A closed output descriptor is the caller's mistake, not fatal. */
+	cmd.out_fd = p[1];
+	assert_int_equal(guts_sandbox_start(sb, &cmd), GUTS_EINVAL);
+	ex = run_sh(sb, "exit 0", NULL);
+	assert_true(exited_with(&ex, 0));
+	assert_int_equal(close_sb(sb, NULL), 0);
+	guts_buf_release(&big);
+	guts_buf_release(&out);
+}
+
 static void test_sandbox__start_names_a_missing_program_or_cwd(void **state)
 {
 	const struct mode *m = *state;
@@ -385,7 +427,7 @@ test_sandbox__terminate_kills_the_tree_with_setsid_grandchildren(void **state)
 	struct guts_sandbox *sb;
 	char id[64], pidfile[512], *pid = NULL;
 	int64_t until;
-	int r;
+	int r = -1;
 
 	if (skip_mode(m))
 		return;
@@ -404,7 +446,8 @@ test_sandbox__terminate_kills_the_tree_with_setsid_grandchildren(void **state)
 		if ((pid = read_text(pidfile)))
 			break;
 	assert_non_null(pid);
-	pid[strcspn(pid, "\n")] = '\0';
+	if (pid)
+		pid[strcspn(pid, "\n")] = '\0';
 	/* sh, sleep, the setsid'd sh and its sleep. */
 	assert_int_equal(settled_count(id, 4), 4);
 
@@ -437,7 +480,7 @@ test_sandbox__sigterm_ignored_means_sigkill_after_grace(void **state)
 	struct guts_buf out;
 	char id[64];
 	int64_t t0, took;
-	int r;
+	int r = -1;
 
 	if (skip_mode(m))
 		return;
@@ -477,7 +520,7 @@ test_sandbox__terminate_spares_what_earlier_commands_left(void **state)
 	struct guts_sandbox *sb;
 	char first[64], second[64];
 	size_t left = 0;
-	int r;
+	int r = -1;
 
 	if (skip_mode(m))
 		return;
@@ -512,7 +555,7 @@ static void test_sandbox__close_kills_background_processes(void **state)
 	char id[64];
 	size_t left = 0;
 	long bg;
-	int r;
+	int r = -1;
 
 	if (skip_mode(m))
 		return;
@@ -553,7 +596,7 @@ static void test_sandbox__exit_is_reported_after_stdout_closes(void **state)
 	struct guts_sandbox *sb;
 	char id[64], c;
 	int64_t t0;
-	int r;
+	int r = -1;
 
 	if (skip_mode(m))
 		return;
@@ -581,7 +624,7 @@ static void test_sandbox__pids_limit_stops_a_fork_bomb(void **state)
 	struct guts_buf out;
 	char id[64];
 	size_t left = 0;
-	int r;
+	int r = -1;
 
 	if (skip_mode(m))
 		return;
@@ -766,6 +809,39 @@ static void test_sandbox__isolation_has_its_own_pid_namespace(void **state)
 	guts_buf_release(&out);
 }
 
+static void test_sandbox__rlimits_apply_to_commands(void **state)
+{
+	const struct mode *m = *state;
+	struct guts_sandbox_opts o = default_opts(m);
+	struct guts_sandbox_exit ex;
+	struct guts_sandbox *sb;
+	struct guts_buf out, script;
+	char big[512];
+	struct stat st;
+
+	if (skip_mode(m))
+		return;
+	o.limits.file_size = 1 << 20;
+	o.limits.nofile = 64;
+	sb = open_with(&o);
+	guts_buf_init(&out, 0);
+	guts_buf_init(&script, 0);
+	snprintf(big, sizeof(big), "%s/big", workdir);
+	ex = run_sh(sb, "ulimit -n; ulimit -c", &out);
+	assert_true(exited_with(&ex, 0));
+	assert_string_equal(out.data, "64\n0\n");
+
+	guts_buf_addf(&script, "head -c 2M /dev/zero > %s", big);
+	ex = run_sh(sb, script.data, NULL);
+	assert_false(exited_with(&ex, 0));
+	assert_int_equal(stat(big, &st), 0);
+	assert_int_equal(st.st_size, 1 << 20);
+	unlink(big);
+	assert_int_equal(close_sb(sb, NULL), 0);
+	guts_buf_release(&out);
+	guts_buf_release(&script);
+}
+
 static void test_sandbox__says_what_is_in_force(void **state)
 {
 	const struct mode *m = *state;
@@ -795,7 +871,8 @@ static void test_sandbox__says_what_is_in_force(void **state)
 static void test_sandbox__missing_bubblewrap_is_said_or_refused(void **state)
 {
 	struct guts_sandbox_opts o = default_opts(&isolated);
-	char *path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	const char *old_path = getenv("PATH");
+	char *path = old_path ? strdup(old_path) : NULL;
 	struct guts_sandbox *sb = NULL;
 	struct guts_sandbox_exit ex;
 	char msg[256];
@@ -851,6 +928,137 @@ static void test_sandbox__the_guts_binary_is_an_agent(void **state)
 	guts_buf_release(&out);
 }
 
+static const char *find_prefix;
+static int found;
+
+static int find_fn(const char *path, const struct stat *st, int type,
+		   struct FTW *ftw)
+{
+	(void)st;
+	if (type == FTW_D &&
+	    !strncmp(path + ftw->base, find_prefix, strlen(find_prefix)))
+		found++;
+	return 0;
+}
+
+/* How many directories under /sys/fs/cgroup start with @prefix. */
+static int find_cgroup(const char *prefix)
+{
+	find_prefix = prefix;
+	found = 0;
+	nftw("/sys/fs/cgroup", find_fn, 16, FTW_PHYS);
+	find_prefix = NULL;
+	return found;
+}
+
+#define HELPER_ARG "--sandbox-test-executor"
+
+/*
+ * An executor that opens a sandbox, starts a command leaving a background
+ * process, says "ready" and waits to be killed: argv[2] is 1 for
+ * bubblewrap, argv[3] the tracking id.
+ */
+static int helper_main(char **argv)
+{
+	const struct mode *m = !strcmp(argv[2], "1") ? &isolated : &plain;
+	const char *sh[] = {"sh", "-c", "sleep 1000 & sleep 1000", NULL};
+	struct guts_sandbox_opts o = default_opts(m);
+	struct guts_sandbox_cmd cmd = {sh, base_env, "/", argv[3], -1};
+	struct guts_sandbox *sb;
+
+	o.workspace = NULL;
+	if (guts_sandbox_open(&sb, &o) < 0 || guts_sandbox_start(sb, &cmd) < 0)
+		return 1;
+	if (write(1, "ready\n", 6) != 6)
+		return 1;
+	pause();
+	return 0;
+}
+
+static void test_sandbox__everything_dies_with_the_executor(void **state)
+{
+	const struct mode *m = *state;
+	char *argv[] = {"/proc/self/exe", HELPER_ARG, m->isolate ? "1" : "0",
+			NULL, NULL};
+	posix_spawn_file_actions_t fa;
+	char id[64], buf[16], leaf[64];
+	int p[2], st, n;
+	pid_t pid;
+
+	if (skip_mode(m))
+		return;
+	new_id(id, sizeof(id));
+	argv[3] = id;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ),
+			 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (read(p[0], buf, sizeof(buf)) != 6)
+		kill(pid, SIGKILL);
+	close(p[0]);
+	for (int64_t until = now_ms() + 1000;
+	     count_with_id(id) < 2 && now_ms() < until;)
+		sleep_ms(2);
+	n = count_with_id(id);
+
+	/* No close(): the agent sees the socket end and cleans up. */
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(n >= 2);
+	assert_int_equal(settled_count(id, 0), 0);
+
+	/*
+	 * A later sandbox removes the cgroup it left, once its agent (the
+	 * last process in it) is gone too.
+	 */
+	snprintf(leaf, sizeof(leaf), "guts-unit-%d-", (int)pid);
+	for (int64_t until = now_ms() + 2000; now_ms() < until;) {
+		close_sb(open_mode(&plain), NULL);
+		if (!find_cgroup(leaf))
+			break;
+		sleep_ms(20);
+	}
+	assert_int_equal(find_cgroup(leaf), 0);
+}
+
+struct opener {
+	const struct mode *mode;
+	struct guts_sandbox *sb;
+	int rc;
+};
+
+static void *open_in_thread(void *arg)
+{
+	struct opener *op = arg;
+	struct guts_sandbox_opts o = default_opts(op->mode);
+
+	op->rc = guts_sandbox_open(&op->sb, &o);
+	return NULL;
+}
+
+static void test_sandbox__outlives_the_thread_that_opened_it(void **state)
+{
+	const struct mode *m = *state;
+	struct opener op = {m, NULL, -1};
+	struct guts_sandbox_exit ex;
+	pthread_t t;
+
+	if (skip_mode(m))
+		return;
+	assert_int_equal(pthread_create(&t, NULL, open_in_thread, &op), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(op.rc, 0);
+	track(op.sb, NULL);
+	/* PR_SET_PDEATHSIG would have struck when the thread ended. */
+	sleep_ms(100);
+	ex = run_sh(op.sb, "exit 4", NULL);
+	assert_true(exited_with(&ex, 4));
+	assert_int_equal(close_sb(op.sb, NULL), 0);
+}
+
 static int probe_bwrap(void)
 {
 	char *argv[] = {"bwrap", "--ro-bind", "/", "/", "true", NULL};
@@ -876,6 +1084,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    BOTH(test_sandbox__reports_exit_status_and_captures_output),
+	    BOTH(test_sandbox__passes_a_large_environment_whole),
 	    BOTH(test_sandbox__start_names_a_missing_program_or_cwd),
 	    BOTH(
 		test_sandbox__terminate_kills_the_tree_with_setsid_grandchildren),
@@ -888,8 +1097,11 @@ int main(int argc, char **argv)
 	    BOTH(test_sandbox__network_none_cuts_off_the_network),
 	    BOTH(test_sandbox__isolation_protects_the_host_files),
 	    BOTH(test_sandbox__isolation_has_its_own_pid_namespace),
+	    BOTH(test_sandbox__rlimits_apply_to_commands),
 	    BOTH(test_sandbox__says_what_is_in_force),
 	    BOTH(test_sandbox__the_guts_binary_is_an_agent),
+	    BOTH(test_sandbox__everything_dies_with_the_executor),
+	    BOTH(test_sandbox__outlives_the_thread_that_opened_it),
 	    cmocka_unit_test_teardown(
 		test_sandbox__missing_bubblewrap_is_said_or_refused, teardown),
 	};
@@ -897,6 +1109,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], GUTS_SANDBOX_AGENT_ARG))
 		return guts_sandbox_agent_main(argc, argv);
+	if (argc > 3 && !strcmp(argv[1], HELPER_ARG))
+		return helper_main(argv);
 	bwrap_works = probe_bwrap();
 	if (!bwrap_works)
 		print_message("bubblewrap does not work here: the isolated "
