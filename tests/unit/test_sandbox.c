@@ -875,6 +875,7 @@ static void test_sandbox__says_what_is_in_force(void **state)
 		return;
 	o.limits.memory = 512ULL << 20;
 	o.limits.pids = 256;
+	o.limits.cpus = 1.5;
 	o.limits.nofile = 512;
 	sb = open_with(&o);
 	d = guts_sandbox_describe(sb);
@@ -885,7 +886,7 @@ static void test_sandbox__says_what_is_in_force(void **state)
 		assert_true(!strncmp(d, "no sandbox (isolation off)", 26));
 	assert_non_null(strstr(d, "open files 512"));
 	/* Either in force or said not to be. */
-	assert_true(strstr(d, "memory 512.0 MiB, pids 256") ||
+	assert_true(strstr(d, "memory 512.0 MiB, pids 256, cpu 1.50") ||
 		    strstr(d, "cgroup limits not applied"));
 	assert_int_equal(close_sb(sb, NULL), 0);
 }
