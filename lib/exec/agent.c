@@ -92,7 +92,8 @@ static void sleep_ms(int ms)
 		;
 }
 
-static void reap_children(struct agent *a)
+/* Reap what has ended; 1 when we have no children left at all. */
+static int reap_children(struct agent *a)
 {
 	pid_t pid;
 	int st;
@@ -103,6 +104,7 @@ static void reap_children(struct agent *a)
 			a->cmd_reaped = 1;
 			a->cmd_status = st;
 		}
+	return pid < 0 && errno == ECHILD;
 }
 
 static int has_id(const struct agent *a, const char *id)
@@ -291,6 +293,30 @@ static void kill_until_quiet(struct agent *a, enum sel sel)
 			sleep_ms(1);
 	}
 	reap_children(a);
+}
+
+/*
+ * Kill everything in bwrap's pid namespace but init.  The kernel would do
+ * it when init exits, but bwrap's monitor does not wait for that, so
+ * close() could return with the job still dying.  Every process but init
+ * descends from us, and comes back to us (we are its subreaper) when its
+ * parent dies: once we have no children left, the namespace is empty.
+ */
+static void kill_namespace(struct agent *a)
+{
+	for (int round = 0; round < KILL_ROUNDS; round++) {
+		struct pollfd p = {a->sigfd, POLLIN, 0};
+		struct signalfd_siginfo si;
+
+		if (select_procs(a, SEL_ALL))
+			signal_marked(a, SIGKILL);
+		if (reap_children(a))
+			return;
+		/* Wait for the next one to die (or something to fork). */
+		poll(&p, 1, 5);
+		while (read(a->sigfd, &si, sizeof(si)) > 0)
+			;
+	}
 }
 
 static int send_msg(struct agent *a, const void *msg, size_t len)
@@ -567,17 +593,10 @@ static void close_all(struct agent *a, int say_bye)
 	struct sbx_bye m = {SBX_BYE, 0};
 
 	a->nr_killed = 0;
-	if (a->pidns) {
-		/*
-		 * When we exit, bwrap's init (pid 1) does, and the kernel
-		 * kills everything left in the namespace: one look, to
-		 * count them, is enough.
-		 */
-		if (select_procs(a, SEL_ALL))
-			signal_marked(a, SIGKILL);
-	} else {
+	if (a->pidns)
+		kill_namespace(a);
+	else
 		kill_until_quiet(a, SEL_ALL);
-	}
 	m.killed = (uint32_t)a->nr_killed;
 	if (say_bye)
 		send_msg(a, &m, sizeof(m));
