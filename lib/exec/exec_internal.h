@@ -57,6 +57,7 @@ struct exec_job {
 	const struct guts_job_spec *spec;
 	char *workspace, *temp, *home, *tool_cache, *files_dir;
 	char *event_path;      /* the payload, in the job's temp directory */
+	char *tracking;	       /* GUTS_TRACKING_ID prefix, unique on the host */
 	const char *step_name; /* the step being logged, for the sink */
 	struct guts_sandbox *sb;
 	struct guts_mask *mask;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,6 +429,13 @@ static int setup(struct exec_job *j, char **reason)
 	json_t *v;
 	int ret;
 
+	{
+		static atomic_ulong jobs;
+
+		j->tracking =
+		    guts_xasprintf("guts-%d-%lu-%s", (int)getpid(),
+				   atomic_fetch_add(&jobs, 1) + 1, sp->job->id);
+	}
 	j->workspace = guts_xasprintf("%s/workspace", sp->job_dir);
 	j->temp = guts_xasprintf("%s/temp", sp->job_dir);
 	j->home = guts_xasprintf("%s/home", sp->job_dir);
@@ -523,8 +531,8 @@ static int setup(struct exec_job *j, char **reason)
 	 */
 	so.limits.memory = sp->job->sandbox.memory;
 	so.limits.cpus = sp->job->sandbox.cpus;
-	so.limits.pids = sp->job->sandbox.pids ? sp->job->sandbox.pids
-					       : EXEC_DEFAULT_PIDS;
+	so.limits.pids =
+	    sp->job->sandbox.pids ? sp->job->sandbox.pids : EXEC_DEFAULT_PIDS;
 	so.limits.nofile = EXEC_DEFAULT_NOFILE;
 	so.name = sp->job->id;
 	ret = guts_sandbox_open(&j->sb, &so);
@@ -605,6 +613,7 @@ static void release(struct exec_job *j)
 	free(j->tool_cache);
 	free(j->files_dir);
 	free(j->event_path);
+	free(j->tracking);
 }
 
 int guts_job_run(const struct guts_job_spec *spec, struct guts_job_result *res)

@@ -711,7 +711,8 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 		files_release(&f);
 		return GUTS_FAILURE;
 	}
-	tracking = guts_xasprintf("%s-%d", sp->job->id, j->step_no);
+	/* Unique on the host: two legs of one job may run at once. */
+	tracking = guts_xasprintf("%s-%lu", j->tracking, ++j->seq);
 	cmd.argv = argv;
 	cmd.envp = (const char *const *)env_array(penv, &envv);
 	cmd.cwd = cwd;
