@@ -3,8 +3,9 @@
  * the same run:
  *
  *  1. Per-step overhead: a job of 200 `run: true` steps (shell: sh, no
- *     sandbox) against `sh -c true` spawned directly 200 times.  Target
- *     <= 2x.  The same job in the sandbox is printed too.
+ *     sandbox) against `sh -c true` spawned directly 200 times, best of
+ *     three each.  Target <= 2x.  The same job in the sandbox is printed
+ *     too.
  *  2. Log capture: a step writing 1 GiB of log lines with masking on (a
  *     secret in force), through line splitting, workflow-command checks,
  *     masking and timestamps into a counting sink, against the raw
@@ -248,10 +249,25 @@ int main(int argc, char **argv)
 		guts_buf_adds(&y, "      - run: \"true\"\n");
 	wf = parse(y.data);
 	spawn_baseline(20); /* warm up */
-	base = spawn_baseline(steps);
-	ours = run_job(wf, 0, NULL, &c, root);
-	if (bwrap_works())
-		boxed = run_job(wf, 1, NULL, &c, root);
+	/*
+	 * Best of three, alternating baseline and job, so that a noisy
+	 * neighbour does not decide the ratio.
+	 */
+	base = ours = 0;
+	for (int k = 0; k < 3; k++) {
+		double t = spawn_baseline(steps);
+
+		if (!base || t < base)
+			base = t;
+		t = run_job(wf, 0, NULL, &c, root);
+		if (!ours || t < ours)
+			ours = t;
+		if (bwrap_works()) {
+			t = run_job(wf, 1, NULL, &c, root);
+			if (!boxed || t < boxed)
+				boxed = t;
+		}
+	}
 	guts_workflow_free(wf);
 	printf("per-step: sh -c true spawned directly %.3f ms, a run: true "
 	       "step %.3f ms (no sandbox): %.2fx (target <= 2x)\n",
