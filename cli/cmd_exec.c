@@ -702,24 +702,6 @@ static char *cache_dir(void)
 	return guts_xasprintf("/tmp/guts-cache-%d", (int)getuid());
 }
 
-static int mkdirs(const char *path)
-{
-	char *p = guts_xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	free(p);
-	return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static const char *const host_env[] = {
     "PATH",	    "LANG",	   "LANGUAGE",	  "LC_ALL",
     "LC_CTYPE",	    "TZ",	   "USER",	  "LOGNAME",
@@ -817,8 +799,8 @@ int cmd_exec(int argc, char **argv)
 				(int)getpid() % 100000);
 	run_dir = guts_xasprintf("%s/runs/%s", cache, run_id);
 	store_dir = guts_xasprintf("%s/store", cache);
-	if (mkdirs(run_dir) < 0) {
-		cli_fail(1, "cannot create %s: %s", run_dir, strerror(errno));
+	if (guts_fs_mkdirs(run_dir, 0755) < 0) {
+		cli_fail(1, "%s", guts_error_message());
 		status = 1;
 		goto out;
 	}

@@ -30,6 +30,13 @@ int guts_error(enum guts_err code, const char *fmt, ...)
 int guts_error_errno(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/**
+ * Put context in front of the calling thread's reason: "<fmt>: <reason>".
+ * Returns @code.
+ */
+int guts_error_wrap(enum guts_err code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /** The calling thread's last recorded reason; never NULL. */
 const char *guts_error_message(void);
 

@@ -17,6 +17,12 @@ int guts_fs_read_all(char **out, size_t *len, const char *path, size_t cap);
 /** Read all of a descriptor (e.g. stdin), with the same cap semantics. */
 int guts_fs_read_fd(char **out, size_t *len, int fd, size_t cap);
 
+/**
+ * mkdir -p: create @path and its missing parents with @mode.  Existing
+ * directories are fine; GUTS_EIO names the one that could not be made.
+ */
+int guts_fs_mkdirs(const char *path, unsigned mode);
+
 /** Write @len bytes to @path atomically (temp file, fsync, rename). */
 int guts_fs_write_atomic(const char *path, const void *data, size_t len,
 			 int mode);

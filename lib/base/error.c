@@ -78,3 +78,15 @@ const char *guts_error_code_name(int code)
 	}
 	return "unknown";
 }
+
+int guts_error_wrap(enum guts_err code, const char *fmt, ...)
+{
+	char head[sizeof(guts__errmsg)], old[sizeof(guts__errmsg)];
+	va_list ap;
+
+	memcpy(old, guts__errmsg, sizeof(old));
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	return guts_error(code, "%s: %s", head, old);
+}

@@ -137,3 +137,27 @@ out:
 	free(tmp);
 	return rc;
 }
+
+int guts_fs_mkdirs(const char *path, unsigned mode)
+{
+	char *p = guts_xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1;; s++) {
+		char c = *s;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (*p && mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
+			rc =
+			    guts_error_errno("cannot create directory '%s'", p);
+			break;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return rc;
+}

@@ -199,7 +199,7 @@ int guts__upload_artifact_run(const json_t *with,
 	ws = guts__path_normalize(ctx->workspace);
 	rc = guts_pathglob_compile(&g, path, ws, ctx->home);
 	if (rc < 0) {
-		rc = guts__error_wrap(rc, UPLOAD ": input 'path'");
+		rc = guts_error_wrap(rc, UPLOAD ": input 'path'");
 		goto out;
 	}
 	if (!guts_pathglob_search_paths(g)->nr) {
@@ -250,7 +250,7 @@ int guts__upload_artifact_run(const json_t *with,
 					      manifest, (int)retention,
 					      overwrite, digest);
 	if (rc < 0) {
-		rc = guts__error_wrap(rc, UPLOAD);
+		rc = guts_error_wrap(rc, UPLOAD);
 		goto out;
 	}
 	size = guts__format_size(total);
@@ -325,7 +325,7 @@ int guts__download_artifact_run(const json_t *with,
 		rc = guts_artifact_store_artifact_get(ctx->store, ctx->run_id,
 						      name, &todo[0].files);
 		if (rc < 0) {
-			rc = guts__error_wrap(rc, DOWNLOAD);
+			rc = guts_error_wrap(rc, DOWNLOAD);
 			goto out;
 		}
 	} else {
@@ -335,7 +335,7 @@ int guts__download_artifact_run(const json_t *with,
 		rc = guts_artifact_store_artifact_list(ctx->store, ctx->run_id,
 						       &names);
 		if (rc < 0) {
-			rc = guts__error_wrap(rc, DOWNLOAD);
+			rc = guts_error_wrap(rc, DOWNLOAD);
 			goto out;
 		}
 		todo = guts_xcalloc(json_array_size(names) + 1, sizeof(*todo));
@@ -349,7 +349,7 @@ int guts__download_artifact_run(const json_t *with,
 			    ctx->store, ctx->run_id, an, &todo[nr].files);
 			nr++;
 			if (rc < 0) {
-				rc = guts__error_wrap(rc, DOWNLOAD);
+				rc = guts_error_wrap(rc, DOWNLOAD);
 				goto out;
 			}
 		}

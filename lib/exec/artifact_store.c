@@ -32,26 +32,6 @@
 #define DEFAULT_RETENTION_DAYS 90
 #define DEFAULT_GC_GRACE_SECONDS 3600L
 
-/*
- * guts_error() with the current message after the new words: "<fmt>:
- * <old message>".  The old message is copied first: formatting the
- * per-thread buffer into itself garbles it.
- */
-__attribute__((format(printf, 2, 3))) static int
-wrap_error(int rc, const char *fmt, ...)
-{
-	char *old = guts_xstrdup(guts_error_message()), *head;
-	va_list ap;
-
-	va_start(ap, fmt);
-	head = guts_xvasprintf(fmt, ap);
-	va_end(ap);
-	guts_error(rc, "%s: %s", head, old);
-	free(head);
-	free(old);
-	return rc;
-}
-
 /* ---- the table ---------------------------------------------------- */
 
 int guts_artifact_store_blob_put(struct guts_artifact_store *s, int fd,
@@ -300,30 +280,6 @@ static void hash_hex(char hex[GUTS_SHA256_HEX_LEN + 1], const char *a,
 	guts_sha256_hex(hex, d);
 }
 
-static int mkdirs(const char *path)
-{
-	char *p = guts_xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1;; s++) {
-		char c = *s;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			rc =
-			    guts_error_errno("cannot create directory '%s'", p);
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return rc;
-}
-
 static int run_id_check(const char *run_id)
 {
 	size_t len = run_id ? strlen(run_id) : 0;
@@ -411,7 +367,7 @@ static int read_record(json_t **out, const char *path)
 	rc = guts_json_parse(&v, text, len);
 	free(text);
 	if (rc < 0)
-		return wrap_error(rc, "%s", path);
+		return guts_error_wrap(rc, "%s", path);
 	if (!json_is_object(v)) {
 		json_decref(v);
 		return guts_error(GUTS_EINVAL, "%s: not a JSON object", path);
@@ -439,11 +395,11 @@ static int load_manifest(struct local *l, const json_t *rec, int allow_roots,
 	rc = guts_json_parse(&files, text, len);
 	free(text);
 	if (rc < 0)
-		return wrap_error(rc, "manifest %s", hex);
+		return guts_error_wrap(rc, "manifest %s", hex);
 	rc = guts_artifact_manifest_check(files, allow_roots);
 	if (rc < 0) {
 		json_decref(files);
-		return wrap_error(rc, "manifest %s", hex);
+		return guts_error_wrap(rc, "manifest %s", hex);
 	}
 	*out = files;
 	return 0;
@@ -515,7 +471,7 @@ static int local_artifact_put(struct guts_artifact_store *s, const char *run_id,
 		return rc;
 	dir = guts_xasprintf("%s/%s", l->art_dir, run_id);
 	path = guts_xasprintf("%s/%s.json", dir, name);
-	rc = mkdirs(dir);
+	rc = guts_fs_mkdirs(dir, 0700);
 	if (rc < 0)
 		goto out;
 	rec = json_pack(
@@ -571,7 +527,7 @@ static int local_artifact_get(struct guts_artifact_store *s, const char *run_id,
 	if (!rc)
 		rc = load_manifest(l, rec, 0, files);
 	if (rc < 0 && rc != GUTS_ENOTFOUND)
-		rc = wrap_error(rc, "artifact '%s'", name);
+		rc = guts_error_wrap(rc, "artifact '%s'", name);
 	json_decref(rec);
 	free(path);
 	return rc;
@@ -879,7 +835,7 @@ static int local_cache_put(struct guts_artifact_store *s, const char *scope,
 	rc = put_manifest(l, files, hex);
 	if (rc < 0)
 		goto out;
-	rc = mkdirs(sdir);
+	rc = guts_fs_mkdirs(sdir, 0700);
 	if (rc < 0)
 		goto out;
 	rec = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:s}", "scope",
@@ -961,15 +917,15 @@ int guts_local_store_open(struct guts_artifact_store **out, const char *dir)
 	pthread_mutex_init(&l->gc_lock, NULL);
 	rc = guts_blobstore_open(&l->bs, dir);
 	if (!rc)
-		rc = mkdirs(l->art_dir);
+		rc = guts_fs_mkdirs(l->art_dir, 0700);
 	if (!rc)
-		rc = mkdirs(l->cache_dir);
+		rc = guts_fs_mkdirs(l->cache_dir, 0700);
 	s = guts_xcalloc(1, sizeof(*s));
 	s->ops = &local_ops;
 	s->data = l;
 	if (rc < 0) {
 		local_free(s);
-		return wrap_error(rc, "local store '%s'", dir);
+		return guts_error_wrap(rc, "local store '%s'", dir);
 	}
 	*out = s;
 	return 0;

@@ -20,55 +20,10 @@
 /* Temporary files older than this were left by a crash. */
 #define STALE_TMP_SECONDS (24 * 60 * 60)
 
-/*
- * guts_error() with the current message after the new words: "<fmt>:
- * <old message>".  The old message is copied first: formatting the
- * per-thread buffer into itself garbles it.
- */
-__attribute__((format(printf, 2, 3))) static int
-wrap_error(int rc, const char *fmt, ...)
-{
-	char *old = guts_xstrdup(guts_error_message()), *head;
-	va_list ap;
-
-	va_start(ap, fmt);
-	head = guts_xvasprintf(fmt, ap);
-	va_end(ap);
-	guts_error(rc, "%s: %s", head, old);
-	free(head);
-	free(old);
-	return rc;
-}
-
 struct guts_blobstore {
 	char *sha_dir; /* <dir>/blobs/sha256 */
 	char *tmp_dir; /* <dir>/blobs/tmp */
 };
-
-/* mkdir -p with @mode for the directories it creates. */
-static int mkdirs(const char *path, int mode)
-{
-	char *p = guts_xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1;; s++) {
-		char c = *s;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
-			rc =
-			    guts_error_errno("cannot create directory '%s'", p);
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return rc;
-}
 
 static void remove_stale_tmp(const char *tmp_dir)
 {
@@ -101,9 +56,9 @@ int guts_blobstore_open(struct guts_blobstore **out, const char *dir)
 	bs = guts_xcalloc(1, sizeof(*bs));
 	bs->sha_dir = guts_xasprintf("%s/blobs/sha256", dir);
 	bs->tmp_dir = guts_xasprintf("%s/blobs/tmp", dir);
-	rc = mkdirs(bs->sha_dir, 0700);
+	rc = guts_fs_mkdirs(bs->sha_dir, 0700);
 	if (!rc)
-		rc = mkdirs(bs->tmp_dir, 0700);
+		rc = guts_fs_mkdirs(bs->tmp_dir, 0700);
 	if (rc < 0) {
 		guts_blobstore_free(bs);
 		return rc;
@@ -289,7 +244,7 @@ int guts_blobstore_put_file(struct guts_blobstore *bs, const char *path,
 	rc = guts_blobstore_put_fd(bs, fd, hex, size);
 	close(fd);
 	if (rc < 0)
-		return wrap_error(rc, "%s", path);
+		return guts_error_wrap(rc, "%s", path);
 	return 0;
 }
 
@@ -471,7 +426,7 @@ int guts_blobstore_read(struct guts_blobstore *bs, const char *hex, char **out,
 	rc = guts_fs_read_fd(&data, &n, fd, cap);
 	close(fd);
 	if (rc < 0)
-		return wrap_error(rc, "blob %s", hex);
+		return guts_error_wrap(rc, "blob %s", hex);
 	guts_sha256_buf(digest, data, n);
 	guts_sha256_hex(name, digest);
 	if (strcmp(name, hex)) {

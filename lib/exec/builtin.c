@@ -269,20 +269,6 @@ void guts__input_lines(const struct guts__inputs *in, const char *name,
 
 /* ---- errors and logging ------------------------------------------- */
 
-int guts__error_wrap(int rc, const char *fmt, ...)
-{
-	char *old = guts_xstrdup(guts_error_message()), *head;
-	va_list ap;
-
-	va_start(ap, fmt);
-	head = guts_xvasprintf(fmt, ap);
-	va_end(ap);
-	guts_error(rc, "%s: %s", head, old);
-	free(head);
-	free(old);
-	return rc;
-}
-
 void guts__log(const struct guts_builtin_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;

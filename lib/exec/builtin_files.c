@@ -27,6 +27,7 @@
 
 #include "guts/alloc.h"
 #include "guts/error.h"
+#include "guts/fs.h"
 #include "builtin_internal.h"
 #include "banned.h"
 
@@ -313,7 +314,7 @@ int guts__upload_files(const struct guts_builtin_ctx *ctx, const char *action,
 		rc = guts_artifact_store_blob_put(ctx->store, fd, hex, &size);
 		close(fd);
 		if (rc < 0) {
-			rc = guts__error_wrap(rc, "%s: '%s'", action, path);
+			rc = guts_error_wrap(rc, "%s: '%s'", action, path);
 			break;
 		}
 		v[nr].home = home;
@@ -396,30 +397,6 @@ int guts__open_subdir(int dirfd, const char *name, int create,
 			  action, shown);
 }
 
-static int mkdirs_trusted(const char *path)
-{
-	char *p = guts_xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1;; s++) {
-		char c = *s;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			rc =
-			    guts_error_errno("cannot create directory '%s'", p);
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return rc;
-}
-
 int guts__dest_open(const struct guts_builtin_ctx *ctx, const char *action,
 		    const char *abs, struct guts__dest *d)
 {
@@ -441,7 +418,7 @@ int guts__dest_open(const struct guts_builtin_ctx *ctx, const char *action,
 		goto out;
 	}
 	/* The workspace and home themselves are the executor's: trusted. */
-	rc = mkdirs_trusted(root);
+	rc = guts_fs_mkdirs(root, 0755);
 	if (rc < 0)
 		goto out;
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -608,7 +585,7 @@ static int write_one(const struct guts_builtin_ctx *ctx, const char *action,
 		goto out;
 	rc = guts_artifact_store_blob_get(ctx->store, hex, fd);
 	if (rc < 0)
-		rc = guts__error_wrap(rc, "%s: '%s'", action, rel);
+		rc = guts_error_wrap(rc, "%s: '%s'", action, rel);
 	if (!rc && (fstat(fd, &st) < 0 || st.st_size != size))
 		rc = guts_error(GUTS_EIO,
 				"%s: '%s': the manifest says %lld bytes, the "

@@ -50,14 +50,6 @@ void guts__input_lines(const struct guts__inputs *in, const char *name,
 
 /* ---- errors and logging ------------------------------------------- */
 
-/**
- * guts_error() with the current message after the new words: "<fmt>:
- * <old message>" (guts_error(rc, "x: %s", guts_error_message()) would
- * format the per-thread buffer into itself).  Returns @rc.
- */
-int guts__error_wrap(int rc, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 void guts__log(const struct guts_builtin_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -162,7 +162,7 @@ static int save(const struct guts_builtin_ctx *ctx, struct req *r,
 	}
 	rc = guts_pathglob_compile(&g, joined.data, ws, ctx->home);
 	if (rc < 0) {
-		guts__error_wrap(rc, CACHE ": input 'path'");
+		guts_error_wrap(rc, CACHE ": input 'path'");
 		goto warn;
 	}
 	rc = guts__collect(ctx, &copts, g, &files);

@@ -122,7 +122,7 @@ static int git_run(struct git *g, const char *const *args, char **out)
 		goto out;
 	}
 	if (rc < 0) {
-		rc = guts__error_wrap(rc, CHECKOUT ": git %s", args[0]);
+		rc = guts_error_wrap(rc, CHECKOUT ": git %s", args[0]);
 		goto out;
 	}
 	if (res.status != 0) {

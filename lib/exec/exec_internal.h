@@ -110,6 +110,9 @@ int exec_eval_json(struct exec_job *j, struct exec_scope *s, const json_t *env,
 		   const json_t *v, json_t **out, char **err);
 int exec_eval_cond(struct exec_job *j, struct exec_scope *s, const json_t *env,
 		   const char *cond, const char *dflt, int *result, char **err);
+/* For guts_expr_walk(): whether an if: calls a status function. */
+int exec_status_call(const char *name, size_t nr_args, size_t offset,
+		     void *data);
 int exec_eval_bool(struct exec_job *j, struct exec_scope *s, const json_t *env,
 		   const json_t *v, int *result, char **err);
 int exec_eval_minutes(struct exec_job *j, struct exec_scope *s,

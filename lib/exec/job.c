@@ -261,8 +261,8 @@ int exec_eval_json(struct exec_job *j, struct exec_scope *s, const json_t *env,
 	return 0;
 }
 
-static int has_status_call(const char *name, size_t nr_args, size_t offset,
-			   void *data)
+int exec_status_call(const char *name, size_t nr_args, size_t offset,
+		     void *data)
 {
 	(void)nr_args;
 	(void)offset;
@@ -302,7 +302,7 @@ int exec_eval_cond(struct exec_job *j, struct exec_scope *s, const json_t *env,
 	if (ret == 0) {
 		*result = guts_expr_value_truthy(&val);
 		guts_expr_value_release(&val);
-		if (*result && !guts_expr_walk(x, NULL, has_status_call, NULL))
+		if (*result && !guts_expr_walk(x, NULL, exec_status_call, NULL))
 			*result = step_status(&sd) == GUTS_EXPR_STATUS_SUCCESS;
 	} else {
 		*err = expr_error(src, &e);

@@ -125,16 +125,6 @@ static enum guts_expr_status job_status_named(const char *const *jobs,
 	return needs_status(jobs, nr, data);
 }
 
-static int status_call(const char *name, size_t nr_args, size_t offset,
-		       void *data)
-{
-	(void)nr_args;
-	(void)offset;
-	(void)data;
-	return !strcmp(name, "success") || !strcmp(name, "failure") ||
-	       !strcmp(name, "cancelled") || !strcmp(name, "always");
-}
-
 /*
  * GitHub's success() for jobs is "every need succeeded"; a skipped need
  * makes it false without failure() becoming true (see needs_status()).
@@ -174,7 +164,7 @@ static int eval_job_if(struct run *r, const struct guts_wf_job *job,
 	}
 	*result = guts_expr_value_truthy(&v);
 	guts_expr_value_release(&v);
-	if (*result && !guts_expr_walk(x, NULL, status_call, NULL))
+	if (*result && !guts_expr_walk(x, NULL, exec_status_call, NULL))
 		*result = job_status(&js) == GUTS_EXPR_STATUS_SUCCESS;
 	guts_expr_free(x);
 	return 0;
