@@ -36,12 +36,15 @@ struct guts_local_run_spec {
 	size_t parallel; /* jobs at once; 0: the number of CPUs */
 	int isolate;
 	const char *agent_path;
+	/* What checkout checks out; also where `uses: ./x.yml` is read. */
 	const char *repo_source;
 	int repo_is_git;
 	const char *run_id;
 	const char *cache_scope, *cache_fallback_scope;
 	struct guts_artifact_store *store;
 	const char *const *host_env;
+	/* Put in front of every job name ("caller / "); may be NULL. */
+	const char *name_prefix;
 	/* act's --matrix filter: {key: [values]}; NULL: every leg. */
 	const json_t *matrix_filter;
 	struct guts_log_sink sink;

@@ -18,9 +18,13 @@
 #include "exec/exec_internal.h"
 #include "guts/alloc.h"
 #include "guts/error.h"
+#include "guts/buf.h"
+#include "guts/diag.h"
 #include "guts/expr.h"
+#include "guts/fs.h"
 #include "guts/localrun.h"
 #include "guts/plan.h"
+#include "guts/trigger.h"
 #include "banned.h"
 
 enum job_state { JOB_UNSELECTED, JOB_PENDING, JOB_RUNNING, JOB_DONE };
@@ -35,6 +39,8 @@ struct leg {
 	struct guts_cancel *cancel;
 	int started, finished;
 	pthread_t thread;
+	/* A reusable-workflow call: the called workflow's run. */
+	struct guts_local_run nested;
 };
 
 struct wjob {
@@ -244,7 +250,12 @@ static void finish_skipped(struct run *r, size_t ji, enum guts_conclusion c,
 			   const char *reason)
 {
 	const struct guts_wf_job *job = &r->spec->wf->jobs[ji];
-	size_t e = add_entry(r, job->id, job->name ? job->name : job->id, NULL);
+	char *name = guts_xasprintf(
+	    "%s%s", r->spec->name_prefix ? r->spec->name_prefix : "",
+	    job->name ? job->name : job->id);
+	size_t e = add_entry(r, job->id, name, NULL);
+
+	free(name);
 
 	r->out->jobs[e].conclusion = c;
 	r->out->jobs[e].reason = reason ? guts_xstrdup(reason) : NULL;
@@ -290,13 +301,6 @@ static void decide(struct run *r, size_t ji)
 	}
 	if (!run) {
 		finish_skipped(r, ji, GUTS_SKIPPED, NULL);
-		json_decref(ctx);
-		return;
-	}
-	if (job->uses) {
-		finish_skipped(r, ji, GUTS_FAILURE,
-			       "calling a reusable workflow is not supported "
-			       "by guts exec yet");
 		json_decref(ctx);
 		return;
 	}
@@ -346,7 +350,8 @@ static void decide(struct run *r, size_t ji)
 		lg->run = r;
 		lg->job = ji;
 		lg->matrix = pl->matrix ? json_incref(pl->matrix) : NULL;
-		lg->name = guts_xstrdup(pl->name);
+		lg->name = guts_xasprintf(
+		    "%s%s", sp->name_prefix ? sp->name_prefix : "", pl->name);
 		lg->strategy = json_pack(
 		    "{s:b, s:I, s:I, s:I}", "fail-fast", wj->fail_fast,
 		    "job-index", (json_int_t)l, "job-total",
@@ -390,6 +395,218 @@ static int start_leg(struct run *r, struct leg *lg)
 	return 0;
 }
 
+/* ---- reusable workflows ------------------------------------------------ */
+
+static json_t *leg_contexts(struct run *r, struct leg *lg, const json_t *needs)
+{
+	const struct guts_local_run_spec *sp = r->spec;
+	json_t *c = json_object();
+
+	json_object_set_new(c, "github",
+			    sp->github ? json_deep_copy(sp->github)
+				       : json_object());
+	json_object_set_new(c, "inputs",
+			    sp->inputs ? json_deep_copy(sp->inputs)
+				       : json_object());
+	json_object_set_new(
+	    c, "vars", sp->vars ? json_deep_copy(sp->vars) : json_object());
+	json_object_set_new(c, "secrets",
+			    sp->secrets ? json_deep_copy(sp->secrets)
+					: json_object());
+	json_object_set_new(c, "needs", json_deep_copy(needs));
+	json_object_set_new(c, "matrix",
+			    lg->matrix ? json_deep_copy(lg->matrix)
+				       : json_object());
+	json_object_set_new(c, "strategy", json_deep_copy(lg->strategy));
+	return c;
+}
+
+/* Every value of @obj evaluated against @ctx; NULL with *err on error. */
+static json_t *eval_object(const json_t *obj, const json_t *ctx, char **err)
+{
+	json_t *out = json_object();
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, k, v) {
+		json_t *r = NULL;
+		char *deferred = NULL;
+
+		if (guts_plan_eval(&r, v, ctx, &deferred) < 0 || !r) {
+			*err = guts_xasprintf("'%s': %s", k,
+					      deferred ? deferred
+						       : guts_error_message());
+			free(deferred);
+			json_decref(out);
+			return NULL;
+		}
+		json_object_set_new(out, k, r);
+	}
+	return out;
+}
+
+static int read_local(void *ud, const char *ref, char **text, size_t *len)
+{
+	const char *root = ud;
+	char *path;
+	int ret;
+
+	if (strncmp(ref, "./", 2))
+		return GUTS_ENOTFOUND;
+	path = guts_xasprintf("%s/%s", root, ref + 2);
+	ret = guts_fs_read_all(text, len, path, GUTS_WORKFLOW_MAX_BYTES);
+	free(path);
+	return ret;
+}
+
+/* The called run's jobs context: {id: {result, outputs}} for outputs. */
+static json_t *jobs_context(const struct guts_local_run *nr)
+{
+	json_t *jobs = json_object();
+
+	for (size_t i = 0; i < nr->nr_jobs; i++) {
+		const struct guts_local_job *e = &nr->jobs[i];
+		json_t *j = json_object_get(jobs, e->id);
+		const char *res = guts_conclusion_name(e->conclusion);
+
+		if (!j) {
+			j = json_pack("{s:s, s:{}}", "result", res, "outputs");
+			json_object_set_new(jobs, e->id, j);
+		} else if (e->conclusion == GUTS_FAILURE ||
+			   e->conclusion == GUTS_CANCELLED) {
+			json_object_set_new(j, "result", json_string(res));
+		}
+		if (e->result.outputs)
+			json_object_update(json_object_get(j, "outputs"),
+					   e->result.outputs);
+	}
+	return jobs;
+}
+
+/*
+ * A job that calls a local reusable workflow (`uses: ./path.yml`): its
+ * jobs run as a nested run named "caller / job", with the call's inputs
+ * and secrets; the workflow_call outputs become the job's outputs.
+ */
+static void run_called(struct leg *lg, const json_t *needs,
+		       struct guts_job_result *res)
+{
+	struct run *r = lg->run;
+	const struct guts_local_run_spec *sp = r->spec;
+	const struct guts_wf_job *job = &sp->wf->jobs[lg->job];
+	struct guts_workflow_opts wo = {0};
+	struct guts_workflow *cwf = NULL;
+	struct guts_local_run_spec ns;
+	const struct guts_wf_trigger *t;
+	struct guts_diags d;
+	json_t *ctx, *with = NULL, *inputs = NULL, *secrets = NULL, *jobs;
+	char *err = NULL, *path, *prefix;
+	int64_t t0 = exec_now_mono();
+
+	memset(res, 0, sizeof(*res));
+	res->outputs = json_object();
+	res->conclusion = res->outcome = GUTS_FAILURE;
+	if (strncmp(job->uses, "./", 2) || !sp->repo_source) {
+		res->reason = guts_xasprintf(
+		    "%s: only local reusable workflows (./path) run in guts "
+		    "exec",
+		    job->uses);
+		return;
+	}
+	path = guts_xasprintf("%s/%s", sp->repo_source, job->uses + 2);
+	guts_diags_init(&d, path);
+	wo.read_reusable = read_local;
+	wo.read_ud = (void *)sp->repo_source;
+	if (guts_workflow_load(&cwf, path, &wo, &d) < 0) {
+		struct guts_buf b;
+
+		guts_buf_init(&b, 0);
+		guts_diags_sort(&d);
+		guts_diags_format(&d, &b);
+		res->reason = b.len ? guts_buf_detach(&b, NULL)
+				    : guts_xstrdup(guts_error_message());
+		guts_buf_release(&b);
+		guts_diags_release(&d);
+		free(path);
+		return;
+	}
+	guts_diags_release(&d);
+	free(path);
+	t = guts_workflow_trigger(cwf, "workflow_call");
+	ctx = leg_contexts(r, lg, needs);
+	with = json_is_object(job->with) ? eval_object(job->with, ctx, &err)
+					 : json_object();
+	if (with && t &&
+	    guts_trigger_resolve_inputs(&inputs, t->inputs, t->nr_inputs,
+					with) < 0)
+		err = guts_xstrdup(guts_error_message());
+	else if (with && !t)
+		err = guts_xasprintf("%s does not declare on.workflow_call",
+				     job->uses);
+	if (!err) {
+		if (json_is_string(job->secrets) &&
+		    !strcmp(json_string_value(job->secrets), "inherit"))
+			secrets = sp->secrets ? json_deep_copy(sp->secrets)
+					      : json_object();
+		else if (json_is_object(job->secrets))
+			secrets = eval_object(job->secrets, ctx, &err);
+		else
+			secrets = json_object();
+	}
+	if (err) {
+		res->reason = guts_xasprintf("%s: %s", job->uses, err);
+		free(err);
+		goto out;
+	}
+	ns = *sp;
+	ns.wf = cwf;
+	ns.only = NULL;
+	ns.nr_only = 0;
+	ns.inputs = inputs;
+	ns.secrets = secrets;
+	ns.run_dir = lg->dir;
+	ns.matrix_filter = NULL;
+	ns.cancel = lg->cancel;
+	prefix = guts_xasprintf("%s / ", lg->name);
+	ns.name_prefix = prefix;
+	guts_local_run(&ns, &lg->nested);
+	free(prefix);
+	res->conclusion = res->outcome = lg->nested.conclusion;
+
+	/* Outputs: on.workflow_call.outputs over the called jobs. */
+	jobs = jobs_context(&lg->nested);
+	json_object_set_new(ctx, "jobs", jobs);
+	json_object_set(ctx, "inputs", inputs);
+	for (size_t i = 0; t && i < t->nr_outputs; i++) {
+		json_t *s =
+		    json_string(t->outputs[i].value ? t->outputs[i].value : "");
+		json_t *v = NULL;
+
+		if (guts_plan_eval(&v, s, ctx, NULL) == 0 && v) {
+			if (json_is_string(v))
+				json_object_set(res->outputs,
+						t->outputs[i].name, v);
+			else {
+				char *txt = json_dumps(v, JSON_ENCODE_ANY);
+
+				json_object_set_new(
+				    res->outputs, t->outputs[i].name,
+				    json_string(txt ? txt : ""));
+				free(txt);
+			}
+		}
+		json_decref(v);
+		json_decref(s);
+	}
+out:
+	res->seconds = (exec_now_mono() - t0) / 1e9;
+	json_decref(ctx);
+	json_decref(with);
+	json_decref(inputs);
+	json_decref(secrets);
+	guts_workflow_free(cwf);
+}
+
 static void *leg_thread(void *arg)
 {
 	struct leg *lg = arg;
@@ -429,7 +646,10 @@ static void *leg_thread(void *arg)
 	js.sink = sp->sink;
 	js.cancel = lg->cancel;
 	js.kill_grace_ms = sp->kill_grace_ms;
-	guts_job_run(&js, &res);
+	if (job->uses)
+		run_called(lg, needs, &res);
+	else
+		guts_job_run(&js, &res);
 	json_decref(needs);
 
 	pthread_mutex_lock(&r->lock);
@@ -458,6 +678,22 @@ static void reap_leg(struct run *r, struct leg *lg)
 		r->spec->on_job(r->spec->on_job_ud, e, 1);
 	/* Outputs: the last leg to set an output wins, as on GitHub. */
 	json_object_update(wj->outputs, e->result.outputs);
+	/* A called workflow's jobs are listed after the caller. */
+	for (size_t i = 0; i < lg->nested.nr_jobs; i++) {
+		struct guts_local_job *nj = &lg->nested.jobs[i];
+		size_t k = add_entry(r, nj->id, nj->name, nj->matrix);
+
+		free(r->out->jobs[k].id);
+		r->out->jobs[k].id = guts_xasprintf(
+		    "%s/%s", r->spec->wf->jobs[lg->job].id, nj->id);
+		r->out->jobs[k].conclusion = nj->conclusion;
+		r->out->jobs[k].result = nj->result;
+		r->out->jobs[k].reason = nj->reason;
+		memset(&nj->result, 0, sizeof(nj->result));
+		nj->reason = NULL;
+		e = &r->out->jobs[lg->entry];
+	}
+	guts_local_run_release(&lg->nested);
 	if (e->conclusion == GUTS_FAILURE && wj->fail_fast &&
 	    !wj->cancelled_legs) {
 		wj->cancelled_legs = 1;

@@ -378,6 +378,53 @@ run basic $sandbox --job nosuchjob
 [ "$rc" = 2 ] && grep -q "no job 'nosuchjob'" "$dir/out"
 check $? "--job with an unknown job: exit 2"
 
+# --- a local reusable workflow: inputs, secrets, outputs ---------------------
+mkdir -p "$dir/.github/workflows"
+cat >"$dir/.github/workflows/lib.yml" <<'YML'
+on:
+  workflow_call:
+    inputs:
+      who:
+        type: string
+        required: true
+    secrets:
+      tok:
+        required: true
+    outputs:
+      greeting:
+        value: ${{ jobs.build.outputs.g }}
+jobs:
+  build:
+    runs-on: default
+    outputs:
+      g: ${{ steps.g.outputs.g }}
+    steps:
+      - id: g
+        run: |
+          echo "g=hello ${{ inputs.who }}" >> "$GITHUB_OUTPUT"
+          test "${{ secrets.tok }}" = sekret
+          echo "called-secret ${{ secrets.tok }}"
+YML
+wf reuse <<'YML'
+on: push
+jobs:
+  call:
+    uses: ./.github/workflows/lib.yml
+    with:
+      who: world
+    secrets:
+      tok: ${{ secrets.TOKEN }}
+  after:
+    needs: call
+    runs-on: default
+    steps:
+      - run: test "${{ needs.call.outputs.greeting }}" = "hello world"
+YML
+run reuse $sandbox --secret TOKEN=sekret --json
+[ "$rc" = 0 ] && grep -q '^\[call / build\] called-secret \*\*\*' "$dir/out" &&
+	last_json | grep -q '"id":"call/build","name":"call / build"'
+check $? "reusable: a local workflow_call with inputs, secrets and outputs"
+
 # --- sandbox: network none, pids and memory limits ---------------------------
 if [ -z "$sandbox" ] && command -v node >/dev/null 2>&1; then
 	node -e 'const s=require("net").createServer(c=>c.end("hi\n")).listen(0,"127.0.0.1",()=>{console.log(s.address().port)})' >"$dir/port" 2>&1 &
