@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "guts/error.h"
+#include "guts/alloc.h"
 #include "guts/sandbox.h"
 #include "banned.h"
 
@@ -76,12 +77,42 @@ static void fail(const char *what)
 	exit(1);
 }
 
+/*
+ * The agent `guts exec` uses: build/bin/guts-sandbox-agent beside the
+ * built guts, else this program.
+ */
+static const char *agent_path(void)
+{
+	static char *path;
+	static int done;
+
+	if (!done) {
+		char *self = realpath("/proc/self/exe", NULL);
+		char *slash = self ? strrchr(self, '/') : NULL;
+
+		done = 1;
+		if (slash) {
+			*slash = 0;
+			path = guts_xasprintf("%s/../bin/guts-sandbox-agent",
+					      self);
+			if (access(path, X_OK) < 0) {
+				free(path);
+				path = NULL;
+			}
+		}
+		free(self);
+		printf("agent: %s\n", path ? path : "this program");
+	}
+	return path;
+}
+
 static struct guts_sandbox *open_sb(int isolate)
 {
 	struct guts_sandbox_opts o;
 	struct guts_sandbox *sb;
 
 	memset(&o, 0, sizeof(o));
+	o.agent_path = agent_path();
 	o.isolate = isolate;
 	o.require_isolation = isolate;
 	o.workspace = "/tmp";

@@ -5,6 +5,7 @@
 #include "guts/sandbox.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -399,12 +400,43 @@ static void describe(struct guts_sandbox *sb,
 	sb->desc = guts_buf_detach(&d, NULL);
 }
 
+/*
+ * The agent program when the caller names none: guts-sandbox-agent beside
+ * the running program (it starts faster than a program that links
+ * OpenSSL and the rest), else the running program itself.
+ */
+static char *default_agent_path; /* set once, kept for the process */
+static pthread_once_t default_agent_once = PTHREAD_ONCE_INIT;
+
+static void find_default_agent(void)
+{
+	char *self = realpath("/proc/self/exe", NULL);
+	char *slash = self ? strrchr(self, '/') : NULL;
+
+	if (slash) {
+		*slash = '\0';
+		default_agent_path =
+		    guts_xasprintf("%s/guts-sandbox-agent", self);
+		if (access(default_agent_path, X_OK) < 0) {
+			free(default_agent_path);
+			default_agent_path = NULL;
+		}
+	}
+	free(self);
+}
+
+static const char *default_agent(void)
+{
+	pthread_once(&default_agent_once, find_default_agent);
+	return default_agent_path ? default_agent_path : "/proc/self/exe";
+}
+
 static int open_once(struct guts_sandbox **out,
 		     const struct guts_sandbox_opts *opts, struct plan *plan)
 {
 	struct guts_sandbox *sb = guts_xcalloc(1, sizeof(*sb));
 	const char *path =
-	    opts->agent_path ? opts->agent_path : "/proc/self/exe";
+	    opts->agent_path ? opts->agent_path : default_agent();
 	struct guts_strvec argv = GUTS_STRVEC_INIT;
 	int sv[2] = {-1, -1}, ep[2] = {-1, -1}, exe_fd = -1, on = 1, off = 0;
 	pid_t agent_pid = 0;
