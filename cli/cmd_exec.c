@@ -225,6 +225,49 @@ static char *git(const char *cwd, const char *const *args)
 	return out;
 }
 
+/*
+ * Host data (a directory name, $USER, a branch) goes into JSON, which
+ * takes UTF-8 only: replace what is not valid UTF-8 with '?'.
+ */
+static char *lossy(const char *in)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	char *out = guts_xstrdup(in), *o = out;
+
+	while (*s) {
+		size_t n = *s < 0x80	       ? 1
+			   : (*s >> 5) == 0x6  ? 2
+			   : (*s >> 4) == 0xe  ? 3
+			   : (*s >> 3) == 0x1e ? 4
+					       : 0;
+		size_t k = 1;
+
+		while (n > 1 && k < n && (s[k] & 0xc0) == 0x80)
+			k++;
+		if (!n || k < n) {
+			*o++ = '?';
+			s++;
+			continue;
+		}
+		memcpy(o, s, n);
+		o += n;
+		s += n;
+	}
+	*o = '\0';
+	return out;
+}
+
+static void make_lossy(char **p)
+{
+	char *l;
+
+	if (!*p)
+		return;
+	l = lossy(*p);
+	free(*p);
+	*p = l;
+}
+
 /* owner/name from a remote URL: .../owner/name(.git) or host:owner/name. */
 static void repo_name_from_url(struct repo *r, const char *url)
 {
@@ -294,6 +337,11 @@ static void find_repo(struct repo *r)
 		r->owner = guts_xstrdup("local");
 		r->name = guts_xstrdup(base && base[1] ? base + 1 : "repo");
 	}
+	make_lossy(&r->owner);
+	make_lossy(&r->name);
+	make_lossy(&r->ref);
+	make_lossy(&r->branch);
+	make_lossy(&r->subject);
 }
 
 static void repo_release(struct repo *r)
@@ -384,7 +432,8 @@ static json_t *make_github(const struct exec_args *a, const struct repo *r,
 			   const char *run_id)
 {
 	char *full = guts_xasprintf("%s/%s", r->owner, r->name);
-	const char *user = getenv("USER");
+	char *user_l = lossy(getenv("USER") ? getenv("USER") : "guts");
+	const char *user = user_l;
 	const char *ref = r->ref;
 	json_t *gh, *pr = json_object_get(event, "pull_request");
 	const char *head_ref = "", *base_ref = "";
@@ -422,6 +471,9 @@ static json_t *make_github(const struct exec_args *a, const struct repo *r,
 	    "run_attempt", "1", "server_url", "http://localhost", "api_url",
 	    "http://localhost/api", "graphql_url",
 	    "http://localhost/api/graphql", "token", "", "retention_days", 90);
+	free(user_l);
+	if (!gh)
+		gh = json_object(); /* only a bad event payload gets here */
 	json_object_set_new(gh, "repositoryUrl",
 			    json_string(r->is_git ? r->root : ""));
 	free(pr_ref);
@@ -668,10 +720,24 @@ static void print_json(const struct guts_local_run *run)
 /* ---- signals ----------------------------------------------------------- */
 
 static struct guts_cancel *run_cancel;
+static volatile sig_atomic_t signals_seen;
 
+/*
+ * The first SIGINT/SIGTERM cancels the run (always() steps still run);
+ * a second one stops guts exec at once: each job's sandbox agent sees its
+ * executor go and kills what the job runs.
+ */
 static void on_signal(int sig)
 {
-	(void)sig;
+	if (signals_seen++) {
+		struct sigaction dfl;
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(sig, &dfl, NULL);
+		raise(sig);
+		return;
+	}
 	if (run_cancel)
 		guts_cancel_trigger(run_cancel);
 }

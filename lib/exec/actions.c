@@ -4,6 +4,10 @@
  * the job.  Remote and docker actions fail with a clear message.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,7 @@
 #include "guts/builtin.h"
 #include "guts/diag.h"
 #include "guts/error.h"
+#include "guts/fs.h"
 #include "guts/json.h"
 #include "banned.h"
 
@@ -362,6 +367,69 @@ run_composite(struct exec_job *j, struct exec_scope *s,
 	return cs.failed ? GUTS_FAILURE : GUTS_SUCCESS;
 }
 
+/*
+ * Read @rel/action.yml (or .yaml) of the workspace, which the job can
+ * write: resolved beneath the workspace only (a link may not lead out,
+ * even one planted after a check), never a FIFO or other non-file, and
+ * capped.
+ */
+static int open_beneath(int dirfd, const char *path)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+static int load_action(struct exec_job *j, struct guts_action **out,
+		       const char *rel, struct guts_diags *diags)
+{
+	static const char *const names[] = {"action.yml", "action.yaml"};
+	int ws = open(j->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = GUTS_ENOTFOUND;
+
+	if (ws < 0)
+		return guts_error_errno("open %s", j->workspace);
+	for (size_t i = 0; i < 2 && ret == GUTS_ENOTFOUND; i++) {
+		char *path = *rel ? guts_xasprintf("%s/%s", rel, names[i])
+				  : guts_xstrdup(names[i]);
+		struct stat st;
+		char *text = NULL;
+		size_t len = 0;
+		int fd = open_beneath(ws, path);
+
+		if (fd < 0 && errno == EXDEV) {
+			ret = guts_error(GUTS_EPERM,
+					 "./%s resolves outside the workspace",
+					 path);
+		} else if (fd < 0 && errno != ENOENT && errno != ENOTDIR) {
+			ret = guts_error_errno("./%s", path);
+		} else if (fd >= 0) {
+			if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+				ret = guts_error(GUTS_EINVAL,
+						 "./%s is not a regular file",
+						 path);
+			else if ((ret = guts_fs_read_fd(
+				      &text, &len, fd,
+				      GUTS_ACTION_MAX_BYTES)) == 0)
+				ret = guts_action_parse(out, path, text, len,
+							diags);
+			close(fd);
+		}
+		free(text);
+		free(path);
+	}
+	close(ws);
+	if (ret == GUTS_ENOTFOUND)
+		ret = guts_error(GUTS_ENOTFOUND,
+				 "can't find 'action.yml' or 'action.yaml' "
+				 "under './%s'",
+				 rel);
+	return ret;
+}
+
 static enum guts_conclusion run_local(struct exec_job *j, struct exec_scope *s,
 				      const struct guts_wf_step *st,
 				      json_t *with, json_t *env, double timeout,
@@ -398,7 +466,7 @@ static enum guts_conclusion run_local(struct exec_job *j, struct exec_scope *s,
 		free(real);
 	}
 	guts_diags_init(&diags, NULL);
-	ret = guts_action_load(&a, dir, &diags);
+	ret = load_action(j, &a, rel, &diags);
 	if (ret < 0) {
 		if (diags.nr) {
 			struct guts_buf b;

@@ -20,6 +20,19 @@
 #define EXEC_MAX_SUMMARY (1024 * 1024)
 /* Environment files a step writes are read up to this size. */
 #define EXEC_MAX_ENV_FILE (16 * 1024 * 1024)
+/*
+ * What steps may hand back, so that a step cannot grow the executor (which
+ * runs outside the job's cgroup) without bound: outputs and state per step
+ * and per job (GitHub allows 1 MB of outputs per job and 50 MB per run),
+ * what GITHUB_ENV may hold, and how many values may be masked.
+ */
+#define EXEC_MAX_STEP_OUTPUTS (1024 * 1024)
+#define EXEC_MAX_JOB_OUTPUTS (50 * 1024 * 1024)
+#define EXEC_MAX_ENV_BYTES (16 * 1024 * 1024)
+#define EXEC_MAX_MASKS 10000
+/* After a job time-out, a cleanup step gets at most this long. */
+#define EXEC_CLEANUP_MINUTES 5.0
+
 /* The executor's default limits (a job's sandbox: key overrides pids). */
 #define EXEC_DEFAULT_PIDS 8192
 #define EXEC_DEFAULT_NOFILE 65536
@@ -58,6 +71,7 @@ struct exec_job {
 	char *workspace, *temp, *home, *tool_cache, *files_dir;
 	char *event_path;      /* the payload, in the job's temp directory */
 	char *tracking;	       /* GUTS_TRACKING_ID prefix, unique on the host */
+	int files_fd;	       /* files_dir, opened before any step ran */
 	const char *step_name; /* the step being logged, for the sink */
 	struct guts_sandbox *sb;
 	struct guts_mask *mask;
@@ -73,12 +87,18 @@ struct exec_job {
 	struct guts_buf summary;
 	struct guts_step_result *steps;
 	size_t nr_steps, alloc_steps;
-	int step_no;	   /* number of the step being logged */
-	int cancelled;	   /* the job was cancelled (token or time-out) */
-	int timed_out;	   /* the job's timeout-minutes passed */
-	int64_t deadline;  /* job deadline, CLOCK_MONOTONIC ns */
-	int debug;	   /* ACTIONS_STEP_DEBUG / RUNNER_DEBUG */
-	unsigned long seq; /* unique file names */
+	int step_no;	    /* number of the step being logged */
+	int cancelled;	    /* the job was cancelled (token or time-out) */
+	int timed_out;	    /* the job's timeout-minutes passed */
+	int64_t deadline;   /* job deadline, CLOCK_MONOTONIC ns */
+	double job_minutes; /* the job's timeout-minutes, for messages */
+	/* A `uses:` step's timeout-minutes, for the steps inside it. */
+	int64_t scope_deadline;
+	double scope_minutes;
+	size_t output_bytes; /* outputs and state of every step so far */
+	size_t env_bytes;    /* what GITHUB_ENV holds */
+	int debug;	     /* ACTIONS_STEP_DEBUG / RUNNER_DEBUG */
+	unsigned long seq;   /* unique file names */
 	struct guts_lines lines;
 	struct guts_buf line; /* the masked line being assembled */
 };
@@ -88,6 +108,7 @@ struct exec_step_io {
 	json_t *outputs;    /* steps.<id>.outputs */
 	json_t *state;	    /* save-state / GITHUB_STATE */
 	int command_failed; /* a workflow command failed the step */
+	size_t bytes;	    /* outputs and state set so far */
 	char *stop_token;   /* ::stop-commands:: in force */
 	int unsecure;	    /* ACTIONS_ALLOW_UNSECURE_COMMANDS */
 	json_t *env;	    /* the step's env context */
@@ -95,6 +116,8 @@ struct exec_step_io {
 
 /* ---- job.c ---- */
 int64_t exec_now_mono(void);
+/* @minutes from now (CLOCK_MONOTONIC ns), INT64_MAX when unbounded. */
+int64_t exec_deadline_after(double minutes);
 int64_t exec_now_wall(void);
 void exec_log(struct exec_job *j, enum guts_log_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -119,7 +142,9 @@ int exec_eval_minutes(struct exec_job *j, struct exec_scope *s,
 		      const json_t *env, const json_t *v, double *out,
 		      char **err);
 char *exec_file_path(struct exec_job *j, const char *prefix, const char *ext);
-int exec_write_file(const char *path, const char *data, size_t len);
+int exec_write_file(struct exec_job *j, const char *path, const char *data,
+		    size_t len);
+int exec_files_dir_intact(struct exec_job *j);
 
 /* ---- step.c ---- */
 int exec_run_steps(struct exec_job *j, struct exec_scope *s,

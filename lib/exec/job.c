@@ -5,7 +5,9 @@
  * process of the job is left behind.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,6 +57,16 @@ int64_t exec_now_wall(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t exec_deadline_after(double minutes)
+{
+	int64_t now = exec_now_mono();
+	double ns = minutes * 60e9;
+
+	if (!(minutes > 0) || !isfinite(ns) || ns >= (double)(INT64_MAX - now))
+		return INT64_MAX;
+	return now + (int64_t)ns;
+}
+
 /* ---- logging ----------------------------------------------------------- */
 
 void exec_log_text(struct exec_job *j, enum guts_log_kind kind,
@@ -67,7 +79,7 @@ void exec_log_text(struct exec_job *j, enum guts_log_kind kind,
 	if (!j->spec->sink.event)
 		return;
 	/* The executor's own lines may quote user values: mask them too. */
-	if (kind != GUTS_LOG_OUTPUT && guts_mask_count(j->mask))
+	if (guts_mask_count(j->mask))
 		masked = guts_mask_string(j->mask, text, len, &len);
 	ev.job_key = j->spec->job_key;
 	ev.step = j->step_no;
@@ -296,6 +308,16 @@ int exec_eval_cond(struct exec_job *j, struct exec_scope *s, const json_t *env,
 		*err = expr_error(src, &e);
 		return ret;
 	}
+	/*
+	 * Without a status function the condition is success() && (...),
+	 * and && stops at a false success(): the rest is not evaluated.
+	 */
+	if (!guts_expr_walk(x, NULL, exec_status_call, NULL) &&
+	    step_status(&sd) != GUTS_EXPR_STATUS_SUCCESS) {
+		*result = 0;
+		guts_expr_free(x);
+		return 0;
+	}
 	c = exec_contexts(j, s, env);
 	set_env(&ee, &sd, c);
 	ret = guts_expr_eval(&val, x, &ee, &e);
@@ -349,9 +371,11 @@ int exec_eval_minutes(struct exec_job *j, struct exec_scope *s,
 		return ret;
 	if (json_is_number(r)) {
 		*out = json_number_value(r);
+		if (!isfinite(*out))
+			*out = -1;
 	} else if (json_is_string(r)) {
 		*out = strtod(json_string_value(r), &end);
-		if (*end || end == json_string_value(r))
+		if (*end || end == json_string_value(r) || !isfinite(*out))
 			*out = -1;
 	} else {
 		*out = -1;
@@ -457,6 +481,13 @@ static int setup(struct exec_job *j, char **reason)
 	 * The event payload goes into the job's temp directory, which the
 	 * sandbox shows (the caller's copy may be anywhere).
 	 */
+	j->files_fd =
+	    open(j->files_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (j->files_fd < 0) {
+		*reason = guts_xasprintf("open %s: %s", j->files_dir,
+					 strerror(errno));
+		return GUTS_EIO;
+	}
 	j->event_path = guts_xasprintf("%s/event.json", j->files_dir);
 	{
 		char *ev = json_dumps(json_object_get(j->github, "event"),
@@ -614,6 +645,8 @@ static void release(struct exec_job *j)
 	free(j->files_dir);
 	free(j->event_path);
 	free(j->tracking);
+	if (j->files_fd >= 0)
+		close(j->files_fd);
 }
 
 int guts_job_run(const struct guts_job_spec *spec, struct guts_job_result *res)
@@ -628,6 +661,7 @@ int guts_job_run(const struct guts_job_spec *spec, struct guts_job_result *res)
 	if (!spec || !spec->wf || !spec->job || !spec->job_dir)
 		return guts_error(GUTS_EINVAL, "job spec is incomplete");
 	memset(&j, 0, sizeof(j));
+	j.files_fd = -1;
 	j.spec = spec;
 	j.mask = guts_mask_new();
 	guts_buf_init(&j.summary, 0);
@@ -644,7 +678,9 @@ int guts_job_run(const struct guts_job_spec *spec, struct guts_job_result *res)
 	}
 	if (minutes <= 0)
 		minutes = GUTS_WORKFLOW_DEFAULT_TIMEOUT_MINUTES;
-	j.deadline = start + (int64_t)(minutes * 60e9);
+	j.deadline = exec_deadline_after(minutes);
+	j.job_minutes = minutes;
+	j.scope_deadline = INT64_MAX;
 
 	if (!reason) {
 		exec_run_steps(

@@ -92,25 +92,52 @@ struct jstatus {
 	const struct guts_wf_job *job;
 };
 
+/*
+ * Whether job @k or any job it needs, transitively, failed: "in a chain
+ * of dependent jobs, failure() is true if any ancestor job fails".
+ * @seen guards against revisiting (the graph has no cycles).
+ */
+static int ancestry_failed(struct run *r, size_t k, unsigned char *seen)
+{
+	const struct guts_workflow *wf = r->spec->wf;
+
+	if (seen[k])
+		return 0;
+	seen[k] = 1;
+	if (r->jobs[k].result == GUTS_FAILURE ||
+	    r->jobs[k].result == GUTS_CANCELLED)
+		return 1;
+	for (size_t i = 0; i < wf->jobs[k].needs.nr; i++)
+		for (size_t m = 0; m < wf->nr_jobs; m++)
+			if (!strcasecmp(wf->jobs[m].id,
+					wf->jobs[k].needs.v[i]) &&
+			    ancestry_failed(r, m, seen))
+				return 1;
+	return 0;
+}
+
 static enum guts_expr_status needs_status(const char *const *names, size_t nr,
 					  struct jstatus *js)
 {
 	const struct guts_workflow *wf = js->r->spec->wf;
+	unsigned char *seen = guts_xcalloc(wf->nr_jobs + 1, 1);
 	int failed = 0, all_ok = 1;
 
-	if (guts_cancel_is_set(js->r->spec->cancel))
+	if (guts_cancel_is_set(js->r->spec->cancel)) {
+		free(seen);
 		return GUTS_EXPR_STATUS_CANCELLED;
+	}
 	for (size_t i = 0; i < nr; i++) {
 		for (size_t k = 0; k < wf->nr_jobs; k++) {
 			if (strcasecmp(wf->jobs[k].id, names[i]))
 				continue;
-			if (js->r->jobs[k].result == GUTS_FAILURE ||
-			    js->r->jobs[k].result == GUTS_CANCELLED)
+			if (ancestry_failed(js->r, k, seen))
 				failed = 1;
 			if (js->r->jobs[k].result != GUTS_SUCCESS)
 				all_ok = 0;
 		}
 	}
+	free(seen);
 	if (failed)
 		return GUTS_EXPR_STATUS_FAILURE;
 	/* A skipped need makes success() false without being a failure. */
@@ -153,6 +180,13 @@ static int eval_job_if(struct run *r, const struct guts_wf_job *job,
 	if (guts_expr_template_is_single(src, len, &off, &len))
 		src += off;
 	ret = guts_expr_parse(&x, src, len, &opts, &e);
+	/* No status function: success() && (...), which stops early. */
+	if (ret == 0 && !guts_expr_walk(x, NULL, exec_status_call, NULL) &&
+	    job_status(&js) != GUTS_EXPR_STATUS_SUCCESS) {
+		*result = 0;
+		guts_expr_free(x);
+		return 0;
+	}
 	if (ret == 0) {
 		env.contexts = contexts;
 		env.status = job_status;
@@ -676,8 +710,21 @@ static void reap_leg(struct run *r, struct leg *lg)
 	r->running--;
 	if (r->spec->on_job)
 		r->spec->on_job(r->spec->on_job_ud, e, 1);
-	/* Outputs: the last leg to set an output wins, as on GitHub. */
-	json_object_update(wj->outputs, e->result.outputs);
+	/*
+	 * Outputs: the last leg to set an output wins, as on GitHub; an
+	 * empty value does not overwrite another leg's (a leg that does not
+	 * set an output evaluates it to "").
+	 */
+	{
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(e->result.outputs, k, v) {
+			if (!json_object_get(wj->outputs, k) ||
+			    !json_is_string(v) || json_string_length(v))
+				json_object_set(wj->outputs, k, v);
+		}
+	}
 	/* A called workflow's jobs are listed after the caller. */
 	for (size_t i = 0; i < lg->nested.nr_jobs; i++) {
 		struct guts_local_job *nj = &lg->nested.jobs[i];
@@ -785,6 +832,10 @@ int guts_local_run(const struct guts_local_run_spec *spec,
 		for (size_t i = 0; i < wf->nr_jobs; i++)
 			r.jobs[i].state = JOB_PENDING;
 	r.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r.done_fd < 0) {
+		ret = guts_error_errno("eventfd");
+		goto out;
+	}
 	pthread_mutex_init(&r.lock, NULL);
 
 	for (;;) {
@@ -869,8 +920,12 @@ int guts_local_run(const struct guts_local_run_spec *spec,
 				p[n].fd = guts_cancel_fd(spec->cancel);
 				p[n++].events = POLLIN;
 			}
+			/*
+			 * Never leave while legs run: their threads use
+			 * what the end of this function frees.
+			 */
 			if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
-				break;
+				usleep(10000);
 			if (read(r.done_fd, &v, sizeof(v)) < 0) {
 				/* nothing finished yet */
 			}

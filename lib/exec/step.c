@@ -238,10 +238,20 @@ static void annotation(struct capture *c, enum guts_log_kind kind,
 		       struct guts_wfcmd *cmd)
 {
 	struct guts_annotation a = {0};
-	const char *v;
+	const char *v, *file, *title;
+	char *mfile = NULL, *mtitle = NULL;
 
-	a.file = guts_wfcmd_prop(cmd, "file");
-	a.title = guts_wfcmd_prop(cmd, "title");
+	/* Properties are the step's text too: mask them like its lines. */
+	file = a.file = guts_wfcmd_prop(cmd, "file");
+	title = a.title = guts_wfcmd_prop(cmd, "title");
+	if (guts_mask_count(c->j->mask)) {
+		if (file)
+			a.file = mfile = guts_mask_string(c->j->mask, file,
+							  strlen(file), NULL);
+		if (title)
+			a.title = mtitle = guts_mask_string(
+			    c->j->mask, title, strlen(title), NULL);
+	}
 	if ((v = guts_wfcmd_prop(cmd, "line")))
 		a.line = (unsigned)strtoul(v, NULL, 10);
 	if ((v = guts_wfcmd_prop(cmd, "endLine")))
@@ -251,6 +261,30 @@ static void annotation(struct capture *c, enum guts_log_kind kind,
 	if ((v = guts_wfcmd_prop(cmd, "endColumn")))
 		a.end_col = (unsigned)strtoul(v, NULL, 10);
 	output(c, kind, cmd->message, cmd->message_len, 1, &a);
+	free(mfile);
+	free(mtitle);
+}
+
+/*
+ * Account for @n more bytes of outputs or state; 0 (and the step fails)
+ * past the step's or the job's cap.
+ */
+static int step_bytes(struct exec_job *j, struct exec_step_io *io, size_t n)
+{
+	if (io->bytes + n > EXEC_MAX_STEP_OUTPUTS ||
+	    j->output_bytes + n > EXEC_MAX_JOB_OUTPUTS) {
+		if (!io->command_failed)
+			exec_log(j, GUTS_LOG_ERROR,
+				 "The step's outputs and state exceed %d "
+				 "bytes (or the job's %d); the rest is "
+				 "dropped.",
+				 EXEC_MAX_STEP_OUTPUTS, EXEC_MAX_JOB_OUTPUTS);
+		io->command_failed = 1;
+		return 0;
+	}
+	io->bytes += n;
+	j->output_bytes += n;
+	return 1;
 }
 
 /* Handle a workflow command; 0 when the line is to be shown as output. */
@@ -283,8 +317,15 @@ static int command(struct capture *c, const char *line, size_t len)
 		return 0;
 	name = cmd.name;
 	if (!strcmp(name, "add-mask")) {
-		if (cmd.message_len)
+		if (guts_mask_count(j->mask) >= EXEC_MAX_MASKS) {
+			exec_log(j, GUTS_LOG_ERROR,
+				 "::add-mask:: refused: the job already masks "
+				 "%d values",
+				 EXEC_MAX_MASKS);
+			io->command_failed = 1;
+		} else if (cmd.message_len) {
 			guts_mask_add(j->mask, cmd.message, cmd.message_len);
+		}
 	} else if (!strcmp(name, "group")) {
 		output(c, GUTS_LOG_GROUP, cmd.message, cmd.message_len, 1,
 		       NULL);
@@ -308,7 +349,7 @@ static int command(struct capture *c, const char *line, size_t len)
 	} else if (!strcmp(name, "set-output") || !strcmp(name, "save-state")) {
 		const char *k = guts_wfcmd_prop(&cmd, "name");
 
-		if (k && *k)
+		if (k && *k && step_bytes(j, io, strlen(k) + cmd.message_len))
 			json_object_set_new(!strcmp(name, "set-output")
 						? io->outputs
 						: io->state,
@@ -472,18 +513,30 @@ static void capture_chunk(struct capture *c, const char *data, size_t len)
 /* ---- environment files ------------------------------------------------- */
 
 /*
- * The files a step writes back live in a directory the step can write:
- * never follow a link planted there, never block on a FIFO, read only
- * regular files.
+ * The files a step writes back live in a directory the step can write
+ * (j->files_dir, inside RUNNER_TEMP).  The executor works on them only
+ * through j->files_fd, the directory it made before any step ran, by name:
+ * a step that renames the directory and plants a link in its place moves
+ * nothing of ours.  Links and FIFOs in it are never followed or opened,
+ * and only regular files are read.
  */
-static int read_env_file(const char *path, char **text, size_t *len)
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static int read_env_file(struct exec_job *j, const char *path, char **text,
+			 size_t *len)
 {
 	struct stat st;
 	int fd, ret;
 
 	*text = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = openat(j->files_fd, base_name(path),
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : guts_error_errno("open %s", path);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -496,16 +549,28 @@ static int read_env_file(const char *path, char **text, size_t *len)
 	return ret;
 }
 
-/* Create or empty a regular file the step may have tampered with. */
-int exec_write_file(const char *path, const char *data, size_t len)
+/* Whether the step's file directory is still the one we made. */
+int exec_files_dir_intact(struct exec_job *j)
 {
+	struct stat a, b;
+
+	return fstat(j->files_fd, &a) == 0 && lstat(j->files_dir, &b) == 0 &&
+	       S_ISDIR(b.st_mode) && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* Create or empty a regular file of the step's file directory. */
+int exec_write_file(struct exec_job *j, const char *path, const char *data,
+		    size_t len)
+{
+	const char *name = base_name(path);
 	struct stat st;
 	int fd;
 
-	fd = open(path,
-		  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK |
-		      O_CLOEXEC,
-		  0644);
+	fd = openat(j->files_fd, name,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK |
+			O_CLOEXEC,
+		    0644);
 	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
 		close(fd);
 		fd = -1;
@@ -514,11 +579,12 @@ int exec_write_file(const char *path, const char *data, size_t len)
 	if (fd < 0 && (errno == ELOOP || errno == EEXIST || errno == ENXIO ||
 		       errno == EISDIR)) {
 		/* Something else sits there: replace it. */
-		if (unlink(path) < 0 && rmdir(path) < 0)
+		if (unlinkat(j->files_fd, name, 0) < 0 &&
+		    unlinkat(j->files_fd, name, AT_REMOVEDIR) < 0)
 			return guts_error_errno("replace %s", path);
-		fd = open(path,
-			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			  0644);
+		fd = openat(
+		    j->files_fd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	}
 	if (fd < 0)
 		return guts_error_errno("create %s", path);
@@ -538,9 +604,30 @@ int exec_write_file(const char *path, const char *data, size_t len)
 	return 0;
 }
 
+/* An entry of an environment file, within the caps (see EXEC_MAX_*). */
+struct entry_ctx {
+	struct exec_job *j;
+	struct exec_step_io *io;
+	json_t *obj;
+	int env; /* GITHUB_ENV rather than outputs or state */
+};
+
 static int set_entry(const char *name, const char *value, size_t len, void *ud)
 {
-	json_object_set_new(ud, name, json_stringn(value, len));
+	struct entry_ctx *e = ud;
+	size_t n = strlen(name) + len;
+
+	if (e->env) {
+		if (e->j->env_bytes + n > EXEC_MAX_ENV_BYTES)
+			return guts_error(GUTS_ETOOBIG,
+					  "the job's environment would exceed "
+					  "%d bytes",
+					  EXEC_MAX_ENV_BYTES);
+		e->j->env_bytes += n;
+	} else if (!step_bytes(e->j, e->io, n)) {
+		return guts_error(GUTS_ETOOBIG, "'%s' is over the cap", name);
+	}
+	json_object_set_new(e->obj, name, json_stringn(value, len));
 	return 0;
 }
 
@@ -559,16 +646,21 @@ static void files_release(struct step_files *f)
 
 static int files_create(struct exec_job *j, struct step_files *f)
 {
+	if (!exec_files_dir_intact(j))
+		return guts_error(GUTS_EPERM,
+				  "%s was replaced by an earlier step; the "
+				  "job's file commands cannot be trusted",
+				  j->files_dir);
 	f->output = exec_file_path(j, "set_output", NULL);
 	f->env = exec_file_path(j, "set_env", NULL);
 	f->path = exec_file_path(j, "add_path", NULL);
 	f->summary = exec_file_path(j, "step_summary", NULL);
 	f->state = exec_file_path(j, "save_state", NULL);
-	if (exec_write_file(f->output, "", 0) < 0 ||
-	    exec_write_file(f->env, "", 0) < 0 ||
-	    exec_write_file(f->path, "", 0) < 0 ||
-	    exec_write_file(f->summary, "", 0) < 0 ||
-	    exec_write_file(f->state, "", 0) < 0)
+	if (exec_write_file(j, f->output, "", 0) < 0 ||
+	    exec_write_file(j, f->env, "", 0) < 0 ||
+	    exec_write_file(j, f->path, "", 0) < 0 ||
+	    exec_write_file(j, f->summary, "", 0) < 0 ||
+	    exec_write_file(j, f->state, "", 0) < 0)
 		return GUTS_EIO;
 	return 0;
 }
@@ -590,7 +682,7 @@ static void files_env(json_t *env, const struct step_files *f)
 static int load(struct exec_job *j, const char *path, char **text, size_t *len,
 		int *ret)
 {
-	if (read_env_file(path, text, len) < 0) {
+	if (read_env_file(j, path, text, len) < 0) {
 		exec_log(j, GUTS_LOG_ERROR, "%s", guts_error_message());
 		*ret = GUTS_EINVAL;
 		return 0;
@@ -607,7 +699,9 @@ static int files_apply(struct exec_job *j, const struct step_files *f,
 	int ret = 0;
 
 	if (load(j, f->env, &text, &len, &ret) && text) {
-		if (guts_envfile_parse(text, len, set_entry, j->file_env) < 0) {
+		struct entry_ctx e = {j, io, j->file_env, 1};
+
+		if (guts_envfile_parse(text, len, set_entry, &e) < 0) {
 			exec_log(j, GUTS_LOG_ERROR, "GITHUB_ENV: %s",
 				 guts_error_message());
 			ret = GUTS_EINVAL;
@@ -615,7 +709,9 @@ static int files_apply(struct exec_job *j, const struct step_files *f,
 		free(text);
 	}
 	if (load(j, f->output, &text, &len, &ret) && text) {
-		if (guts_envfile_parse(text, len, set_entry, io->outputs) < 0) {
+		struct entry_ctx e = {j, io, io->outputs, 0};
+
+		if (guts_envfile_parse(text, len, set_entry, &e) < 0) {
 			exec_log(j, GUTS_LOG_ERROR, "GITHUB_OUTPUT: %s",
 				 guts_error_message());
 			ret = GUTS_EINVAL;
@@ -623,7 +719,9 @@ static int files_apply(struct exec_job *j, const struct step_files *f,
 		free(text);
 	}
 	if (load(j, f->state, &text, &len, &ret) && text) {
-		if (guts_envfile_parse(text, len, set_entry, io->state) < 0) {
+		struct entry_ctx e = {j, io, io->state, 0};
+
+		if (guts_envfile_parse(text, len, set_entry, &e) < 0) {
 			exec_log(j, GUTS_LOG_ERROR, "GITHUB_STATE: %s",
 				 guts_error_message());
 			ret = GUTS_EINVAL;
@@ -683,18 +781,38 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 	int pfd[2], ret, ended = 0, eof = 0, terminated = 0;
 	int step_timed_out = 0, cancelled = 0;
 	int grace = sp->kill_grace_ms > 0 ? sp->kill_grace_ms : 5000;
-	int64_t deadline = j->deadline, drain_until = 0;
+	int64_t deadline, drain_until = 0;
+	/* What the deadline is: 0 the job's, 1 the step's own, 2 a uses:
+	 * step's around this one. */
+	int deadline_kind = 0, poll_failed = 0;
+	double step_minutes = timeout_minutes;
 	/* A step that starts after the cancel runs to its end. */
 	int was_cancelled = j->cancelled || guts_cancel_is_set(sp->cancel);
 	enum guts_conclusion result;
 
 	c.j = j;
 	c.io = io;
-	if (timeout_minutes > 0) {
-		int64_t d = exec_now_mono() + (int64_t)(timeout_minutes * 60e9);
-
-		if (d < deadline)
-			deadline = d;
+	/*
+	 * After the job timed out, the steps that still run (always()) are
+	 * not held to the job's deadline, only to their own or a cleanup
+	 * budget.
+	 */
+	deadline = j->timed_out ? exec_deadline_after(EXEC_CLEANUP_MINUTES)
+				: j->deadline;
+	if (j->timed_out) {
+		deadline_kind = 1;
+		step_minutes = EXEC_CLEANUP_MINUTES;
+	}
+	if (j->scope_deadline < deadline) {
+		deadline = j->scope_deadline;
+		deadline_kind = 2;
+		step_minutes = j->scope_minutes;
+	}
+	if (timeout_minutes > 0 &&
+	    exec_deadline_after(timeout_minutes) < deadline) {
+		deadline = exec_deadline_after(timeout_minutes);
+		deadline_kind = 1;
+		step_minutes = timeout_minutes;
 	}
 	if (files_create(j, &f) < 0) {
 		exec_log(j, GUTS_LOG_ERROR, "%s", guts_error_message());
@@ -756,7 +874,7 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 		 * Once the job is cancelled, the steps that still run
 		 * (if: always()) run to their end.
 		 */
-		if (!terminated && sp->cancel && !was_cancelled) {
+		if (!terminated && !ended && sp->cancel && !was_cancelled) {
 			p[n].fd = guts_cancel_fd(sp->cancel);
 			p[n++].events = POLLIN;
 		}
@@ -770,7 +888,7 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 			timeout = (int)((drain_until - now) / 1000000) + 1;
 		} else if (!terminated) {
 			if (now >= deadline) {
-				if (deadline == j->deadline)
+				if (deadline_kind == 0)
 					j->timed_out = 1;
 				else
 					step_timed_out = 1;
@@ -784,6 +902,11 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 		if (poll(p, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
+			exec_log(j, GUTS_LOG_ERROR, "poll: %s",
+				 strerror(errno));
+			poll_failed = 1;
+			if (!ended)
+				guts_sandbox_terminate(j->sb, 0);
 			break;
 		}
 		for (int i = 0; i < n; i++) {
@@ -853,15 +976,20 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 		io->command_failed = 1;
 	files_release(&f);
 
-	if (step_timed_out || j->timed_out) {
+	if (step_timed_out) {
 		exec_log(j, GUTS_LOG_ERROR,
-			 "The %s has timed out after %g "
-			 "minutes.",
-			 j->timed_out ? "job" : "step",
-			 j->timed_out ? 0.0 : timeout_minutes);
+			 "The step has timed out after %g minutes.",
+			 step_minutes);
 		result = GUTS_FAILURE;
-		if (j->timed_out)
-			j->cancelled = 1;
+	} else if (deadline_kind == 0 && j->timed_out && !was_cancelled) {
+		exec_log(j, GUTS_LOG_ERROR,
+			 "The job has exceeded the maximum execution time of "
+			 "%g minutes.",
+			 j->job_minutes);
+		result = GUTS_FAILURE;
+		j->cancelled = 1;
+	} else if (poll_failed) {
+		result = GUTS_FAILURE;
 	} else if (cancelled) {
 		exec_log(j, GUTS_LOG_ERROR, "The operation was canceled.");
 		result = GUTS_CANCELLED;
@@ -1040,7 +1168,7 @@ static enum guts_conclusion run_script(struct exec_job *j, struct exec_scope *s,
 			path = p;
 		}
 	}
-	if (exec_write_file(path, script, strlen(script)) < 0) {
+	if (exec_write_file(j, path, script, strlen(script)) < 0) {
 		err = guts_xstrdup(guts_error_message());
 		goto fail;
 	}
@@ -1112,8 +1240,14 @@ static char *display_name(struct exec_job *j, struct exec_scope *s,
 {
 	char *name = NULL, *err = NULL;
 
-	if (st->name && exec_eval_string(j, s, env, st->name, &name, &err) == 0)
-		return name;
+	if (st->name &&
+	    exec_eval_string(j, s, env, st->name, &name, &err) == 0) {
+		/* A name may quote a secret; it is shown everywhere. */
+		char *m = guts_mask_string(j->mask, name, strlen(name), NULL);
+
+		free(name);
+		return m;
+	}
 	free(err);
 	if (st->name)
 		return guts_xstrdup(st->name);
@@ -1218,9 +1352,22 @@ int exec_run_steps(struct exec_job *j, struct exec_scope *s,
 		if (st->run)
 			outcome = run_script(j, s, st, env, timeout, dshell,
 					     dwd, outputs);
-		else
+		else {
+			/* The steps inside a uses: step share its timeout. */
+			int64_t saved = j->scope_deadline;
+			double saved_minutes = j->scope_minutes;
+
+			if (timeout > 0 &&
+			    exec_deadline_after(timeout) < j->scope_deadline) {
+				j->scope_deadline =
+				    exec_deadline_after(timeout);
+				j->scope_minutes = timeout;
+			}
 			outcome =
 			    exec_run_uses(j, s, st, env, timeout, outputs);
+			j->scope_deadline = saved;
+			j->scope_minutes = saved_minutes;
+		}
 	record:
 		free(err);
 		err = NULL;

@@ -497,6 +497,90 @@ else
 	echo "skip: no memory cgroup here (the sandbox line says what is in force)"
 fi
 
+# --- review regressions: untrusted steps against the executor ---------------
+victim=$dir/victim
+mkdir -p "$victim"
+echo precious >"$victim/script.sh"
+mkdir -p "$dir/hostsecret"
+echo "using: gho_HOSTSECRET" >"$dir/hostsecret/creds"
+wf tamper <<YML
+on: push
+jobs:
+  t:
+    runs-on: default
+    steps:
+      - run: |
+          d=\$(dirname "\$GITHUB_OUTPUT"); mv "\$d" "\$d.old"; ln -s $victim "\$d"
+          mkdir act; ln -s $dir/hostsecret/creds act/action.yml
+      - if: always()
+        run: echo second
+      - if: always()
+        uses: ./act
+YML
+run tamper --no-sandbox
+[ "$rc" = 1 ] && [ "$(cat "$victim/script.sh")" = precious ] &&
+	[ "$(ls "$victim")" = script.sh ] && ! grep -q HOSTSECRET "$dir/out" &&
+	grep -q 'was replaced by an earlier step' "$dir/out" &&
+	grep -q 'resolves outside the workspace' "$dir/out"
+check $? "tamper: a swapped file-command dir and an action.yml link out are refused"
+
+wf semantics <<'YML'
+on: push
+jobs:
+  slow:
+    runs-on: default
+    timeout-minutes: 0.02
+    steps:
+      - run: sleep 30
+      - if: always()
+        run: echo cleanup-after-job-timeout
+  named:
+    runs-on: default
+    steps:
+      - name: deploy ${{ secrets.TOKEN }}
+        run: echo "::error title=T-$TOK::body"
+        env:
+          TOK: ${{ secrets.TOKEN }}
+  legs:
+    runs-on: default
+    strategy:
+      matrix:
+        v: [1, 2]
+    outputs:
+      out1: ${{ steps.s.outputs.out1 }}
+      out2: ${{ steps.s.outputs.out2 }}
+    steps:
+      - id: s
+        run: echo "out${{ matrix.v }}=value${{ matrix.v }}" >> "$GITHUB_OUTPUT"
+  check:
+    needs: legs
+    runs-on: default
+    steps:
+      - run: test "${{ needs.legs.outputs.out1 }}-${{ needs.legs.outputs.out2 }}" = value1-value2
+      - id: bad
+        run: exit 1
+      - if: fromJSON(steps.bad.outputs.nothing)
+        run: echo never
+  b:
+    needs: check
+    runs-on: default
+    steps:
+      - run: echo never
+  notify:
+    needs: b
+    if: failure()
+    runs-on: default
+    steps:
+      - run: echo notified-of-ancestor-failure
+YML
+run semantics $sandbox --secret TOKEN=hunter2 --json --parallel 4
+! grep -q hunter2 "$dir/out" && grep -q '^\[slow\] cleanup-after-job-timeout' "$dir/out" &&
+	grep -q 'exceeded the maximum execution time of 0.02 minutes' "$dir/out" &&
+	grep -q '^\[check\] - Run echo never (skipped)' "$dir/out" &&
+	grep -q '^\[notify\] notified-of-ancestor-failure' "$dir/out" &&
+	! grep -q '^\[check\] ✗ Run echo never' "$dir/out"
+check $? "semantics: cleanup after a job time-out, masked names and titles, matrix outputs, ancestor failure(), short-circuit if:"
+
 # --- checkout: a real git checkout of HEAD -------------------------------------
 repo=$dir/repo
 mkdir -p "$repo/.guts/workflows"

@@ -102,6 +102,19 @@ static void test_hashfiles__negation_and_absolute_patterns(void **state)
 	free(abs);
 }
 
+static void test_hashfiles__a_directory_takes_what_is_under_it(void **state)
+{
+	const char *pats[] = {"sub", "!**/*.txt"};
+	const char *texts[] = {"beta\n"};
+	char *got = NULL, *want = expected(texts, 1);
+
+	(void)state;
+	assert_int_equal(guts_hash_files(&got, root, pats, 2), 0);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+}
+
 static void test_hashfiles__nothing_matched_is_empty(void **state)
 {
 	const char *pats[] = {"*.nothing"};
@@ -128,6 +141,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hashfiles__matches_in_path_order),
 	    cmocka_unit_test(test_hashfiles__negation_and_absolute_patterns),
+	    cmocka_unit_test(
+		test_hashfiles__a_directory_takes_what_is_under_it),
 	    cmocka_unit_test(test_hashfiles__nothing_matched_is_empty),
 	    cmocka_unit_test(test_hashfiles__a_bad_pattern_is_an_error),
 	};
