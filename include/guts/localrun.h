@@ -45,6 +45,11 @@ struct guts_local_run_spec {
 	const char *const *host_env;
 	/* Put in front of every job name ("caller / "); may be NULL. */
 	const char *name_prefix;
+	/*
+	 * The `parallel` budget, shared with the runs of called reusable
+	 * workflows.  Callers leave it NULL.
+	 */
+	struct guts_run_slots *slots;
 	/* act's --matrix filter: {key: [values]}; NULL: every leg. */
 	const json_t *matrix_filter;
 	struct guts_log_sink sink;

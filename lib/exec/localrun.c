@@ -29,6 +29,35 @@
 
 enum job_state { JOB_UNSELECTED, JOB_PENDING, JOB_RUNNING, JOB_DONE };
 
+/*
+ * How many legs may run at once (--parallel), over a run and the runs of
+ * the reusable workflows it calls.  A leg that calls a workflow holds no
+ * slot itself: its called jobs take them.
+ */
+struct guts_run_slots {
+	pthread_mutex_t lock;
+	size_t used, cap;
+};
+
+static int slot_take(struct guts_run_slots *s)
+{
+	int ok;
+
+	pthread_mutex_lock(&s->lock);
+	ok = s->used < s->cap;
+	if (ok)
+		s->used++;
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static void slot_give(struct guts_run_slots *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->used--;
+	pthread_mutex_unlock(&s->lock);
+}
+
 struct leg {
 	struct run *run;
 	size_t job;   /* index in wf->jobs */
@@ -38,6 +67,7 @@ struct leg {
 	char *dir;
 	struct guts_cancel *cancel;
 	int started, finished;
+	int slot; /* holds a slot of run->slots */
 	pthread_t thread;
 	/* A reusable-workflow call: the called workflow's run. */
 	struct guts_local_run nested;
@@ -61,6 +91,7 @@ struct run {
 	size_t alloc_entries;
 	size_t running;
 	int done_fd; /* eventfd: a leg finished */
+	struct guts_run_slots *slots;
 	pthread_mutex_t lock;
 	size_t seq;
 };
@@ -601,6 +632,7 @@ static void run_called(struct leg *lg, const json_t *needs,
 	ns.run_dir = lg->dir;
 	ns.matrix_filter = NULL;
 	ns.cancel = lg->cancel;
+	ns.slots = r->slots;
 	prefix = guts_xasprintf("%s / ", lg->name);
 	ns.name_prefix = prefix;
 	guts_local_run(&ns, &lg->nested);
@@ -705,6 +737,10 @@ static void reap_leg(struct run *r, struct leg *lg)
 
 	pthread_join(lg->thread, NULL);
 	lg->started = 0;
+	if (lg->slot) {
+		slot_give(r->slots);
+		lg->slot = 0;
+	}
 	wj->running--;
 	wj->done++;
 	r->running--;
@@ -816,6 +852,13 @@ int guts_local_run(const struct guts_local_run_spec *spec,
 
 		parallel = n > 0 ? (size_t)n : 1;
 	}
+	if (spec->slots) {
+		r.slots = spec->slots;
+	} else {
+		r.slots = guts_xcalloc(1, sizeof(*r.slots));
+		pthread_mutex_init(&r.slots->lock, NULL);
+		r.slots->cap = parallel;
+	}
 	for (size_t i = 0; i < spec->nr_only; i++) {
 		const struct guts_wf_job *j =
 		    guts_workflow_job(wf, spec->only[i]);
@@ -839,7 +882,7 @@ int guts_local_run(const struct guts_local_run_spec *spec,
 	pthread_mutex_init(&r.lock, NULL);
 
 	for (;;) {
-		int progress = 1, waiting = 0;
+		int progress = 1, waiting = 0, starved = 0;
 
 		while (progress) {
 			progress = 0;
@@ -875,10 +918,17 @@ int guts_local_run(const struct guts_local_run_spec *spec,
 					struct leg *lg = &wj->legs[l];
 
 					if (lg->started || lg->finished ||
-					    r.running >= parallel ||
 					    (wj->max_parallel &&
 					     wj->running >= wj->max_parallel))
 						continue;
+					if (!wj->cancelled_legs &&
+					    !wf->jobs[ji].uses) {
+						if (!slot_take(r.slots)) {
+							starved = 1;
+							continue;
+						}
+						lg->slot = 1;
+					}
 					if (wj->cancelled_legs) {
 						/* fail-fast: never started */
 						lg->finished = 1;
@@ -890,6 +940,10 @@ int guts_local_run(const struct guts_local_run_spec *spec,
 						continue;
 					}
 					if (start_leg(&r, lg) < 0) {
+						if (lg->slot) {
+							slot_give(r.slots);
+							lg->slot = 0;
+						}
 						lg->finished = 1;
 						wj->done++;
 						out->jobs[lg->entry]
@@ -924,7 +978,12 @@ int guts_local_run(const struct guts_local_run_spec *spec,
 			 * Never leave while legs run: their threads use
 			 * what the end of this function frees.
 			 */
-			if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
+			/*
+			 * A leg waiting for a slot another run holds is
+			 * woken by no event of ours: look again soon.
+			 */
+			if (poll(p, (nfds_t)n, starved ? 50 : -1) < 0 &&
+			    errno != EINTR)
 				usleep(10000);
 			if (read(r.done_fd, &v, sizeof(v)) < 0) {
 				/* nothing finished yet */
@@ -970,6 +1029,10 @@ out:
 		json_decref(r.jobs[i].outputs);
 	}
 	free(r.jobs);
+	if (r.slots && !spec->slots) {
+		pthread_mutex_destroy(&r.slots->lock);
+		free(r.slots);
+	}
 	return ret;
 }
 
