@@ -231,8 +231,13 @@ static char *git(const char *cwd, const char *const *args)
  */
 static char *lossy(const char *in)
 {
-	const unsigned char *s = (const unsigned char *)in;
-	char *out = guts_xstrdup(in), *o = out;
+	const unsigned char *s;
+	char *out, *o;
+
+	if (!in)
+		return guts_xstrdup("");
+	s = (const unsigned char *)in;
+	out = o = guts_xstrdup(in);
 
 	while (*s) {
 		size_t n = *s < 0x80	       ? 1

@@ -467,7 +467,7 @@ static enum guts_conclusion run_local(struct exec_job *j, struct exec_scope *s,
 	}
 	guts_diags_init(&diags, NULL);
 	ret = load_action(j, &a, rel, &diags);
-	if (ret < 0) {
+	if (ret < 0 || !a) {
 		if (diags.nr) {
 			struct guts_buf b;
 

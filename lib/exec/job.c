@@ -436,13 +436,6 @@ static int eval_env_layer(struct exec_job *j, const json_t *layer,
 	return 0;
 }
 
-static const char *github_str(const struct exec_job *j, const char *key)
-{
-	const char *s = json_string_value(json_object_get(j->github, key));
-
-	return s ? s : "";
-}
-
 static int setup(struct exec_job *j, char **reason)
 {
 	const struct guts_job_spec *sp = j->spec;
@@ -572,7 +565,6 @@ static int setup(struct exec_job *j, char **reason)
 		return ret;
 	}
 	exec_log(j, GUTS_LOG_INFO, "%s", guts_sandbox_describe(j->sb));
-	(void)github_str;
 	return 0;
 }
 
@@ -714,11 +706,10 @@ int guts_job_run(const struct guts_job_spec *spec, struct guts_job_result *res)
 		reason = guts_xasprintf("The job has exceeded the maximum "
 					"execution time of %g minutes.",
 					minutes);
-	if (j.timed_out)
-		res->outcome = GUTS_FAILURE;
-	else if (j.cancelled || guts_cancel_is_set(spec->cancel))
+	/* A time-out is a failure even though it cancels the job. */
+	if (!j.timed_out && (j.cancelled || guts_cancel_is_set(spec->cancel)))
 		res->outcome = GUTS_CANCELLED;
-	else if (j.root.failed)
+	else if (j.timed_out || j.root.failed)
 		res->outcome = GUTS_FAILURE;
 	else
 		res->outcome = GUTS_SUCCESS;

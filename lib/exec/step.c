@@ -522,8 +522,10 @@ static void capture_chunk(struct capture *c, const char *data, size_t len)
  */
 static const char *base_name(const char *path)
 {
-	const char *slash = strrchr(path, '/');
+	const char *slash = path ? strrchr(path, '/') : NULL;
 
+	if (!path)
+		return "";
 	return slash ? slash + 1 : path;
 }
 
