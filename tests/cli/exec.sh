@@ -378,6 +378,43 @@ run basic $sandbox --job nosuchjob
 [ "$rc" = 2 ] && grep -q "no job 'nosuchjob'" "$dir/out"
 check $? "--job with an unknown job: exit 2"
 
+# --- inputs, vars, --env-file and --secret-file (dotenv) ----------------------
+cat >"$dir/secrets.env" <<'ENV'
+# a comment
+MULTI="one\ntwo\nthree"
+PLAIN=top-secret
+ENV
+cat >"$dir/vars.env" <<'ENV'
+export FROM_FILE=file-value
+ENV
+wf inputs <<'YML'
+on:
+  workflow_dispatch:
+    inputs:
+      flag:
+        type: boolean
+      name:
+        default: fallback
+jobs:
+  i:
+    runs-on: default
+    steps:
+      - run: |
+          test "${{ inputs.flag }}" = true
+          test "${{ inputs.name }}" = fallback
+          test "${{ github.event.inputs.flag }}" = true
+          test "${{ vars.COLOR }}" = blue
+          test "$FROM_FILE" = file-value
+          test "${{ env.FROM_FILE }}" = file-value
+          test "$(printf '%s\n' "${{ secrets.MULTI }}" | wc -l)" = 3
+          echo "show ${{ secrets.PLAIN }} and ${{ secrets.MULTI }}"
+YML
+run inputs $sandbox --event workflow_dispatch --input flag=true --var COLOR=blue \
+	--env-file "$dir/vars.env" --secret-file "$dir/secrets.env"
+[ "$rc" = 0 ] && ! grep -q 'top-secret\|two' "$dir/out" &&
+	grep -q '^\[i\] show \*\*\* and \*\*\*' "$dir/out"
+check $? "inputs: typed inputs, vars, dotenv env and secret files, masked"
+
 # --- a local reusable workflow: inputs, secrets, outputs ---------------------
 mkdir -p "$dir/.github/workflows"
 cat >"$dir/.github/workflows/lib.yml" <<'YML'
