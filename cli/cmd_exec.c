@@ -415,21 +415,6 @@ static char *find_workflow(const struct repo *r)
 	return only;
 }
 
-static int read_local_reusable(void *ud, const char *ref, char **text,
-			       size_t *len)
-{
-	const struct repo *r = ud;
-	char *path;
-	int ret;
-
-	if (strncmp(ref, "./", 2))
-		return GUTS_ENOTFOUND;
-	path = guts_xasprintf("%s/%s", r->root, ref + 2);
-	ret = guts_fs_read_all(text, len, path, GUTS_WORKFLOW_MAX_BYTES);
-	free(path);
-	return ret;
-}
-
 /* ---- contexts ---------------------------------------------------------- */
 
 static json_t *make_github(const struct exec_args *a, const struct repo *r,
@@ -815,8 +800,8 @@ int cmd_exec(int argc, char **argv)
 		goto out;
 
 	guts_diags_init(&diags, wfpath);
-	wo.read_reusable = read_local_reusable;
-	wo.read_ud = &repo;
+	wo.read_reusable = guts_local_read_reusable;
+	wo.read_ud = repo.root;
 	ret = guts_workflow_load(&wf, wfpath, &wo, &diags);
 	if (diags.nr) {
 		struct guts_buf b;

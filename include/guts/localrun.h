@@ -76,4 +76,12 @@ int guts_local_run(const struct guts_local_run_spec *spec,
 
 void guts_local_run_release(struct guts_local_run *r);
 
+/**
+ * A guts_workflow_read_fn for local reusable workflows: @ud is the
+ * repository's root, @ref a `./path` under it (capped at the workflow
+ * size).  GUTS_ENOTFOUND for anything else.
+ */
+int guts_local_read_reusable(void *ud, const char *ref, char **text,
+			     size_t *len);
+
 #endif

@@ -16,6 +16,7 @@
 #ifndef GUTS_RUNCMD_H
 #define GUTS_RUNCMD_H
 
+#include <spawn.h>
 #include <stddef.h>
 
 /* Bytes kept of each of stdout and stderr when the caller says 0. */
@@ -50,6 +51,14 @@ struct guts_runcmd_result {
  */
 int guts_runcmd_run(const struct guts_runcmd *cmd,
 		    struct guts_runcmd_result *res);
+
+/**
+ * Initialise @attr for a child that starts clean: every signal at its
+ * default disposition, an empty signal mask, and a process group of its
+ * own (so that a kill can reach whatever it starts).  Every posix_spawn()
+ * of ours uses it; destroy @attr with posix_spawnattr_destroy().
+ */
+void guts_spawnattr_fresh(posix_spawnattr_t *attr);
 
 /** Free what a run left in @res; safe on a zeroed or released result. */
 void guts_runcmd_result_release(struct guts_runcmd_result *res);

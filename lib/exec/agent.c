@@ -34,6 +34,7 @@
 #include "guts/alloc.h"
 #include "guts/buf.h"
 #include "guts/error.h"
+#include "guts/runcmd.h"
 #include "guts/fs.h"
 #include "guts/strvec.h"
 #include "banned.h"
@@ -495,7 +496,6 @@ static void start_command(struct agent *a, int out_fd)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	struct guts_strvec env = GUTS_STRVEC_INIT;
-	sigset_t all, none;
 	char *prog = NULL;
 	struct stat st;
 	pid_t pid;
@@ -546,17 +546,7 @@ static void start_command(struct agent *a, int out_fd)
 		posix_spawn_file_actions_adddup2(&fa, 1, 2);
 	}
 	posix_spawn_file_actions_addchdir_np(&fa, r.cwd);
-	posix_spawnattr_init(&attr);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	sigemptyset(&none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-					    POSIX_SPAWN_SETSIGDEF |
-					    POSIX_SPAWN_SETSIGMASK);
+	guts_spawnattr_fresh(&attr);
 	/* Anything the command starts from now on is on its side. */
 	note_children(a);
 	a->cmd_start = guts__proc_now_ticks();

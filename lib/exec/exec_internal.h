@@ -162,6 +162,7 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 				      struct exec_step_io *io);
 json_t *exec_process_env(struct exec_job *j, struct exec_scope *s,
 			 const json_t *env_ctx);
+int exec_in_path(const char *name, const json_t *env);
 
 /* ---- actions.c ---- */
 enum guts_conclusion exec_run_uses(struct exec_job *j, struct exec_scope *s,

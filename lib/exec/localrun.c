@@ -510,7 +510,8 @@ static json_t *eval_object(const json_t *obj, const json_t *ctx, char **err)
 	return out;
 }
 
-static int read_local(void *ud, const char *ref, char **text, size_t *len)
+int guts_local_read_reusable(void *ud, const char *ref, char **text,
+			     size_t *len)
 {
 	const char *root = ud;
 	char *path;
@@ -580,7 +581,7 @@ static void run_called(struct leg *lg, const json_t *needs,
 	}
 	path = guts_xasprintf("%s/%s", sp->repo_source, job->uses + 2);
 	guts_diags_init(&d, path);
-	wo.read_reusable = read_local;
+	wo.read_reusable = guts_local_read_reusable;
 	wo.read_ud = (void *)sp->repo_source;
 	if (guts_workflow_load(&cwf, path, &wo, &d) < 0) {
 		struct guts_buf b;

@@ -23,6 +23,7 @@
 #include "guts/alloc.h"
 #include "guts/buf.h"
 #include "guts/error.h"
+#include "guts/runcmd.h"
 #include "guts/strvec.h"
 #include "sandbox_internal.h"
 #include "banned.h"
@@ -257,7 +258,6 @@ static int spawn_agent(struct guts_sandbox *sb, char *const *argv,
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t all, none;
 	int err;
 
 	posix_spawn_file_actions_init(&fa);
@@ -269,18 +269,8 @@ static int spawn_agent(struct guts_sandbox *sb, char *const *argv,
 		posix_spawn_file_actions_adddup2(&fa, exe_fd, SBX_EXE_FD);
 	posix_spawn_file_actions_addclosefrom_np(
 	    &fa, (exe_fd >= 0 ? SBX_EXE_FD : SBX_AGENT_FD) + 1);
-	posix_spawnattr_init(&attr);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	sigemptyset(&none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setsigmask(&attr, &none);
 	/* Its own group: kill_agent() ends it (and bwrap) at once. */
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-					    POSIX_SPAWN_SETSIGDEF |
-					    POSIX_SPAWN_SETSIGMASK);
+	guts_spawnattr_fresh(&attr);
 	err = posix_spawn(&sb->agent, argv[0], &fa, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);

@@ -1024,7 +1024,8 @@ enum guts_conclusion exec_run_process(struct exec_job *j,
 
 /* ---- run: steps -------------------------------------------------------- */
 
-static int command_exists(const char *name, const json_t *env)
+/* Whether @name runs with the PATH of @env (a process env object). */
+int exec_in_path(const char *name, const json_t *env)
 {
 	const char *path = json_string_value(json_object_get(env, "PATH"));
 	char *copy, *save = NULL;
@@ -1153,7 +1154,7 @@ static enum guts_conclusion run_script(struct exec_job *j, struct exec_scope *s,
 	if (!shell || !*shell) {
 		free(shell);
 		shell = guts_xstrdup(
-		    command_exists("bash", penv) ? "__default_bash" : "sh");
+		    exec_in_path("bash", penv) ? "__default_bash" : "sh");
 	}
 	path = exec_file_path(j, "script", NULL);
 	{
@@ -1176,7 +1177,7 @@ static enum guts_conclusion run_script(struct exec_job *j, struct exec_scope *s,
 	}
 	if (shell_argv(&argv, shell, path, &ext, &err) < 0)
 		goto fail;
-	if (!command_exists(argv.v[0], penv)) {
+	if (!exec_in_path(argv.v[0], penv)) {
 		err = guts_xasprintf(
 		    "shell '%s' was not found in PATH (%s)", argv.v[0],
 		    json_string_value(json_object_get(penv, "PATH")));
