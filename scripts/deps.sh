@@ -19,6 +19,11 @@ libyaml-dev
 libjansson-dev
 libssl-dev
 libcmocka-dev
+libcurl4-openssl-dev
+libmicrohttpd-dev
+libsqlite3-dev
+libgit2-dev
+libzstd-dev
 bubblewrap
 "
 
