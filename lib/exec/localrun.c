@@ -19,6 +19,7 @@
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "guts/buf.h"
+#include "guts/decide.h"
 #include "guts/diag.h"
 #include "guts/expr.h"
 #include "guts/fs.h"
@@ -118,11 +119,6 @@ static size_t add_entry(struct run *r, const char *id, const char *name,
 
 /* ---- job if: ----------------------------------------------------------- */
 
-struct jstatus {
-	struct run *r;
-	const struct guts_wf_job *job;
-};
-
 /*
  * Whether job @k or any job it needs, transitively, failed: "in a chain
  * of dependent jobs, failure() is true if any ancestor job fails".
@@ -147,98 +143,24 @@ static int ancestry_failed(struct run *r, size_t k, unsigned char *seen)
 	return 0;
 }
 
-static enum guts_expr_status needs_status(const char *const *names, size_t nr,
-					  struct jstatus *js)
+/* guts_decide_in.need: a needed job's result from this run's state. */
+static void need_state(void *ud, const char *id, enum guts_conclusion *result,
+		       int *anc)
 {
-	const struct guts_workflow *wf = js->r->spec->wf;
-	unsigned char *seen = guts_xcalloc(wf->nr_jobs + 1, 1);
-	int failed = 0, all_ok = 1;
+	struct run *r = ud;
+	const struct guts_workflow *wf = r->spec->wf;
 
-	if (guts_cancel_is_set(js->r->spec->cancel)) {
+	for (size_t k = 0; k < wf->nr_jobs; k++) {
+		unsigned char *seen;
+
+		if (strcasecmp(wf->jobs[k].id, id))
+			continue;
+		seen = guts_xcalloc(wf->nr_jobs + 1, 1);
+		*anc = ancestry_failed(r, k, seen);
 		free(seen);
-		return GUTS_EXPR_STATUS_CANCELLED;
+		*result = r->jobs[k].result;
+		return;
 	}
-	for (size_t i = 0; i < nr; i++) {
-		for (size_t k = 0; k < wf->nr_jobs; k++) {
-			if (strcasecmp(wf->jobs[k].id, names[i]))
-				continue;
-			if (ancestry_failed(js->r, k, seen))
-				failed = 1;
-			if (js->r->jobs[k].result != GUTS_SUCCESS)
-				all_ok = 0;
-		}
-	}
-	free(seen);
-	if (failed)
-		return GUTS_EXPR_STATUS_FAILURE;
-	/* A skipped need makes success() false without being a failure. */
-	return all_ok ? GUTS_EXPR_STATUS_SUCCESS : GUTS_EXPR_STATUS_SKIPPED;
-}
-
-static enum guts_expr_status job_status(void *data)
-{
-	struct jstatus *js = data;
-
-	return needs_status((const char *const *)js->job->needs.v,
-			    js->job->needs.nr, js);
-}
-
-static enum guts_expr_status job_status_named(const char *const *jobs,
-					      size_t nr, void *data)
-{
-	return needs_status(jobs, nr, data);
-}
-
-/*
- * GitHub's success() for jobs is "every need succeeded"; a skipped need
- * makes it false without failure() becoming true (see needs_status()).
- */
-static int eval_job_if(struct run *r, const struct guts_wf_job *job,
-		       const json_t *contexts, int *result, char **err)
-{
-	static const struct guts_expr_parse_opts opts = {
-	    NULL, 0, GUTS_EXPR_STATUS_FUNCTIONS | GUTS_EXPR_STATUS_JOB_ARGS};
-	struct guts_expr_error e = GUTS_EXPR_ERROR_INIT;
-	struct jstatus js = {r, job};
-	struct guts_expr_env env = {0};
-	struct guts_expr_value v;
-	struct guts_expr *x = NULL;
-	const char *src =
-	    job->if_cond && *job->if_cond ? job->if_cond : "success()";
-	size_t off, len = strlen(src);
-	int ret;
-
-	if (guts_expr_template_is_single(src, len, &off, &len))
-		src += off;
-	ret = guts_expr_parse(&x, src, len, &opts, &e);
-	/* No status function: success() && (...), which stops early. */
-	if (ret == 0 && !guts_expr_walk(x, NULL, exec_status_call, NULL) &&
-	    job_status(&js) != GUTS_EXPR_STATUS_SUCCESS) {
-		*result = 0;
-		guts_expr_free(x);
-		return 0;
-	}
-	if (ret == 0) {
-		env.contexts = contexts;
-		env.status = job_status;
-		env.status_data = &js;
-		env.job_status = job_status_named;
-		env.job_status_data = &js;
-		ret = guts_expr_eval(&v, x, &env, &e);
-	}
-	if (ret < 0) {
-		*err = guts_xasprintf("%s", e.message ? e.message
-						      : guts_error_message());
-		guts_expr_error_release(&e);
-		guts_expr_free(x);
-		return ret;
-	}
-	*result = guts_expr_value_truthy(&v);
-	guts_expr_value_release(&v);
-	if (*result && !guts_expr_walk(x, NULL, exec_status_call, NULL))
-		*result = job_status(&js) == GUTS_EXPR_STATUS_SUCCESS;
-	guts_expr_free(x);
-	return 0;
 }
 
 /* ---- legs -------------------------------------------------------------- */
@@ -331,77 +253,34 @@ static void finish_skipped(struct run *r, size_t ji, enum guts_conclusion c,
 	}
 }
 
-/* Evaluate a strategy value (fail-fast, max-parallel) that may be ${{ }}. */
-static json_t *strategy_value(const json_t *v, const json_t *contexts)
-{
-	json_t *out = NULL;
-
-	if (!v)
-		return NULL;
-	if (guts_plan_eval(&out, v, contexts, NULL) < 0 || !out)
-		return NULL;
-	return out;
-}
-
 /* A job's needs are done: decide it (if:, matrix) and queue its legs. */
 static void decide(struct run *r, size_t ji)
 {
 	const struct guts_local_run_spec *sp = r->spec;
 	const struct guts_wf_job *job = &sp->wf->jobs[ji];
 	struct wjob *wj = &r->jobs[ji];
-	struct guts_plan *plan = NULL;
-	const struct guts_plan_job *pj = NULL;
-	json_t *ctx = base_contexts(r, job), *v;
-	char *err = NULL;
-	int run = 0;
+	struct guts_decide_in in = {
+	    sp->wf, ji, NULL, guts_cancel_is_set(sp->cancel), need_state, r};
+	struct guts_decision d;
+	const struct guts_plan_job *pj;
+	json_t *ctx = base_contexts(r, job);
 
-	if (eval_job_if(r, job, ctx, &run, &err) < 0) {
-		char *why = guts_xasprintf("job '%s': if: %s", job->id, err);
-
-		free(err);
-		finish_skipped(r, ji, GUTS_FAILURE, why);
-		free(why);
-		json_decref(ctx);
+	in.contexts = ctx;
+	guts_job_decide(&in, &d);
+	json_decref(ctx);
+	if (d.error) {
+		finish_skipped(r, ji, GUTS_FAILURE, d.error);
+		guts_decision_release(&d);
 		return;
 	}
-	if (!run) {
+	if (!d.run) {
 		finish_skipped(r, ji, GUTS_SKIPPED, NULL);
-		json_decref(ctx);
+		guts_decision_release(&d);
 		return;
 	}
-	if (guts_plan_build(&plan, sp->wf, ctx) < 0) {
-		char *why = guts_xstrdup(guts_error_message());
-
-		finish_skipped(r, ji, GUTS_FAILURE, why);
-		free(why);
-		json_decref(ctx);
-		return;
-	}
-	for (size_t i = 0; i < plan->nr_jobs; i++)
-		if (plan->jobs[i].index == ji)
-			pj = &plan->jobs[i];
-	if (!pj || pj->matrix_deferred) {
-		char *why = guts_xasprintf(
-		    "job '%s': the matrix could not be evaluated: %s", job->id,
-		    pj ? pj->matrix_deferred : "not planned");
-
-		finish_skipped(r, ji, GUTS_FAILURE, why);
-		free(why);
-		guts_plan_free(plan);
-		json_decref(ctx);
-		return;
-	}
-	v = strategy_value(pj->fail_fast, ctx);
-	wj->fail_fast =
-	    !v || json_is_true(v) ||
-	    (json_is_string(v) && !strcmp(json_string_value(v), "true"));
-	json_decref(v);
-	v = strategy_value(pj->max_parallel, ctx);
-	wj->max_parallel = json_is_number(v) && json_number_value(v) >= 1
-			       ? (size_t)json_number_value(v)
-			       : 0;
-	json_decref(v);
-
+	pj = d.pj;
+	wj->fail_fast = d.fail_fast;
+	wj->max_parallel = d.max_parallel;
 	wj->legs =
 	    guts_xcalloc(pj->nr_legs ? pj->nr_legs : 1, sizeof(*wj->legs));
 	for (size_t l = 0; l < pj->nr_legs; l++) {
@@ -417,17 +296,11 @@ static void decide(struct run *r, size_t ji)
 		lg->matrix = pl->matrix ? json_incref(pl->matrix) : NULL;
 		lg->name = guts_xasprintf(
 		    "%s%s", sp->name_prefix ? sp->name_prefix : "", pl->name);
-		lg->strategy = json_pack(
-		    "{s:b, s:I, s:I, s:I}", "fail-fast", wj->fail_fast,
-		    "job-index", (json_int_t)l, "job-total",
-		    (json_int_t)pj->nr_legs, "max-parallel",
-		    (json_int_t)(wj->max_parallel ? wj->max_parallel
-						  : pj->nr_legs));
+		lg->strategy = guts_decision_strategy(&d, l);
 		lg->cancel = guts_cancel_new();
 		lg->entry = add_entry(r, job->id, lg->name, lg->matrix);
 	}
-	guts_plan_free(plan);
-	json_decref(ctx);
+	guts_decision_release(&d);
 	wj->state = JOB_RUNNING;
 	if (!wj->nr_legs) {
 		wj->state = JOB_DONE;
