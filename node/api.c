@@ -1,0 +1,1322 @@
+/*
+ * The REST API of docs/api.md: node, tokens, repositories, workflows, runs,
+ * jobs, logs, commit statuses, runners (the user side) and the audit log.
+ * The runner protocol is in api_runner.c, git in api_git.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "guts/alloc.h"
+#include "guts/error.h"
+#include "guts/trigger.h"
+#include "guts/workflow.h"
+#include "joblog.h"
+#include "scheduler.h"
+#include "trigger.h"
+
+/* ---- shapes ------------------------------------------------------------- */
+
+const char *api_str(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+int64_t api_int(const json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static json_t *parsed(const json_t *o, const char *k)
+{
+	const char *s = api_str(o, k);
+	json_t *v = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+
+	return v ? v : json_null();
+}
+
+static json_t *tm(const json_t *o, const char *k)
+{
+	return store_time_json(json_object_get(o, k));
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *api_repo_json(struct node *n, const json_t *row)
+{
+	char *full = guts_xasprintf("%s/%s", api_str(row, "owner"),
+				    api_str(row, "name"));
+	char *clone = guts_xasprintf("%s/%s.git", n->base_url, full);
+	json_t *j = json_pack(
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
+	    (json_int_t)api_int(row, "id"), "owner", api_str(row, "owner"),
+	    "name", api_str(row, "name"), "full_name", full, "visibility",
+	    api_str(row, "visibility"), "default_branch",
+	    api_str(row, "default_branch"), "clone_url", clone, "created_at",
+	    tm(row, "created_at"), "updated_at", tm(row, "updated_at"));
+
+	free(full);
+	free(clone);
+	return j;
+}
+
+static json_t *workflow_json(const json_t *row, const char *repo_key,
+			     int with_source)
+{
+	json_t *errs = parsed(row, "errors");
+	json_t *j = json_pack(
+	    "{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "id",
+	    (json_int_t)api_int(row, "id"), "name", api_str(row, "name"),
+	    "repo_key", repo_key, "path", api_str(row, "path"), "triggers",
+	    parsed(row, "triggers"), "env", parsed(row, "env"), "jobs",
+	    parsed(row, "jobs"), "valid", (int)api_int(row, "valid"), "errors",
+	    json_is_array(errs) ? errs : json_array(), "created_at",
+	    tm(row, "created_at"), "updated_at", tm(row, "updated_at"));
+
+	if (!json_is_array(errs))
+		json_decref(errs);
+	json_object_set_new(j, "sha", str_or_null(api_str(row, "sha")));
+	if (with_source)
+		json_object_set_new(j, "source",
+				    json_string(api_str(row, "source")));
+	return j;
+}
+
+json_t *api_run_json(const json_t *row, const char *repo_key)
+{
+	const char *ref = api_str(row, "ref");
+	json_t *j = json_pack(
+	    "{s:I, s:s, s:o, s:s, s:s, s:I, s:I, s:s, s:o, s:o, s:o, s:o, "
+	    "s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "id", (json_int_t)api_int(row, "id"), "repo", repo_key,
+	    "workflow_id",
+	    json_is_integer(json_object_get(row, "workflow_id"))
+		? json_integer(api_int(row, "workflow_id"))
+		: json_null(),
+	    "workflow_name", api_str(row, "workflow_name"), "workflow_path",
+	    api_str(row, "workflow_path"), "run_number",
+	    (json_int_t)api_int(row, "run_number"), "run_attempt",
+	    (json_int_t)api_int(row, "attempt"), "event", api_str(row, "event"),
+	    "ref", str_or_null(ref), "head_branch",
+	    ref && !strncmp(ref, "refs/heads/", 11) ? json_string(ref + 11)
+						    : json_null(),
+	    "head_sha", str_or_null(api_str(row, "sha")), "actor",
+	    str_or_null(api_str(row, "actor")), "status",
+	    api_str(row, "status"), "conclusion",
+	    str_or_null(api_str(row, "conclusion")), "display_title",
+	    str_or_null(api_str(row, "display_title")), "inputs",
+	    parsed(row, "inputs"), "reason",
+	    str_or_null(api_str(row, "reason")), "created_at",
+	    tm(row, "created_at"), "started_at", tm(row, "started_at"),
+	    "completed_at", tm(row, "completed_at"), "updated_at",
+	    tm(row, "updated_at"));
+
+	if (json_is_null(json_object_get(j, "inputs")))
+		json_object_set_new(j, "inputs", json_object());
+	return j;
+}
+
+static json_t *step_json(const json_t *row)
+{
+	return json_pack(
+	    "{s:I, s:o, s:s, s:o, s:o, s:o}", "number",
+	    (json_int_t)api_int(row, "number"), "name",
+	    str_or_null(api_str(row, "name")), "status", api_str(row, "status"),
+	    "conclusion", str_or_null(api_str(row, "conclusion")), "started_at",
+	    tm(row, "started_at"), "completed_at", tm(row, "completed_at"));
+}
+
+static json_t *job_json(struct node *n, const json_t *row)
+{
+	json_t *steps = json_array(), *rows = NULL, *s;
+	int64_t src = api_int(row, "copied_from") ? api_int(row, "copied_from")
+						  : api_int(row, "id");
+	size_t i;
+	json_t *j = json_pack(
+	    "{s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, "
+	    "s:o, s:o, s:o, s:o, s:o}",
+	    "id", (json_int_t)api_int(row, "id"), "run_id",
+	    (json_int_t)api_int(row, "run_id"), "run_attempt",
+	    (json_int_t)api_int(row, "run_attempt"), "attempt",
+	    (json_int_t)api_int(row, "attempt"), "job_key",
+	    api_str(row, "job_key"), "name", api_str(row, "name"), "matrix",
+	    parsed(row, "matrix"), "status", api_str(row, "status"),
+	    "conclusion", str_or_null(api_str(row, "conclusion")), "reason",
+	    str_or_null(api_str(row, "reason")), "runs_on",
+	    parsed(row, "runs_on"), "runner_name",
+	    str_or_null(api_str(row, "runner_name")), "outputs",
+	    parsed(row, "outputs"), "created_at", tm(row, "created_at"),
+	    "started_at", tm(row, "started_at"), "completed_at",
+	    tm(row, "completed_at"), "steps", steps);
+
+	if (store_query(n->st,
+			"SELECT * FROM steps WHERE job_id = $1 ORDER BY number",
+			STORE_ARGS(SI(src)), &rows) == 0) {
+		json_array_foreach(rows, i, s)
+			json_array_append_new(steps, step_json(s));
+		json_decref(rows);
+	}
+	if (json_is_null(json_object_get(j, "outputs")))
+		json_object_set_new(j, "outputs", json_object());
+	if (json_is_null(json_object_get(j, "runs_on")))
+		json_object_set_new(j, "runs_on", json_array());
+	return j;
+}
+
+static json_t *status_json(const json_t *row)
+{
+	return json_pack(
+	    "{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
+	    (json_int_t)api_int(row, "id"), "sha", api_str(row, "sha"),
+	    "context", api_str(row, "context"), "state", api_str(row, "state"),
+	    "description", str_or_null(api_str(row, "description")),
+	    "target_url", str_or_null(api_str(row, "target_url")), "creator",
+	    str_or_null(api_str(row, "creator")), "created_at",
+	    tm(row, "created_at"), "updated_at", tm(row, "created_at"));
+}
+
+/* ---- access ------------------------------------------------------------- */
+
+int api_repo(struct http_req *r, const char *owner, const char *name,
+	     enum scope need, json_t **repo)
+{
+	json_t *row = NULL;
+	int mine, ret;
+
+	*repo = NULL;
+	if (!node_name_ok(owner) || !node_name_ok(name)) {
+		http_error(r, "bad_request",
+			   "'%s/%s' is not a valid repository name (names "
+			   "match ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$, without "
+			   "'..' or a '.git' suffix)",
+			   owner, name);
+		return 0;
+	}
+	ret = store_query_one(
+	    r->node->st, "SELECT * FROM repos WHERE owner = $1 AND name = $2",
+	    STORE_ARGS(SS(owner), SS(name)), &row);
+	if (ret == GUTS_ENOTFOUND) {
+		http_error(r, "not_found", "repository %s/%s not found", owner,
+			   name);
+		return 0;
+	}
+	if (ret < 0) {
+		http_fail(r, ret);
+		return 0;
+	}
+	mine = r->who.is_admin || (r->who.user && !strcmp(r->who.user, owner));
+	if (r->who.job_id && r->who.job_repo_id == api_int(row, "id"))
+		mine = 1;
+	if (!mine && strcmp(api_str(row, "visibility"), "public")) {
+		json_decref(row);
+		if (!r->who.user_id && !r->who.job_id)
+			http_error(r, "not_found",
+				   "repository %s/%s not found (private "
+				   "repositories need a token)",
+				   owner, name);
+		else
+			http_error(r, "not_found", "repository %s/%s not found",
+				   owner, name);
+		return 0;
+	}
+	if (need >= SCOPE_WRITE) {
+		if (!http_need_user(r, need)) {
+			json_decref(row);
+			return 0;
+		}
+		if (!mine) {
+			http_error(r, "forbidden",
+				   "%s cannot change %s/%s: it belongs to %s",
+				   r->who.user, owner, name, owner);
+			json_decref(row);
+			return 0;
+		}
+	}
+	*repo = row;
+	return 1;
+}
+
+/* The repository of a /api/repos/{o}/{r}/... route. */
+static int route_repo(struct http_req *r, enum scope need, json_t **repo)
+{
+	return api_repo(r, r->params[0], r->params[1], need, repo);
+}
+
+static char *repo_key(const json_t *repo)
+{
+	return guts_xasprintf("%s/%s", api_str(repo, "owner"),
+			      api_str(repo, "name"));
+}
+
+static int parse_id(struct http_req *r, const char *s, int64_t *id)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (*end || v <= 0) {
+		http_error(r, "bad_request", "'%s' is not an id", s);
+		return 0;
+	}
+	*id = v;
+	return 1;
+}
+
+/* ---- node, tokens ------------------------------------------------------- */
+
+static void get_health(struct http_req *r)
+{
+	http_json(
+	    r, 200,
+	    json_pack("{s:b, s:s}", "ok", 1, "version", GUTS_NODE_VERSION));
+}
+
+static void get_user(struct http_req *r)
+{
+	static const char *const names[] = {"none", "read", "write", "admin"};
+
+	if (!http_need_user(r, SCOPE_READ))
+		return;
+	http_json(r, 200,
+		  json_pack("{s:s, s:b, s:s}", "name", r->who.user, "is_admin",
+			    r->who.is_admin, "scope", names[r->who.scope]));
+}
+
+int api_make_token(struct node *n, int64_t user_id, const char *scope,
+		   const char *name, char **token, int64_t *id)
+{
+	char hash[65];
+	json_t *row = NULL;
+	int ret;
+
+	*token = node_token_new("gut");
+	node_token_hash(*token, hash);
+	ret = store_query_one(n->st,
+			      "INSERT INTO tokens (user_id, hash, scope, name, "
+			      "created_at) VALUES ($1, $2, $3, $4, $5) "
+			      "RETURNING id",
+			      STORE_ARGS(SI(user_id), SS(hash), SS(scope),
+					 SS(name), SI(store_now_ms())),
+			      &row);
+	if (ret == 0 && id)
+		*id = api_int(row, "id");
+	json_decref(row);
+	if (ret < 0) {
+		free(*token);
+		*token = NULL;
+	}
+	return ret;
+}
+
+static void post_tokens(struct http_req *r)
+{
+	json_t *b, *u = NULL;
+	const char *scope, *user, *name;
+	int64_t uid, id = 0;
+	char *token = NULL;
+	enum scope want;
+	int ret;
+
+	if (!http_need_user(r, SCOPE_READ) || !(b = http_body_json(r)))
+		return;
+	scope = api_str(b, "scope");
+	user = api_str(b, "user");
+	name = api_str(b, "name");
+	want = !scope			 ? SCOPE_NONE
+	       : !strcmp(scope, "read")	 ? SCOPE_READ
+	       : !strcmp(scope, "write") ? SCOPE_WRITE
+	       : !strcmp(scope, "admin") ? SCOPE_ADMIN
+					 : SCOPE_NONE;
+	if (want == SCOPE_NONE) {
+		http_error(r, "bad_request",
+			   "scope: expected read, write or admin");
+		goto out;
+	}
+	if (want > r->who.scope) {
+		http_error(
+		    r, "forbidden", "a '%s' token cannot make a '%s' token",
+		    r->who.scope == SCOPE_READ ? "read" : "write", scope);
+		goto out;
+	}
+	uid = r->who.user_id;
+	if (user && strcmp(user, r->who.user)) {
+		if (!r->who.is_admin) {
+			http_error(r, "forbidden",
+				   "only admins make tokens for other users");
+			goto out;
+		}
+		if (!node_name_ok(user)) {
+			http_error(r, "bad_request",
+				   "user: '%s' is not a valid name", user);
+			goto out;
+		}
+		store_exec(r->node->st,
+			   "INSERT INTO users (name, created_at) VALUES ($1, "
+			   "$2) ON CONFLICT (name) DO NOTHING",
+			   STORE_ARGS(SS(user), SI(store_now_ms())), NULL);
+		ret = store_query_one(r->node->st,
+				      "SELECT id FROM users WHERE name = $1",
+				      STORE_ARGS(SS(user)), &u);
+		if (ret < 0) {
+			http_fail(r, ret);
+			goto out;
+		}
+		uid = api_int(u, "id");
+		if (want == SCOPE_ADMIN) {
+			http_error(r, "bad_request",
+				   "admin tokens are only made for admins");
+			goto out;
+		}
+	} else {
+		user = r->who.user;
+	}
+	ret = api_make_token(r->node, uid, scope, name, &token, &id);
+	if (ret < 0) {
+		http_fail(r, ret);
+		goto out;
+	}
+	node_audit(
+	    r->node, r->who.user, "token.create", user,
+	    json_pack("{s:s, s:I}", "scope", scope, "id", (json_int_t)id));
+	http_json(r, 201,
+		  json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id,
+			    "token", token, "scope", scope, "user", user));
+out:
+	free(token);
+	json_decref(u);
+	json_decref(b);
+}
+
+/* ---- repositories ------------------------------------------------------- */
+
+static void post_repos(struct http_req *r)
+{
+	json_t *b, *row = NULL;
+	const char *name, *owner, *vis;
+	char *path;
+	int ret;
+
+	if (!http_need_user(r, SCOPE_WRITE) || !(b = http_body_json(r)))
+		return;
+	name = api_str(b, "name");
+	owner = api_str(b, "owner") ? api_str(b, "owner") : r->who.user;
+	vis = api_str(b, "visibility") ? api_str(b, "visibility") : "public";
+	if (!name || !node_name_ok(name) || !node_name_ok(owner)) {
+		http_error(r, "bad_request",
+			   "'%s/%s' is not a valid repository name (names "
+			   "match ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$, without "
+			   "'..' or a '.git' suffix)",
+			   owner ? owner : "", name ? name : "");
+		goto out;
+	}
+	if (strcmp(vis, "public") && strcmp(vis, "private")) {
+		http_error(r, "bad_request",
+			   "visibility: expected public or private");
+		goto out;
+	}
+	if (strcmp(owner, r->who.user) && !r->who.is_admin) {
+		http_error(r, "forbidden",
+			   "only admins create repositories for other owners");
+		goto out;
+	}
+	path = guts_xasprintf("%s/%s/%s.git", r->node->repos_dir, owner, name);
+	ret = store_query_one(
+	    r->node->st,
+	    "INSERT INTO repos (owner, name, visibility, default_branch, "
+	    "created_at, updated_at) VALUES ($1, $2, $3, 'main', $4, $4) "
+	    "RETURNING *",
+	    STORE_ARGS(SS(owner), SS(name), SS(vis), SI(store_now_ms())), &row);
+	if (ret == GUTS_ECONFLICT) {
+		http_error(r, "conflict", "repository %s/%s already exists",
+			   owner, name);
+	} else if (ret < 0) {
+		http_fail(r, ret);
+	} else if ((ret = gitx_repo_init(path, "main")) < 0) {
+		store_exec(r->node->st, "DELETE FROM repos WHERE id = $1",
+			   STORE_ARGS(SI(api_int(row, "id"))), NULL);
+		http_fail(r, ret);
+	} else {
+		char *key = repo_key(row);
+
+		node_audit(r->node, r->who.user, "repo.create", key,
+			   json_pack("{s:s}", "visibility", vis));
+		free(key);
+		http_json(r, 201, api_repo_json(r->node, row));
+	}
+	free(path);
+out:
+	json_decref(row);
+	json_decref(b);
+}
+
+static void get_repos(struct http_req *r)
+{
+	json_t *rows = NULL, *row, *out = json_array(), *cnt = NULL;
+	int64_t limit, offset;
+	size_t i;
+	char *link;
+	const char *user = r->who.user ? r->who.user : "";
+	int ret;
+
+	http_page(r, &limit, &offset);
+	ret = store_query(
+	    r->node->st,
+	    "SELECT * FROM repos WHERE visibility = 'public' OR "
+	    "owner = $1 OR $2 = 1 ORDER BY owner, name LIMIT $3 "
+	    "OFFSET $4",
+	    STORE_ARGS(SS(user), SI(r->who.is_admin), SI(limit), SI(offset)),
+	    &rows);
+	if (ret == 0)
+		ret = store_query_one(r->node->st,
+				      "SELECT COUNT(*) AS c FROM repos WHERE "
+				      "visibility = 'public' OR owner = $1 OR "
+				      "$2 = 1",
+				      STORE_ARGS(SS(user), SI(r->who.is_admin)),
+				      &cnt);
+	if (ret < 0) {
+		json_decref(out);
+		http_fail(r, ret);
+		return;
+	}
+	json_array_foreach(rows, i, row)
+		json_array_append_new(out, api_repo_json(r->node, row));
+	link = http_link(r, api_int(cnt, "c"));
+	http_json_link(r, 200, out, link);
+	free(link);
+	json_decref(rows);
+	json_decref(cnt);
+}
+
+static void get_repo(struct http_req *r)
+{
+	json_t *repo;
+
+	if (!route_repo(r, SCOPE_READ, &repo))
+		return;
+	http_json(r, 200, api_repo_json(r->node, repo));
+	json_decref(repo);
+}
+
+static void delete_repo(struct http_req *r)
+{
+	json_t *repo, *jobs = NULL, *row;
+	char *path, *key;
+	size_t i;
+
+	if (!route_repo(r, SCOPE_READ, &repo))
+		return;
+	if (!http_need_user(r, SCOPE_ADMIN)) {
+		json_decref(repo);
+		return;
+	}
+	store_query(r->node->st,
+		    "SELECT j.id FROM jobs j JOIN runs u ON u.id = j.run_id "
+		    "WHERE u.repo_id = $1",
+		    STORE_ARGS(SI(api_int(repo, "id"))), &jobs);
+	json_array_foreach(jobs, i, row)
+		joblog_remove(r->node->logs_dir, api_int(row, "id"));
+	json_decref(jobs);
+	store_exec(r->node->st, "DELETE FROM repos WHERE id = $1",
+		   STORE_ARGS(SI(api_int(repo, "id"))), NULL);
+	path = guts_xasprintf("%s/%s/%s.git", r->node->repos_dir,
+			      api_str(repo, "owner"), api_str(repo, "name"));
+	gitx_repo_remove(path);
+	key = repo_key(repo);
+	node_audit(r->node, r->who.user, "repo.delete", key, NULL);
+	free(key);
+	free(path);
+	json_decref(repo);
+	http_empty(r, 204);
+}
+
+/* ---- workflows ---------------------------------------------------------- */
+
+/* A workflow by id, file name, path or name. */
+static int find_workflow(struct http_req *r, const json_t *repo,
+			 const char *which, json_t **wf)
+{
+	char *end;
+	long long id = strtoll(which, &end, 10);
+	char *path = guts_xasprintf(".guts/workflows/%s", which);
+	int ret;
+
+	if (!*end && id > 0)
+		ret = store_query_one(
+		    r->node->st,
+		    "SELECT * FROM workflows WHERE repo_id = "
+		    "$1 AND id = $2",
+		    STORE_ARGS(SI(api_int(repo, "id")), SI(id)), wf);
+	else
+		ret = store_query_one(
+		    r->node->st,
+		    "SELECT * FROM workflows WHERE repo_id = $1 AND (path = $2 "
+		    "OR path = $3 OR name = $2) ORDER BY id LIMIT 1",
+		    STORE_ARGS(SI(api_int(repo, "id")), SS(which), SS(path)),
+		    wf);
+	free(path);
+	if (ret == GUTS_ENOTFOUND)
+		http_error(r, "not_found", "no workflow '%s' in %s/%s", which,
+			   api_str(repo, "owner"), api_str(repo, "name"));
+	else if (ret < 0)
+		http_fail(r, ret);
+	return ret == 0;
+}
+
+static void get_workflows(struct http_req *r)
+{
+	json_t *repo, *rows = NULL, *row, *out = json_array();
+	char *key;
+	size_t i;
+
+	if (!route_repo(r, SCOPE_READ, &repo)) {
+		json_decref(out);
+		return;
+	}
+	key = repo_key(repo);
+	store_query(r->node->st,
+		    "SELECT * FROM workflows WHERE repo_id = $1 ORDER BY path",
+		    STORE_ARGS(SI(api_int(repo, "id"))), &rows);
+	json_array_foreach(rows, i, row)
+		json_array_append_new(out, workflow_json(row, key, 0));
+	http_json(r, 200, out);
+	json_decref(rows);
+	json_decref(repo);
+	free(key);
+}
+
+static void get_workflow(struct http_req *r)
+{
+	json_t *repo, *wf;
+	char *key;
+
+	if (!route_repo(r, SCOPE_READ, &repo))
+		return;
+	if (find_workflow(r, repo, r->params[2], &wf)) {
+		key = repo_key(repo);
+		http_json(
+		    r, 200,
+		    workflow_json(wf, key, http_query(r, "source") != NULL));
+		free(key);
+		json_decref(wf);
+	}
+	json_decref(repo);
+}
+
+static void post_workflows(struct http_req *r)
+{
+	json_t *repo, *b = NULL, *row = NULL;
+	const char *yaml, *path;
+	char *key = NULL, *p = NULL;
+	int created = 0, ret;
+
+	if (!route_repo(r, SCOPE_WRITE, &repo))
+		return;
+	if (!(b = http_body_json(r)))
+		goto out;
+	yaml = api_str(b, "yaml");
+	path = api_str(b, "path");
+	if (!yaml) {
+		http_error(r, "bad_request",
+			   "yaml: the workflow's text is "
+			   "required");
+		goto out;
+	}
+	if (path &&
+	    (strncmp(path, ".guts/workflows/", 16) || strchr(path + 16, '/') ||
+	     !path[16] || strstr(path, ".."))) {
+		http_error(r, "bad_request",
+			   "path: expected .guts/workflows/NAME.yml");
+		goto out;
+	}
+	ret = trigger_record_workflow(r->node, api_int(repo, "id"), path, yaml,
+				      strlen(yaml), NULL, 1, &row, &created);
+	if (ret == GUTS_EINVAL) {
+		json_t *errs = json_object_get(row, "errors");
+
+		json_incref(errs);
+		http_json(r, 422,
+			  json_pack("{s:{s:s, s:s, s:o}}", "error", "code",
+				    "unprocessable", "message",
+				    guts_error_message(), "errors",
+				    errs ? errs : json_array()));
+		goto out;
+	}
+	if (ret < 0) {
+		http_fail(r, ret);
+		goto out;
+	}
+	key = repo_key(repo);
+	p = guts_xasprintf("%s:%s", key, api_str(row, "path"));
+	node_audit(r->node, r->who.user,
+		   created ? "workflow.create" : "workflow.update", p, NULL);
+	http_json(r, created ? 201 : 200, workflow_json(row, key, 0));
+out:
+	free(key);
+	free(p);
+	json_decref(row);
+	json_decref(b);
+	json_decref(repo);
+}
+
+/* ---- runs --------------------------------------------------------------- */
+
+static void get_runs(struct http_req *r)
+{
+	json_t *repo, *rows = NULL, *row, *out, *cnt = NULL, *wf = NULL;
+	const char *w = http_query(r, "workflow"),
+		   *br = http_query(r, "branch");
+	const char *st = http_query(r, "status"), *ev = http_query(r, "event");
+	char *ref = br ? guts_xasprintf("refs/heads/%s", br) : NULL;
+	int64_t limit, offset, wid = 0;
+	char *key, *link;
+	size_t i;
+	int ret;
+	static const char where[] =
+	    "FROM runs WHERE repo_id = $1 AND ($2 = 0 OR workflow_id = $2) "
+	    "AND ($3 IS NULL OR ref = $3) AND ($4 IS NULL OR status = $4 OR "
+	    "conclusion = $4) AND ($5 IS NULL OR event = $5)";
+	char *q1, *q2;
+
+	if (!route_repo(r, SCOPE_READ, &repo)) {
+		free(ref);
+		return;
+	}
+	if (w && *w) {
+		if (!find_workflow(r, repo, w, &wf)) {
+			json_decref(repo);
+			free(ref);
+			return;
+		}
+		wid = api_int(wf, "id");
+		json_decref(wf);
+	}
+	http_page(r, &limit, &offset);
+	q1 = guts_xasprintf("SELECT * %s ORDER BY id DESC LIMIT $6 OFFSET $7",
+			    where);
+	q2 = guts_xasprintf("SELECT COUNT(*) AS c %s", where);
+	ret = store_query(r->node->st, q1,
+			  STORE_ARGS(SI(api_int(repo, "id")), SI(wid), SS(ref),
+				     SS(st), SS(ev), SI(limit), SI(offset)),
+			  &rows);
+	if (ret == 0)
+		ret =
+		    store_query_one(r->node->st, q2,
+				    STORE_ARGS(SI(api_int(repo, "id")), SI(wid),
+					       SS(ref), SS(st), SS(ev)),
+				    &cnt);
+	free(q1);
+	free(q2);
+	free(ref);
+	if (ret < 0) {
+		http_fail(r, ret);
+		json_decref(repo);
+		return;
+	}
+	key = repo_key(repo);
+	out = json_array();
+	json_array_foreach(rows, i, row)
+		json_array_append_new(out, api_run_json(row, key));
+	link = http_link(r, api_int(cnt, "c"));
+	http_json_link(r, 200, out, link);
+	free(link);
+	free(key);
+	json_decref(rows);
+	json_decref(cnt);
+	json_decref(repo);
+}
+
+/* The run of a /runs/{id} route, in the route's repository. */
+static int route_run(struct http_req *r, enum scope need, json_t **repo,
+		     json_t **run)
+{
+	int64_t id;
+	int ret;
+
+	*run = NULL;
+	if (!route_repo(r, need, repo))
+		return 0;
+	if (!parse_id(r, r->params[2], &id)) {
+		json_decref(*repo);
+		return 0;
+	}
+	ret = store_query_one(
+	    r->node->st, "SELECT * FROM runs WHERE id = $1 AND repo_id = $2",
+	    STORE_ARGS(SI(id), SI(api_int(*repo, "id"))), run);
+	if (ret < 0) {
+		if (ret == GUTS_ENOTFOUND)
+			http_error(r, "not_found", "run %lld not found",
+				   (long long)id);
+		else
+			http_fail(r, ret);
+		json_decref(*repo);
+		return 0;
+	}
+	return 1;
+}
+
+static void get_run(struct http_req *r)
+{
+	json_t *repo, *run;
+	char *key;
+
+	if (!route_run(r, SCOPE_READ, &repo, &run))
+		return;
+	key = repo_key(repo);
+	http_json(r, 200, api_run_json(run, key));
+	free(key);
+	json_decref(run);
+	json_decref(repo);
+}
+
+static void post_runs(struct http_req *r)
+{
+	json_t *repo, *b = NULL, *wfrow = NULL, *run = NULL;
+	const char *which, *ref;
+	char *full_ref = NULL, *key = NULL, sha[41];
+	struct guts_workflow *wf = NULL;
+	struct guts_trigger_result tr = GUTS_TRIGGER_RESULT_INIT;
+	struct run_request rq = {0};
+	const json_t *given;
+	int64_t id = 0;
+	int ret, dispatch = 0;
+
+	if (!route_repo(r, SCOPE_WRITE, &repo))
+		return;
+	if (!(b = http_body_json(r)))
+		goto out;
+	which = api_str(b, "workflow");
+	ref = api_str(b, "ref") ? api_str(b, "ref")
+				: api_str(repo, "default_branch");
+	given = json_object_get(b, "inputs");
+	if (!which) {
+		http_error(r, "bad_request", "workflow: required");
+		goto out;
+	}
+	if (given && !json_is_object(given)) {
+		http_error(r, "bad_request", "inputs: expected an object");
+		goto out;
+	}
+	if (!find_workflow(r, repo, which, &wfrow))
+		goto out;
+	full_ref = !strncmp(ref, "refs/", 5)
+		       ? guts_xstrdup(ref)
+		       : guts_xasprintf("refs/heads/%s", ref);
+	{
+		char *gitdir = guts_xasprintf(
+		    "%s/%s/%s.git", r->node->repos_dir, api_str(repo, "owner"),
+		    api_str(repo, "name"));
+
+		ret = gitx_resolve(gitdir, ref, sha);
+		free(gitdir);
+	}
+	if (ret < 0) {
+		http_error(r, "unprocessable", "ref '%s' is not in %s/%s", ref,
+			   api_str(repo, "owner"), api_str(repo, "name"));
+		goto out;
+	}
+	if (api_int(wfrow, "valid")) {
+		struct guts_diags d;
+		const char *src = api_str(wfrow, "source");
+
+		guts_diags_init(&d, api_str(wfrow, "path"));
+		guts_workflow_parse(&wf, api_str(wfrow, "path"), src,
+				    strlen(src), NULL, &d);
+		guts_diags_release(&d);
+	}
+	if (wf) {
+		for (size_t i = 0; i < wf->nr_triggers; i++)
+			dispatch |=
+			    !strcmp(wf->triggers[i].event, "workflow_dispatch");
+	}
+	if (dispatch) {
+		struct guts_event ev = {0};
+
+		ev.name = "workflow_dispatch";
+		ev.ref = full_ref;
+		ev.inputs = given;
+		ret = guts_trigger_match(&tr, wf, &ev);
+		if (ret < 0) {
+			http_error(r, "unprocessable", "%s",
+				   guts_error_message());
+			goto out;
+		}
+	}
+	rq.repo_id = api_int(repo, "id");
+	rq.workflow_id = api_int(wfrow, "id");
+	rq.event = dispatch ? "workflow_dispatch" : "manual";
+	rq.ref = full_ref;
+	rq.sha = sha;
+	rq.actor = r->who.user;
+	rq.inputs = dispatch ? tr.inputs : NULL;
+	{
+		json_t *payload = json_pack(
+		    "{s:s, s:O, s:s, s:{s:s}}", "ref", full_ref, "inputs",
+		    rq.inputs ? rq.inputs : json_object(), "workflow",
+		    api_str(wfrow, "path"), "sender", "login", r->who.user);
+
+		rq.payload = payload;
+		ret = sched_create_run(r->node, &rq, &id);
+		json_decref(payload);
+	}
+	if (ret < 0) {
+		http_fail(r, ret);
+		goto out;
+	}
+	store_query_one(r->node->st, "SELECT * FROM runs WHERE id = $1",
+			STORE_ARGS(SI(id)), &run);
+	key = repo_key(repo);
+	{
+		char *obj = guts_xasprintf("%s#run/%lld", key, (long long)id);
+
+		node_audit(r->node, r->who.user, "run.dispatch", obj,
+			   json_pack("{s:s, s:s}", "workflow",
+				     api_str(wfrow, "path"), "ref", full_ref));
+		free(obj);
+	}
+	http_json(r, 201, api_run_json(run, key));
+out:
+	guts_trigger_result_release(&tr);
+	guts_workflow_free(wf);
+	free(full_ref);
+	free(key);
+	json_decref(run);
+	json_decref(wfrow);
+	json_decref(b);
+	json_decref(repo);
+}
+
+static void post_run_cancel(struct http_req *r)
+{
+	json_t *repo, *run;
+	char *key, *obj;
+
+	if (!route_run(r, SCOPE_WRITE, &repo, &run))
+		return;
+	if (!strcmp(api_str(run, "status"), "completed")) {
+		http_error(r, "conflict", "run %lld is already completed",
+			   (long long)api_int(run, "id"));
+	} else {
+		sched_cancel_run(r->node, api_int(run, "id"), r->who.user);
+		key = repo_key(repo);
+		obj = guts_xasprintf("%s#run/%lld", key,
+				     (long long)api_int(run, "id"));
+		node_audit(r->node, r->who.user, "run.cancel", obj, NULL);
+		free(obj);
+		free(key);
+		http_json(r, 202, json_object());
+	}
+	json_decref(run);
+	json_decref(repo);
+}
+
+static void post_run_rerun(struct http_req *r)
+{
+	json_t *repo, *run, *b = NULL, *again = NULL;
+	int failed = 0, ret;
+	char *key, *obj;
+
+	if (!route_run(r, SCOPE_WRITE, &repo, &run))
+		return;
+	if (r->body.len) {
+		if (!(b = http_body_json(r)))
+			goto out;
+		failed = json_is_true(json_object_get(b, "failed_only"));
+	}
+	ret = sched_rerun(r->node, api_int(run, "id"), failed, r->who.user);
+	if (ret < 0) {
+		http_fail(r, ret);
+		goto out;
+	}
+	store_query_one(r->node->st, "SELECT * FROM runs WHERE id = $1",
+			STORE_ARGS(SI(api_int(run, "id"))), &again);
+	key = repo_key(repo);
+	obj = guts_xasprintf("%s#run/%lld", key, (long long)api_int(run, "id"));
+	node_audit(r->node, r->who.user, "run.rerun", obj,
+		   json_pack("{s:b}", "failed_only", failed));
+	http_json(r, 201, api_run_json(again, key));
+	free(obj);
+	free(key);
+out:
+	json_decref(again);
+	json_decref(b);
+	json_decref(run);
+	json_decref(repo);
+}
+
+static void get_run_jobs(struct http_req *r)
+{
+	json_t *repo, *run, *rows = NULL, *row, *out = json_array();
+	const char *a = http_query(r, "attempt");
+	int64_t attempt;
+	size_t i;
+
+	if (!route_run(r, SCOPE_READ, &repo, &run)) {
+		json_decref(out);
+		return;
+	}
+	attempt = a ? atoll(a) : api_int(run, "attempt");
+	store_query(r->node->st,
+		    "SELECT * FROM jobs WHERE run_id = $1 AND run_attempt = $2 "
+		    "ORDER BY id",
+		    STORE_ARGS(SI(api_int(run, "id")), SI(attempt)), &rows);
+	json_array_foreach(rows, i, row)
+		json_array_append_new(out, job_json(r->node, row));
+	http_json(r, 200, out);
+	json_decref(rows);
+	json_decref(run);
+	json_decref(repo);
+}
+
+/* ---- jobs and logs ------------------------------------------------------ */
+
+static int route_job(struct http_req *r, json_t **repo, json_t **job)
+{
+	int64_t id;
+	int ret;
+
+	*job = NULL;
+	if (!route_repo(r, SCOPE_READ, repo))
+		return 0;
+	if (!parse_id(r, r->params[2], &id)) {
+		json_decref(*repo);
+		return 0;
+	}
+	ret =
+	    store_query_one(r->node->st,
+			    "SELECT j.* FROM jobs j JOIN runs u ON u.id = "
+			    "j.run_id WHERE j.id = $1 AND u.repo_id = $2",
+			    STORE_ARGS(SI(id), SI(api_int(*repo, "id"))), job);
+	if (ret < 0) {
+		if (ret == GUTS_ENOTFOUND)
+			http_error(r, "not_found", "job %lld not found",
+				   (long long)id);
+		else
+			http_fail(r, ret);
+		json_decref(*repo);
+		return 0;
+	}
+	return 1;
+}
+
+static void get_job(struct http_req *r)
+{
+	json_t *repo, *job;
+
+	if (!route_job(r, &repo, &job))
+		return;
+	http_json(r, 200, job_json(r->node, job));
+	json_decref(job);
+	json_decref(repo);
+}
+
+#define LOG_READ_CAP (64u << 20)
+
+static void get_job_logs(struct http_req *r)
+{
+	json_t *repo, *job, *st = NULL;
+	const char *qs = http_query(r, "step"), *qo = http_query(r, "offset");
+	const char *qw = http_query(r, "wait");
+	int64_t from = qo ? atoll(qo) : 0, to = -1, total = 0, log_id;
+	long wait = qw ? atol(qw) : 0;
+	struct guts_buf b;
+	uint64_t gen;
+	int complete, ret;
+	char size[32];
+
+	if (!route_job(r, &repo, &job))
+		return;
+	gen = http_wake_gen(r->node);
+	complete = !strcmp(api_str(job, "status"), "completed");
+	log_id = api_int(job, "copied_from") ? api_int(job, "copied_from")
+					     : api_int(job, "id");
+	if (from < 0)
+		from = 0;
+	if (qs) {
+		int64_t n = atoll(qs);
+
+		if (store_query_one(r->node->st,
+				    "SELECT a.log_offset AS s, (SELECT "
+				    "MIN(b.log_offset) FROM steps b WHERE "
+				    "b.job_id = a.job_id AND b.number > "
+				    "a.number) AS e FROM steps a WHERE "
+				    "a.job_id = $1 AND a.number = $2",
+				    STORE_ARGS(SI(log_id), SI(n)), &st) < 0) {
+			http_error(r, "not_found", "job %lld has no step %lld",
+				   (long long)api_int(job, "id"), (long long)n);
+			goto out;
+		}
+		from += api_int(st, "s");
+		if (json_is_integer(json_object_get(st, "e")))
+			to = api_int(st, "e");
+	}
+	guts_buf_init(&b, LOG_READ_CAP);
+	pthread_mutex_lock(node_job_lock(r->node, log_id));
+	ret = joblog_read(r->node->logs_dir, log_id, from, to, &b, &total);
+	pthread_mutex_unlock(node_job_lock(r->node, log_id));
+	if (ret < 0 && ret != GUTS_ETOOBIG) {
+		guts_buf_release(&b);
+		http_fail(r, ret);
+		goto out;
+	}
+	if (!b.len && !complete && wait > 0 && !r->node->stopping) {
+		int64_t deadline = r->state ? *(int64_t *)r->state : 0;
+
+		if (!deadline) {
+			r->state = guts_xmalloc(sizeof(int64_t));
+			r->state_free = free;
+			deadline =
+			    store_now_ms() + (wait > 30 ? 30 : wait) * 1000;
+			*(int64_t *)r->state = deadline;
+		}
+		if (store_now_ms() < deadline &&
+		    http_suspend_since(r, WAIT_LOG, log_id, deadline, gen)) {
+			guts_buf_release(&b);
+			goto out;
+		}
+		if (r->suspended) {
+			guts_buf_release(&b);
+			goto out;
+		}
+	}
+	snprintf(size, sizeof(size), "%lld", (long long)total);
+	{
+		const char *h[] = {"X-Guts-Log-Size", size,
+				   "X-Guts-Log-Complete",
+				   complete ? "true" : "false", NULL};
+
+		http_text(r, 200, "text/plain; charset=utf-8", b.data, b.len,
+			  h);
+	}
+	guts_buf_release(&b);
+out:
+	json_decref(st);
+	json_decref(job);
+	json_decref(repo);
+}
+
+/* ---- commit statuses ---------------------------------------------------- */
+
+/* A ref (sha, short sha, branch) to a sha in the repository. */
+static int resolve_ref(struct http_req *r, const json_t *repo, const char *ref,
+		       char *sha)
+{
+	char *gitdir =
+	    guts_xasprintf("%s/%s/%s.git", r->node->repos_dir,
+			   api_str(repo, "owner"), api_str(repo, "name"));
+	int ret = gitx_resolve(gitdir, ref, sha);
+	size_t n = strlen(ref);
+
+	free(gitdir);
+	if (ret < 0 && n == 40 && strspn(ref, "0123456789abcdef") == 40) {
+		memcpy(sha, ref, 41);
+		return 0;
+	}
+	return ret;
+}
+
+static void get_combined_status(struct http_req *r)
+{
+	json_t *repo, *rows = NULL, *row, *list = json_array();
+	char sha[41];
+	int failure = 0, pending = 0;
+	size_t i;
+
+	if (!route_repo(r, SCOPE_READ, &repo)) {
+		json_decref(list);
+		return;
+	}
+	if (resolve_ref(r, repo, r->params[2], sha) < 0) {
+		http_error(r, "not_found", "no commit '%s' in %s/%s",
+			   r->params[2], api_str(repo, "owner"),
+			   api_str(repo, "name"));
+		json_decref(list);
+		json_decref(repo);
+		return;
+	}
+	store_query(r->node->st,
+		    "SELECT s.* FROM statuses s WHERE s.repo_id = $1 AND s.sha "
+		    "= $2 AND s.id = (SELECT MAX(t.id) FROM statuses t WHERE "
+		    "t.repo_id = s.repo_id AND t.sha = s.sha AND t.context = "
+		    "s.context) ORDER BY s.context",
+		    STORE_ARGS(SI(api_int(repo, "id")), SS(sha)), &rows);
+	json_array_foreach(rows, i, row) {
+		const char *s = api_str(row, "state");
+
+		failure |= !strcmp(s, "failure") || !strcmp(s, "error");
+		pending |= !strcmp(s, "pending");
+		json_array_append_new(list, status_json(row));
+	}
+	http_json(r, 200,
+		  json_pack("{s:s, s:s, s:I, s:o}", "sha", sha, "state",
+			    failure				? "failure"
+			    : pending || !json_array_size(rows) ? "pending"
+								: "success",
+			    "total_count", (json_int_t)json_array_size(rows),
+			    "statuses", list));
+	json_decref(rows);
+	json_decref(repo);
+}
+
+static void get_statuses(struct http_req *r)
+{
+	json_t *repo, *rows = NULL, *row, *list = json_array();
+	char sha[41];
+	size_t i;
+
+	if (!route_repo(r, SCOPE_READ, &repo)) {
+		json_decref(list);
+		return;
+	}
+	if (resolve_ref(r, repo, r->params[2], sha) < 0) {
+		http_error(r, "not_found", "no commit '%s' in %s/%s",
+			   r->params[2], api_str(repo, "owner"),
+			   api_str(repo, "name"));
+		json_decref(list);
+		json_decref(repo);
+		return;
+	}
+	store_query(r->node->st,
+		    "SELECT * FROM statuses WHERE repo_id = $1 AND sha = $2 "
+		    "ORDER BY id DESC LIMIT 1000",
+		    STORE_ARGS(SI(api_int(repo, "id")), SS(sha)), &rows);
+	json_array_foreach(rows, i, row)
+		json_array_append_new(list, status_json(row));
+	http_json(r, 200, list);
+	json_decref(rows);
+	json_decref(repo);
+}
+
+static void post_status(struct http_req *r)
+{
+	json_t *repo, *b = NULL, *row = NULL;
+	const char *state, *ctx, *desc, *url;
+	char sha[41], *obj = NULL;
+	int ret;
+
+	if (!route_repo(r, SCOPE_WRITE, &repo))
+		return;
+	if (!(b = http_body_json(r)))
+		goto out;
+	state = api_str(b, "state");
+	ctx = api_str(b, "context") ? api_str(b, "context") : "default";
+	desc = api_str(b, "description");
+	url = api_str(b, "target_url");
+	if (!state || (strcmp(state, "pending") && strcmp(state, "success") &&
+		       strcmp(state, "failure") && strcmp(state, "error"))) {
+		http_error(
+		    r, "unprocessable",
+		    "state: expected pending, success, failure or error");
+		goto out;
+	}
+	if (strlen(ctx) > 255 || (desc && strlen(desc) > 1024) ||
+	    (url && strlen(url) > 2048)) {
+		http_error(r, "unprocessable",
+			   "context (255), description (1024) or target_url "
+			   "(2048) is too long");
+		goto out;
+	}
+	if (resolve_ref(r, repo, r->params[2], sha) < 0) {
+		http_error(r, "unprocessable", "no commit '%s' in %s/%s",
+			   r->params[2], api_str(repo, "owner"),
+			   api_str(repo, "name"));
+		goto out;
+	}
+	ret = sched_post_status(r->node, api_int(repo, "id"), sha, ctx, state,
+				desc, url, r->who.user);
+	if (ret == 0)
+		ret = store_query_one(
+		    r->node->st,
+		    "SELECT * FROM statuses WHERE repo_id = $1 "
+		    "AND sha = $2 AND context = $3 ORDER BY "
+		    "id DESC LIMIT 1",
+		    STORE_ARGS(SI(api_int(repo, "id")), SS(sha), SS(ctx)),
+		    &row);
+	if (ret < 0) {
+		http_fail(r, ret);
+		goto out;
+	}
+	obj = guts_xasprintf("%s/%s@%s", api_str(repo, "owner"),
+			     api_str(repo, "name"), sha);
+	node_audit(r->node, r->who.user, "status.create", obj,
+		   json_pack("{s:s, s:s}", "context", ctx, "state", state));
+	http_json(r, 201, status_json(row));
+out:
+	free(obj);
+	json_decref(row);
+	json_decref(b);
+	json_decref(repo);
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+static void get_audit(struct http_req *r)
+{
+	json_t *rows = NULL, *row, *out = json_array();
+	int64_t limit, offset;
+	size_t i;
+
+	if (!http_need_user(r, SCOPE_ADMIN)) {
+		json_decref(out);
+		return;
+	}
+	http_page(r, &limit, &offset);
+	store_query(r->node->st,
+		    "SELECT * FROM audit ORDER BY id DESC LIMIT $1 OFFSET $2",
+		    STORE_ARGS(SI(limit), SI(offset)), &rows);
+	json_array_foreach(rows, i, row) {
+		json_t *d = parsed(row, "detail");
+
+		json_array_append_new(
+		    out,
+		    json_pack("{s:I, s:o, s:s, s:o, s:o, s:o}", "id",
+			      (json_int_t)api_int(row, "id"), "actor",
+			      str_or_null(api_str(row, "actor")), "action",
+			      api_str(row, "action"), "object",
+			      str_or_null(api_str(row, "object")), "detail", d,
+			      "created_at", tm(row, "created_at")));
+	}
+	http_json(r, 200, out);
+	json_decref(rows);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+#define REPO "/api/repos/{}/{}"
+
+const struct route node_routes[] = {
+    {"GET", "/api/health", get_health, 0},
+    {"GET", "/api/user", get_user, 0},
+    {"POST", "/api/tokens", post_tokens, 0},
+    {"GET", "/api/audit", get_audit, 0},
+    {"POST", "/api/repos", post_repos, 0},
+    {"GET", "/api/repos", get_repos, 0},
+    {"GET", REPO, get_repo, 0},
+    {"DELETE", REPO, delete_repo, 0},
+    {"GET", REPO "/workflows", get_workflows, 0},
+    {"POST", REPO "/workflows", post_workflows, 0},
+    {"GET", REPO "/workflows/{}", get_workflow, 0},
+    {"GET", REPO "/runs", get_runs, 0},
+    {"POST", REPO "/runs", post_runs, 0},
+    {"GET", REPO "/runs/{}", get_run, 0},
+    {"POST", REPO "/runs/{}/cancel", post_run_cancel, 0},
+    {"POST", REPO "/runs/{}/rerun", post_run_rerun, 0},
+    {"GET", REPO "/runs/{}/jobs", get_run_jobs, 0},
+    {"GET", REPO "/jobs/{}", get_job, 0},
+    {"GET", REPO "/jobs/{}/logs", get_job_logs, 0},
+    {"GET", REPO "/commits/{}/status", get_combined_status, 0},
+    {"GET", REPO "/commits/{}/statuses", get_statuses, 0},
+    {"POST", REPO "/commits/{}/statuses", post_status, 0},
+    {"GET", "/api/runners", api_runners_list, 0},
+    {"POST", "/api/runners/registration-token", api_runners_regtoken, 0},
+    {"POST", "/api/runners/register", api_runners_register, 0},
+    {"POST", "/api/runners/next", api_runners_next, 0},
+    {"POST", "/api/runners/jobs/{}/heartbeat", api_runners_heartbeat, 0},
+    {"POST", "/api/runners/jobs/{}/logs", api_runners_logs, HTTP_LOG_CAP},
+    {"POST", "/api/runners/jobs/{}/steps/{}", api_runners_step, 0},
+    {"POST", "/api/runners/jobs/{}/complete", api_runners_complete, 0},
+    {NULL, NULL, NULL, 0},
+};

@@ -1,0 +1,76 @@
+/*
+ * guts-node's shared context: configuration, the store, the HTTP daemon,
+ * data directories, and the waiters that long-polls park on.
+ */
+#ifndef GUTS_NODE_NODE_H
+#define GUTS_NODE_NODE_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define GUTS_NODE_VERSION "0.1.0"
+#define GUTS_PROTOCOL 1
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+struct node_config {
+	char *listen; /* ADDR:PORT */
+	char *data;
+	char *db;
+	int runners;
+	enum log_level log_level;
+	int64_t log_cap;       /* bytes per job log */
+	int lease_seconds;     /* 60 */
+	int heartbeat_seconds; /* 15 */
+	int max_runner_lost;   /* 2 */
+	int threads;	       /* HTTP thread pool */
+};
+
+struct waiter;
+
+struct node {
+	struct node_config cfg;
+	struct store *st;
+	void *mhd; /* struct MHD_Daemon * */
+	int port;
+	char *base_url;
+	char *repos_dir, *logs_dir, *tmp_dir;
+	char *runner_path; /* guts-runner for --runners */
+	volatile int stopping;
+	/* Long-polls parked until something changes (see http_suspend()). */
+	pthread_mutex_t wait_lock;
+	struct waiter *waiters;
+	uint64_t wake_gen; /* bumped by every http_wake() */
+	/* Serialises the work on one job (log appends, completion). */
+	pthread_mutex_t job_locks[64];
+	/* One push is processed at a time per node (run numbers, events). */
+	pthread_mutex_t push_lock;
+	/* Run and job state transitions happen one at a time. */
+	pthread_mutex_t sched_lock;
+};
+
+extern enum log_level node_log_level;
+void nlog(enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline pthread_mutex_t *node_job_lock(struct node *n, int64_t job)
+{
+	return &n->job_locks[(uint64_t)job % 64];
+}
+
+/* Audit: who did what to which object. */
+void node_audit(struct node *n, const char *actor, const char *action,
+		const char *object, const json_t *detail);
+
+/* Random token "PREFIX_<40 hex>" and its SHA-256 hex (for storing). */
+char *node_token_new(const char *prefix);
+void node_token_hash(const char *token, char hex[65]);
+
+/* ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$, no "..", no ".git" suffix. */
+int node_name_ok(const char *s);
+
+#endif

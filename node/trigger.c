@@ -1,0 +1,377 @@
+/* Push events to workflow entries and runs: see trigger.h. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "guts/alloc.h"
+#include "guts/buf.h"
+#include "guts/diag.h"
+#include "guts/error.h"
+#include "guts/strvec.h"
+#include "guts/trigger.h"
+#include "guts/workflow.h"
+#include "scheduler.h"
+#include "trigger.h"
+
+static const char zeros[] = "0000000000000000000000000000000000000000";
+
+/* "CI Build" -> ".guts/workflows/ci-build.yml" */
+static char *path_for(const struct guts_workflow *wf)
+{
+	const char *name = wf && wf->name ? wf->name : "workflow";
+	struct guts_buf b;
+
+	guts_buf_init(&b, 0);
+	guts_buf_adds(&b, ".guts/workflows/");
+	for (const char *p = name; *p && b.len < 80; p++) {
+		if (isalnum((unsigned char)*p))
+			guts_buf_addch(&b, (char)tolower((unsigned char)*p));
+		else if (b.len && b.data[b.len - 1] != '-')
+			guts_buf_addch(&b, '-');
+	}
+	while (b.len && b.data[b.len - 1] == '-')
+		guts_buf_truncate(&b, b.len - 1);
+	guts_buf_adds(&b, ".yml");
+	return guts_buf_detach(&b, NULL);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+struct reader {
+	const char *gitdir, *sha;
+};
+
+/* Reusable workflows `uses: ./.guts/workflows/x.yml` at the pushed sha. */
+static int read_reusable(void *ud, const char *ref, char **text, size_t *len)
+{
+	struct reader *rd = ud;
+
+	if (!rd || strncmp(ref, "./", 2))
+		return GUTS_ENOTFOUND;
+	return gitx_read_file(rd->gitdir, rd->sha, ref + 2, text, len);
+}
+
+static int record(struct node *n, int64_t repo_id, const char *path,
+		  const char *text, size_t len, const char *sha,
+		  struct reader *rd, int strict, json_t **row, int *created)
+{
+	struct guts_workflow_opts opts = {0};
+	struct guts_workflow *wf = NULL;
+	struct guts_diags d;
+	struct guts_buf msgs;
+	json_t *errors = json_array(), *triggers = json_array(),
+	       *jobs = json_array(), *old = NULL;
+	char *p = NULL, *errs = NULL, *trig = NULL, *env = NULL, *jb = NULL;
+	const char *name;
+	int valid, ret;
+
+	*row = NULL;
+	*created = 0;
+	opts.read_reusable = rd ? read_reusable : NULL;
+	opts.read_ud = rd;
+	guts_diags_init(&d, path ? path : ".guts/workflows/(posted).yml");
+	valid = guts_workflow_parse(&wf, path ? path : "(posted)", text, len,
+				    &opts, &d) == 0;
+	p = path ? guts_xstrdup(path) : path_for(wf);
+	if (!valid) {
+		char *line, *save = NULL;
+
+		guts_buf_init(&msgs, 0);
+		guts_diags_sort(&d);
+		guts_diags_format(&d, &msgs);
+		for (line = strtok_r(msgs.data, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			json_array_append_new(errors, json_string(line));
+		guts_buf_release(&msgs);
+	} else {
+		for (size_t i = 0; i < wf->nr_triggers; i++)
+			json_array_append_new(
+			    triggers, json_string(wf->triggers[i].event));
+		for (size_t i = 0; i < wf->nr_jobs; i++)
+			json_array_append_new(jobs,
+					      json_string(wf->jobs[i].id));
+		env =
+		    json_dumps(wf->env ? wf->env : json_object(), JSON_COMPACT);
+	}
+	guts_diags_release(&d);
+	name = valid && wf->name ? wf->name : base_name(p);
+	errs = json_dumps(errors, JSON_COMPACT);
+	trig = json_dumps(triggers, JSON_COMPACT);
+	jb = json_dumps(jobs, JSON_COMPACT);
+	*created = store_query_one(
+		       n->st,
+		       "SELECT id FROM workflows WHERE repo_id = $1 "
+		       "AND path = $2",
+		       STORE_ARGS(SI(repo_id), SS(p)), &old) == GUTS_ENOTFOUND;
+	ret = store_query_one(
+	    n->st,
+	    "INSERT INTO workflows (repo_id, path, name, source, sha, valid, "
+	    "errors, triggers, env, jobs, created_at, updated_at) VALUES ($1, "
+	    "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) ON CONFLICT "
+	    "(repo_id, path) DO UPDATE SET name = excluded.name, source = "
+	    "excluded.source, sha = excluded.sha, valid = excluded.valid, "
+	    "errors = excluded.errors, triggers = excluded.triggers, env = "
+	    "excluded.env, jobs = excluded.jobs, updated_at = "
+	    "excluded.updated_at RETURNING *",
+	    STORE_ARGS(SI(repo_id), SS(p), SS(name), SS(text), SS(sha),
+		       SI(valid), SS(errs), SS(trig), SS(env), SS(jb),
+		       SI(store_now_ms())),
+	    row);
+	if (ret == 0 && !valid && strict)
+		ret =
+		    guts_error(GUTS_EINVAL, "%s is not a valid workflow: %s", p,
+			       json_string_value(json_array_get(errors, 0)));
+	guts_workflow_free(wf);
+	json_decref(errors);
+	json_decref(triggers);
+	json_decref(jobs);
+	json_decref(old);
+	free(p);
+	free(errs);
+	free(trig);
+	free(env);
+	free(jb);
+	return ret;
+}
+
+int trigger_record_workflow(struct node *n, int64_t repo_id, const char *path,
+			    const char *text, size_t len, const char *sha,
+			    int strict, json_t **row, int *created)
+{
+	return record(n, repo_id, path, text, len, sha, NULL, strict, row,
+		      created);
+}
+
+int trigger_push_begin(struct node *n, int64_t repo_id, const char *actor,
+		       const void *updates, size_t nr, int64_t *ids)
+{
+	const struct gitx_ref_update *u = updates;
+	int64_t now = store_now_ms();
+
+	for (size_t i = 0; i < nr; i++) {
+		json_t *row = NULL;
+		int ret = store_query_one(
+		    n->st,
+		    "INSERT INTO push_events (repo_id, ref, before_sha, "
+		    "after_sha, actor, state, created_at) VALUES ($1, $2, $3, "
+		    "$4, $5, 'pending', $6) RETURNING id",
+		    STORE_ARGS(SI(repo_id), SS(u[i].ref), SS(u[i].old_sha),
+			       SS(u[i].new_sha), SS(actor), SI(now)),
+		    &row);
+
+		if (ret < 0)
+			return ret;
+		ids[i] = api_int(row, "id");
+		json_decref(row);
+	}
+	return 0;
+}
+
+static json_t *push_payload(const json_t *ev, const char *gitdir)
+{
+	const char *before = api_str(ev, "before_sha"),
+		   *after = api_str(ev, "after_sha");
+	char *full = guts_xasprintf("%s/%s", api_str(ev, "owner"),
+				    api_str(ev, "repo_name"));
+	char *subject = NULL, *author = NULL;
+	json_t *p;
+
+	if (strcmp(after, zeros))
+		gitx_commit_info(gitdir, after, &subject, &author);
+	p = json_pack(
+	    "{s:s, s:s, s:s, s:b, s:b, s:b, s:{s:s, s:s, s:{s:s}, s:s}, "
+	    "s:{s:s}, s:{s:s}}",
+	    "ref", api_str(ev, "ref"), "before", before, "after", after,
+	    "created", !strcmp(before, zeros), "deleted", !strcmp(after, zeros),
+	    "forced", 0, "repository", "full_name", full, "name",
+	    api_str(ev, "repo_name"), "owner", "login", api_str(ev, "owner"),
+	    "default_branch", api_str(ev, "default_branch"), "pusher", "name",
+	    api_str(ev, "actor") ? api_str(ev, "actor") : "anonymous", "sender",
+	    "login", api_str(ev, "actor") ? api_str(ev, "actor") : "anonymous");
+	if (subject)
+		json_object_set_new(
+		    p, "head_commit",
+		    json_pack("{s:s, s:s, s:{s:s}}", "id", after, "message",
+			      subject, "author", "name", author ? author : ""));
+	free(full);
+	free(subject);
+	free(author);
+	return p;
+}
+
+/* Runs for one push event that landed. */
+static void process_event(struct node *n, const json_t *ev)
+{
+	const char *ref = api_str(ev, "ref"), *after = api_str(ev, "after_sha");
+	const char *before = api_str(ev, "before_sha");
+	const char *defb = api_str(ev, "default_branch");
+	char *gitdir =
+	    guts_xasprintf("%s/%s/%s.git", n->repos_dir, api_str(ev, "owner"),
+			   api_str(ev, "repo_name"));
+	char *defref = guts_xasprintf("refs/heads/%s", defb);
+	struct gitx_file *files = NULL;
+	size_t nr = 0;
+	struct guts_strvec paths;
+	int have_paths = 0, on_default = !strcmp(ref, defref);
+	json_t *payload;
+	char *subject = NULL, *author = NULL;
+	struct reader rd = {gitdir, after};
+
+	guts_strvec_init(&paths);
+	if (!strcmp(after, zeros) ||
+	    (strncmp(ref, "refs/heads/", 11) && strncmp(ref, "refs/tags/", 10)))
+		goto out; /* deletions and other refs start nothing */
+	if (gitx_read_workflows(gitdir, after, &files, &nr) < 0) {
+		nlog(LOG_ERROR, "push %s %s: reading workflows: %s", ref, after,
+		     guts_error_message());
+		goto out;
+	}
+	if (gitx_changed_paths(gitdir, before, after, defb, &paths,
+			       &have_paths) < 0)
+		have_paths = 0;
+	gitx_commit_info(gitdir, after, &subject, &author);
+	payload = push_payload(ev, gitdir);
+	for (size_t i = 0; i < nr; i++) {
+		json_t *row = NULL, *old = NULL;
+		struct guts_workflow *wf = NULL;
+		struct guts_diags d;
+		int created, valid, record_it = on_default;
+		char *key;
+		int64_t run_id;
+		struct run_request rq = {0};
+
+		if (!files[i].text) {
+			nlog(LOG_WARN, "push %s: %s: %s", ref, files[i].path,
+			     files[i].error ? files[i].error : "unreadable");
+			continue;
+		}
+		/* Branches other than the default one only add entries. */
+		if (!record_it)
+			record_it = store_query_one(
+					n->st,
+					"SELECT id FROM workflows WHERE "
+					"repo_id = $1 AND path = $2",
+					STORE_ARGS(SI(api_int(ev, "repo_id")),
+						   SS(files[i].path)),
+					&old) == GUTS_ENOTFOUND;
+		if (record_it) {
+			if (record(n, api_int(ev, "repo_id"), files[i].path,
+				   files[i].text, files[i].len, after, &rd, 0,
+				   &row, &created) < 0) {
+				nlog(LOG_ERROR, "push %s: %s: %s", ref,
+				     files[i].path, guts_error_message());
+				json_decref(old);
+				continue;
+			}
+		} else {
+			row = json_incref(old);
+		}
+		json_decref(old);
+		guts_diags_init(&d, files[i].path);
+		valid = guts_workflow_parse(&wf, files[i].path, files[i].text,
+					    files[i].len, NULL, &d) == 0;
+		guts_diags_release(&d);
+		if (valid) {
+			struct guts_event e = {0};
+			struct guts_trigger_result tr =
+			    GUTS_TRIGGER_RESULT_INIT;
+
+			e.name = "push";
+			e.ref = ref;
+			e.before = before;
+			e.after = after;
+			e.paths = (const char *const *)paths.v;
+			e.nr_paths = paths.nr;
+			e.have_paths = have_paths;
+			guts_trigger_match(&tr, wf, &e);
+			if (!tr.matched) {
+				nlog(LOG_DEBUG, "push %s: %s: %s", ref,
+				     files[i].path, tr.reason);
+				guts_trigger_result_release(&tr);
+				guts_workflow_free(wf);
+				json_decref(row);
+				continue;
+			}
+			guts_trigger_result_release(&tr);
+		}
+		key = guts_xasprintf("push:%lld:%lld",
+				     (long long)api_int(ev, "id"),
+				     (long long)api_int(row, "id"));
+		rq.repo_id = api_int(ev, "repo_id");
+		rq.workflow_id = api_int(row, "id");
+		rq.event = "push";
+		rq.ref = ref;
+		rq.sha = after;
+		rq.actor = api_str(ev, "actor");
+		rq.payload = payload;
+		rq.title = subject;
+		rq.event_key = key;
+		/* The run uses the text as pushed (a branch's own). */
+		rq.source = files[i].text;
+		if (sched_create_run(n, &rq, &run_id) < 0)
+			nlog(LOG_ERROR, "push %s: %s: creating the run: %s",
+			     ref, files[i].path, guts_error_message());
+		free(key);
+		guts_workflow_free(wf);
+		json_decref(row);
+	}
+	json_decref(payload);
+out:
+	gitx_files_free(files, nr);
+	guts_strvec_release(&paths);
+	free(subject);
+	free(author);
+	free(gitdir);
+	free(defref);
+}
+
+void trigger_process_pending(struct node *n)
+{
+	json_t *rows = NULL, *row;
+	size_t i;
+
+	pthread_mutex_lock(&n->push_lock);
+	if (store_query(n->st,
+			"SELECT e.*, p.owner, p.name AS repo_name, "
+			"p.default_branch FROM push_events e JOIN repos p ON "
+			"p.id = e.repo_id WHERE e.state IN ('applied', "
+			"'interrupted') ORDER BY e.id",
+			NULL, 0, &rows) < 0) {
+		pthread_mutex_unlock(&n->push_lock);
+		return;
+	}
+	json_array_foreach(rows, i, row) {
+		char *gitdir = guts_xasprintf("%s/%s/%s.git", n->repos_dir,
+					      api_str(row, "owner"),
+					      api_str(row, "repo_name"));
+		char now[41];
+		int ret = gitx_ref_target(gitdir, api_str(row, "ref"), now);
+		const char *after = api_str(row, "after_sha");
+		int landed = !strcmp(after, zeros)
+				 ? ret == GUTS_ENOTFOUND
+				 : ret == 0 && !strcmp(now, after);
+
+		/* A later push may have moved the ref on: what counts is
+		 * that this update was applied, which 'applied' says. */
+		if (landed || !strcmp(api_str(row, "state"), "applied"))
+			process_event(n, row);
+		store_exec(
+		    n->st, "UPDATE push_events SET state = $2 WHERE id = $1",
+		    STORE_ARGS(
+			SI(api_int(row, "id")),
+			SS(landed || !strcmp(api_str(row, "state"), "applied")
+			       ? "done"
+			       : "dropped")),
+		    NULL);
+		free(gitdir);
+	}
+	json_decref(rows);
+	pthread_mutex_unlock(&n->push_lock);
+}
