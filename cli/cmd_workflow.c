@@ -1,5 +1,6 @@
 /*
- * guts workflow: offline commands on workflow files.
+ * guts workflow: offline commands on workflow files, and (in
+ * cmd_workflow_api.c) list and run, which ask a node.
  *
  *   guts workflow validate [--json] [--syntax-only] [--reusable-dir DIR]
  * FILE... guts workflow plan ...   (see cmd_plan.c)
@@ -41,6 +42,8 @@ static const char workflow_usage[] =
     "Commands:\n"
     "  validate   check workflow files and report every problem\n"
     "  plan       show whether a workflow runs for an event, and its jobs\n"
+    "  list       list a repository's workflows on a node\n"
+    "  run        start a run of a workflow on a node\n"
     "\n"
     "Run 'guts workflow <command> --help' for its options.\n";
 
@@ -272,6 +275,10 @@ int cmd_workflow(int argc, char **argv)
 		return validate(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "plan"))
 		return cmd_workflow_plan(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list"))
+		return cmd_workflow_list(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "run"))
+		return cmd_workflow_run(argc - 1, argv + 1);
 	fputs(workflow_usage, stderr);
 	return cli_fail(2, "workflow: unknown command '%s'", argv[1]);
 }

@@ -15,9 +15,16 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"workflow", cmd_workflow, "validate and plan workflow files (offline)"},
+    {"workflow", cmd_workflow,
+     "validate and plan workflow files (offline); list and run them"},
     {"expr", cmd_expr, "evaluate a ${{ }} expression (offline)"},
     {"exec", cmd_exec, "run a workflow on this machine, sandboxed"},
+    {"login", cmd_login, "check a node's token and save it for later"},
+    {"repo", cmd_repo, "create, list, view and delete repositories"},
+    {"run", cmd_run, "list, view, follow, cancel and rerun runs"},
+    {"status", cmd_status, "the combined commit status of a sha or branch"},
+    {"runner", cmd_runner, "list the node's runners"},
+    {"token", cmd_token, "make API tokens"},
 };
 
 static void usage(FILE *f)
@@ -26,6 +33,10 @@ static void usage(FILE *f)
 	fprintf(f, "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nCommands that ask a node take --url URL (GUTS_URL), "
+		   "--token T (GUTS_TOKEN),\n"
+		   "--json and -R OWNER/NAME (GUTS_REPO); 'guts login' saves "
+		   "the URL and token.\n");
 	fprintf(f, "\nRun 'guts <command> --help' for a command's options.\n");
 }
 

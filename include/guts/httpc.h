@@ -20,13 +20,15 @@ struct guts_http {
 	char *base; /* "http://127.0.0.1:8080", no trailing slash */
 	char *token;
 	char errbuf[256];
+	int os_errno; /* of the last transport failure (ECONNREFUSED), or 0 */
 };
 
 struct guts_http_resp {
 	long status;
-	struct guts_buf body; /* capped at 256 MiB */
-	char *content_type;   /* or NULL */
-	char *link;	      /* the Link header (pagination), or NULL */
+	struct guts_buf body;	 /* capped at 256 MiB */
+	char *content_type;	 /* or NULL */
+	char *link;		 /* the Link header (pagination), or NULL */
+	struct guts_buf headers; /* the answer's header lines, as sent */
 };
 
 /** Once per process, before any thread uses the client. */
@@ -42,6 +44,12 @@ void guts_http_release(struct guts_http *h);
 
 void guts_http_resp_init(struct guts_http_resp *r);
 void guts_http_resp_release(struct guts_http_resp *r);
+
+/**
+ * The value of the answer's header @name (case-insensitive, the first one
+ * when repeated), trimmed, malloc'd; NULL when it was not sent.
+ */
+char *guts_http_resp_header(const struct guts_http_resp *r, const char *name);
 
 /*
  * A request's optional parts.  @headers is a NULL-terminated list of

@@ -9,6 +9,7 @@
 #include "guts/httpc.h"
 
 #define RESP_CAP (256u << 20)
+#define HEADERS_CAP (256u << 10)
 
 void guts_http_global_init(void)
 {
@@ -43,11 +44,13 @@ void guts_http_resp_init(struct guts_http_resp *r)
 {
 	memset(r, 0, sizeof(*r));
 	guts_buf_init(&r->body, RESP_CAP);
+	guts_buf_init(&r->headers, HEADERS_CAP);
 }
 
 void guts_http_resp_release(struct guts_http_resp *r)
 {
 	guts_buf_release(&r->body);
+	guts_buf_release(&r->headers);
 	free(r->content_type);
 	free(r->link);
 	memset(r, 0, sizeof(*r));
@@ -84,6 +87,22 @@ static char *header_value(const char *line, size_t len, const char *name)
 	return guts_xstrndup(line, len);
 }
 
+char *guts_http_resp_header(const struct guts_http_resp *r, const char *name)
+{
+	const char *p = r->headers.data, *end = p + r->headers.len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl + 1 - p) : (size_t)(end - p);
+		char *v = header_value(p, len, name);
+
+		if (v)
+			return v;
+		p += len;
+	}
+	return NULL;
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
 	struct guts_http_resp *r = ud;
@@ -95,7 +114,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		free(r->content_type);
 		free(r->link);
 		r->content_type = r->link = NULL;
-	} else if ((v = header_value(p, len, "Content-Type"))) {
+		guts_buf_reset(&r->headers);
+		return len;
+	}
+	/* Past the cap the rest is dropped: a header too many is no error. */
+	guts_buf_add(&r->headers, p, len);
+	if ((v = header_value(p, len, "Content-Type"))) {
 		free(r->content_type);
 		r->content_type = v;
 	} else if ((v = header_value(p, len, "Link"))) {
@@ -152,10 +176,18 @@ int guts_http_request(struct guts_http *h, const char *method, const char *path,
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	guts_buf_reset(&r->body);
+	guts_buf_reset(&r->headers);
 	r->status = 0;
+	h->os_errno = 0;
 	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	} else {
+		long e = 0;
+
+		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &e);
+		h->os_errno = (int)e;
+	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hdrs);
 	free(auth);
