@@ -92,7 +92,7 @@ json_t *api_run_json(const json_t *row, const char *repo_key)
 	const char *ref = api_str(row, "ref");
 	json_t *j = json_pack(
 	    "{s:I, s:s, s:o, s:s, s:s, s:I, s:I, s:s, s:o, s:o, s:o, s:o, "
-	    "s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "id", (json_int_t)api_int(row, "id"), "repo", repo_key,
 	    "workflow_id",
 	    json_is_integer(json_object_get(row, "workflow_id"))

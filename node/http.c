@@ -79,13 +79,21 @@ void http_text(struct http_req *r, int status, const char *ctype,
 void http_json_link(struct http_req *r, int status, json_t *body,
 		    const char *link)
 {
-	char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-	size_t len = text ? strlen(text) : 0;
+	char *text;
+	size_t len;
 	struct MHD_Response *resp;
 
+	if (!body) {
+		/* A json_pack() that failed: a bug, said as one. */
+		nlog(LOG_ERROR, "%s %s: no JSON to answer with", r->method,
+		     r->path);
+		status = 500;
+		body = json_pack("{s:{s:s, s:s}}", "error", "code", "internal",
+				 "message", "the answer could not be built");
+	}
+	text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
 	json_decref(body);
-	if (!text)
-		text = guts_xstrdup("null");
+	len = strlen(text);
 	/* A newline at the end, as curl users expect. */
 	text = guts_xrealloc(text, len + 2);
 	text[len++] = '\n';

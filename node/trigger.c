@@ -233,8 +233,11 @@ static void process_event(struct node *n, const json_t *ev)
 		     guts_error_message());
 		goto out;
 	}
-	if (gitx_changed_paths(gitdir, before, after, defb, &paths,
-			       &have_paths) < 0)
+	/* The default branch's own first push has nothing to diff against. */
+	if (gitx_changed_paths(gitdir, before, after,
+			       on_default && !strcmp(before, zeros) ? NULL
+								    : defb,
+			       &paths, &have_paths) < 0)
 		have_paths = 0;
 	gitx_commit_info(gitdir, after, &subject, &author);
 	payload = push_payload(ev, gitdir);
