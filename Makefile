@@ -1,6 +1,7 @@
 # Thin wrapper over CMake for the README's commands.
 #
 #   make              build everything into build/ (programs in build/bin/)
+#   make run          a node on 127.0.0.1:8080 (data in ./var) with a demo repository
 #   make test         unit tests, then conformance when ../shared/conformance exists
 #   make asan         the unit tests and conformance under ASan+UBSan (build-asan/)
 #   make fuzz         the libFuzzer targets with clang (build-fuzz/fuzz/)
@@ -16,7 +17,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS = -DGUTS_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 CONFORMANCE ?= ../shared/conformance
 
-.PHONY: all deps build test unit conformance asan fuzz bench format clean
+.PHONY: all deps build run test unit conformance asan fuzz bench format clean
 
 all: build
 
@@ -29,6 +30,9 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@scripts/run.sh $(BUILD)/bin
 
 test: build
 	@$(MAKE) --no-print-directory unit conformance BUILD=$(BUILD)

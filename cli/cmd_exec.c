@@ -225,50 +225,13 @@ static char *git(const char *cwd, const char *const *args)
 	return out;
 }
 
-/*
- * Host data (a directory name, $USER, a branch) goes into JSON, which
- * takes UTF-8 only: replace what is not valid UTF-8 with '?'.
- */
-static char *lossy(const char *in)
-{
-	const unsigned char *s;
-	char *out, *o;
-
-	if (!in)
-		return guts_xstrdup("");
-	s = (const unsigned char *)in;
-	out = o = guts_xstrdup(in);
-
-	while (*s) {
-		size_t n = *s < 0x80	       ? 1
-			   : (*s >> 5) == 0x6  ? 2
-			   : (*s >> 4) == 0xe  ? 3
-			   : (*s >> 3) == 0x1e ? 4
-					       : 0;
-		size_t k = 1;
-
-		while (n > 1 && k < n && (s[k] & 0xc0) == 0x80)
-			k++;
-		if (!n || k < n) {
-			*o++ = '?';
-			s++;
-			continue;
-		}
-		memcpy(o, s, n);
-		o += n;
-		s += n;
-	}
-	*o = '\0';
-	return out;
-}
-
 static void make_lossy(char **p)
 {
 	char *l;
 
 	if (!*p)
 		return;
-	l = lossy(*p);
+	l = guts_utf8_lossy(*p);
 	free(*p);
 	*p = l;
 }
@@ -422,7 +385,8 @@ static json_t *make_github(const struct exec_args *a, const struct repo *r,
 			   const char *run_id)
 {
 	char *full = guts_xasprintf("%s/%s", r->owner, r->name);
-	char *user_l = lossy(getenv("USER") ? getenv("USER") : "guts");
+	char *user_l =
+	    guts_utf8_lossy(getenv("USER") ? getenv("USER") : "guts");
 	const char *user = user_l;
 	const char *ref = r->ref;
 	json_t *gh, *pr = json_object_get(event, "pull_request");

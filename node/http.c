@@ -381,6 +381,18 @@ static int match(const char *pattern, const char *path, struct http_req *r)
 	size_t np = 0;
 
 	while (*pattern && *path) {
+		/* {*}: one or more segments, up to a literal tail. */
+		if (!strncmp(pattern, "{*}", 3)) {
+			size_t tail = strlen(pattern + 3), len = strlen(path);
+
+			if (len <= tail ||
+			    strcmp(path + len - tail, pattern + 3) ||
+			    np >= sizeof(r->params) / sizeof(*r->params))
+				goto fail;
+			r->params[np++] = guts_xstrndup(path, len - tail);
+			r->nparams = np;
+			return 1;
+		}
 		if (pattern[0] == '{' && pattern[1] == '}') {
 			const char *end = strchr(path, '/');
 			size_t len = end ? (size_t)(end - path) : strlen(path);

@@ -40,7 +40,9 @@ typedef void (*http_fn)(struct http_req *r);
 
 struct route {
 	const char *method;
-	const char *pattern; /* "/api/repos/{}/{}": {} captures a segment */
+	/* "/api/repos/{}/{}": {} captures a segment; {*} (last capture
+	 * only) one or more, as for branch names with slashes */
+	const char *pattern;
 	http_fn fn;
 	size_t body_cap; /* 0: HTTP_BODY_CAP */
 };

@@ -9,6 +9,7 @@
 #include "guts/buf.h"
 #include "guts/diag.h"
 #include "guts/error.h"
+#include "guts/json.h"
 #include "guts/strvec.h"
 #include "guts/trigger.h"
 #include "guts/workflow.h"
@@ -183,8 +184,16 @@ static json_t *push_payload(const json_t *ev, const char *gitdir)
 	char *subject = NULL, *author = NULL;
 	json_t *p;
 
-	if (strcmp(after, zeros))
-		gitx_commit_info(gitdir, after, &subject, &author);
+	if (strcmp(after, zeros) &&
+	    gitx_commit_info(gitdir, after, &subject, &author) == 0) {
+		char *a = guts_utf8_lossy(subject),
+		     *b = guts_utf8_lossy(author);
+
+		free(subject);
+		free(author);
+		subject = a;
+		author = b;
+	}
 	p = json_pack(
 	    "{s:s, s:s, s:s, s:b, s:b, s:b, s:{s:s, s:s, s:{s:s}, s:s}, "
 	    "s:{s:s}, s:{s:s}}",
@@ -239,7 +248,12 @@ static void process_event(struct node *n, const json_t *ev)
 								    : defb,
 			       &paths, &have_paths) < 0)
 		have_paths = 0;
-	gitx_commit_info(gitdir, after, &subject, &author);
+	if (gitx_commit_info(gitdir, after, &subject, &author) == 0) {
+		char *a = guts_utf8_lossy(subject);
+
+		free(subject);
+		subject = a;
+	}
 	payload = push_payload(ev, gitdir);
 	for (size_t i = 0; i < nr; i++) {
 		json_t *row = NULL, *old = NULL;

@@ -24,4 +24,11 @@ int guts_json_get_bool(int *out, const json_t *obj, const char *key);
 /** Case-insensitive object lookup (ASCII), as GitHub contexts need. */
 json_t *guts_json_object_iget(const json_t *obj, const char *key);
 
+/**
+ * A copy of @in (NULL: "") with every byte that is not part of valid UTF-8
+ * replaced by '?': host data (a path, $USER, a commit subject) made fit for
+ * JSON, which takes UTF-8 only.
+ */
+char *guts_utf8_lossy(const char *in);
+
 #endif

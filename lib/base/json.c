@@ -1,8 +1,10 @@
 #include "guts/json.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
+#include "guts/alloc.h"
 #include "guts/error.h"
 #include "banned.h"
 
@@ -86,4 +88,36 @@ json_t *guts_json_object_iget(const json_t *obj, const char *key)
 			return v;
 	}
 	return NULL;
+}
+
+char *guts_utf8_lossy(const char *in)
+{
+	const unsigned char *s;
+	char *out, *o;
+
+	if (!in)
+		return guts_xstrdup("");
+	s = (const unsigned char *)in;
+	out = o = guts_xstrdup(in);
+	while (*s) {
+		size_t n = *s < 0x80	       ? 1
+			   : (*s >> 5) == 0x6  ? 2
+			   : (*s >> 4) == 0xe  ? 3
+			   : (*s >> 3) == 0x1e ? 4
+					       : 0;
+		size_t k = 1;
+
+		while (n > 1 && k < n && (s[k] & 0xc0) == 0x80)
+			k++;
+		if (!n || k < n) {
+			*o++ = '?';
+			s++;
+			continue;
+		}
+		memcpy(o, s, n);
+		o += n;
+		s += n;
+	}
+	*o = '\0';
+	return out;
 }
