@@ -16,6 +16,7 @@
 #include "joblog.h"
 #include "scheduler.h"
 #include "trigger.h"
+#include "banned.h"
 
 /* ---- shapes ------------------------------------------------------------- */
 
@@ -958,7 +959,14 @@ static void get_run_jobs(struct http_req *r)
 		json_decref(out);
 		return;
 	}
-	attempt = a ? atoll(a) : api_int(run, "attempt");
+	if (node_int(a, api_int(run, "attempt"), &attempt) < 0) {
+		http_error(r, "bad_request", "attempt: '%s' is not a number",
+			   a);
+		json_decref(out);
+		json_decref(run);
+		json_decref(repo);
+		return;
+	}
 	store_query(r->node->st,
 		    "SELECT * FROM jobs WHERE run_id = $1 AND run_attempt = $2 "
 		    "ORDER BY id",
@@ -1020,13 +1028,18 @@ static void get_job_logs(struct http_req *r)
 	json_t *repo, *job, *st = NULL;
 	const char *qs = http_query(r, "step"), *qo = http_query(r, "offset");
 	const char *qw = http_query(r, "wait");
-	int64_t from = qo ? atoll(qo) : 0, to = -1, total = 0, log_id;
-	long wait = qw ? atol(qw) : 0;
+	int64_t from = 0, to = -1, total = 0, log_id, wait = 0, step = 0;
 	struct guts_buf b;
 	uint64_t gen;
 	int complete, ret;
 	char size[32];
 
+	if (node_int(qo, 0, &from) < 0 || node_int(qw, 0, &wait) < 0 ||
+	    node_int(qs, 0, &step) < 0) {
+		http_error(r, "bad_request",
+			   "offset, wait and step take whole numbers");
+		return;
+	}
 	if (!route_job(r, &repo, &job))
 		return;
 	gen = http_wake_gen(r->node);
@@ -1036,7 +1049,7 @@ static void get_job_logs(struct http_req *r)
 	if (from < 0)
 		from = 0;
 	if (qs) {
-		int64_t n = atoll(qs);
+		int64_t n = step;
 
 		if (store_query_one(r->node->st,
 				    "SELECT a.log_offset AS s, (SELECT "

@@ -16,6 +16,7 @@
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "trigger.h"
+#include "banned.h"
 
 /* The command list of a push is at the start of the body. */
 #define PUSH_HEAD_MAX (4u << 20)

@@ -7,6 +7,7 @@
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "scheduler.h"
+#include "banned.h"
 
 #define REGISTRATION_TTL_MS (3600 * 1000)
 #define OFFLINE_AFTER_MS (90 * 1000)
@@ -23,7 +24,9 @@ static int protocol_ok(struct http_req *r, const json_t *body)
 	} else {
 		const char *h = http_header(r, "X-Guts-Protocol");
 
-		v = h ? atoll(h) : 0;
+		int64_t x = 0;
+
+		v = node_int(h, 0, &x) == 0 ? x : -1;
 	}
 	if (v == GUTS_PROTOCOL)
 		return 1;
@@ -289,6 +292,7 @@ static int fenced(struct http_req *r, int64_t *job_id, json_t **job)
 	const char *l = http_header(r, "X-Guts-Lease");
 	char *end;
 	long long id = strtoll(r->params[0], &end, 10);
+	int64_t attempt;
 	int ret;
 
 	if (!need_runner(r))
@@ -303,7 +307,11 @@ static int fenced(struct http_req *r, int64_t *job_id, json_t **job)
 			   "X-Guts-Attempt and X-Guts-Lease are required");
 		return 0;
 	}
-	ret = sched_check_lease(r->node, id, atoll(a), l, job);
+	if (node_int(a, 0, &attempt) < 0) {
+		http_error(r, "bad_request", "X-Guts-Attempt: not a number");
+		return 0;
+	}
+	ret = sched_check_lease(r->node, id, attempt, l, job);
 	if (ret == GUTS_ENOTFOUND) {
 		http_error(r, "not_found", "job %lld not found", id);
 		return 0;

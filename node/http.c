@@ -14,6 +14,7 @@
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "http.h"
+#include "banned.h"
 
 struct waiter {
 	struct http_req *r;
@@ -195,7 +196,12 @@ json_t *http_body_json(struct http_req *r)
 void http_page(struct http_req *r, int64_t *limit, int64_t *offset)
 {
 	const char *p = http_query(r, "page"), *pp = http_query(r, "per_page");
-	long long page = p ? atoll(p) : 1, per = pp ? atoll(pp) : 30;
+	int64_t page = 1, per = 30;
+
+	if (node_int(p, 1, &page) < 0)
+		page = 1;
+	if (node_int(pp, 30, &per) < 0)
+		per = 30;
 
 	if (page < 1)
 		page = 1;

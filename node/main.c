@@ -27,6 +27,7 @@
 #include "http.h"
 #include "scheduler.h"
 #include "trigger.h"
+#include "banned.h"
 
 extern char **environ;
 
@@ -363,11 +364,29 @@ int main(int argc, char **argv)
 	n.cfg.listen = guts_xstrdup(listen);
 	n.cfg.data = guts_xstrdup(data);
 	n.cfg.runners = (int)nr;
-	n.cfg.log_cap = atoll(env_or("GUTS_LOG_CAP", "100000000"));
-	n.cfg.lease_seconds = atoi(env_or("GUTS_LEASE_SECONDS", "60"));
-	n.cfg.heartbeat_seconds = atoi(env_or("GUTS_HEARTBEAT_SECONDS", "15"));
+	{
+		int64_t cap, lease, hb, th;
+
+		if (node_int(env_or("GUTS_LOG_CAP", "100000000"), 0, &cap) <
+			0 ||
+		    node_int(env_or("GUTS_LEASE_SECONDS", "60"), 0, &lease) <
+			0 ||
+		    node_int(env_or("GUTS_HEARTBEAT_SECONDS", "15"), 0, &hb) <
+			0 ||
+		    node_int(env_or("GUTS_THREADS", "4"), 0, &th) < 0 ||
+		    cap < 1000 || th > 64) {
+			fprintf(stderr, "guts-node: GUTS_LOG_CAP, "
+					"GUTS_LEASE_SECONDS, "
+					"GUTS_HEARTBEAT_SECONDS and "
+					"GUTS_THREADS take whole numbers\n");
+			return 2;
+		}
+		n.cfg.log_cap = cap;
+		n.cfg.lease_seconds = (int)lease;
+		n.cfg.heartbeat_seconds = (int)hb;
+		n.cfg.threads = (int)th;
+	}
 	n.cfg.max_runner_lost = 2;
-	n.cfg.threads = atoi(env_or("GUTS_THREADS", "4"));
 	if (n.cfg.lease_seconds < 2)
 		n.cfg.lease_seconds = 60;
 	if (n.cfg.heartbeat_seconds < 1 ||

@@ -70,6 +70,9 @@ void node_audit(struct node *n, const char *actor, const char *action,
 char *node_token_new(const char *prefix);
 void node_token_hash(const char *token, char hex[65]);
 
+/* A whole decimal integer (no junk); @def when @s is NULL. */
+int node_int(const char *s, int64_t def, int64_t *out);
+
 /* ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$, no "..", no ".git" suffix. */
 int node_name_ok(const char *s);
 

@@ -15,6 +15,7 @@
 #include "http.h"
 #include "joblog.h"
 #include "scheduler.h"
+#include "banned.h"
 
 /* ---- small helpers ------------------------------------------------------ */
 

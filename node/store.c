@@ -6,6 +6,7 @@
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "store.h"
+#include "banned.h"
 
 static const struct store_ops *const backends[] = {
     &store_sqlite_ops,

@@ -10,6 +10,7 @@
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "store.h"
+#include "banned.h"
 
 #define STMT_CACHE 128
 

@@ -15,6 +15,7 @@
 #include "guts/workflow.h"
 #include "scheduler.h"
 #include "trigger.h"
+#include "banned.h"
 
 static const char zeros[] = "0000000000000000000000000000000000000000";
 

@@ -1,4 +1,5 @@
 /* Small node helpers: logging, audit, tokens, names. */
+#include <errno.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "guts/error.h"
 #include "guts/hash.h"
 #include "node.h"
+#include "banned.h"
 
 enum log_level node_log_level = LOG_INFO;
 
@@ -95,4 +97,21 @@ int node_name_ok(const char *s)
 	if (n >= 4 && !strcasecmp(s + n - 4, ".git"))
 		return 0;
 	return 1;
+}
+
+int node_int(const char *s, int64_t def, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s) {
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || errno)
+		return -1;
+	*out = v;
+	return 0;
 }
