@@ -1093,10 +1093,9 @@ int sched_claim(struct node *n, int64_t runner_id, json_t **lease)
 		if (ret == 0 && changes == 1 && run) {
 			*lease = make_lease(n, row, run, lt, jt, exp);
 			sched_log_note(n, jint(row, "id"),
-				       "##[group]Runner %s, job attempt %lld",
-				       jstr(runner, "name"),
-				       (long long)jint(row, "attempt"));
-			sched_log_note(n, jint(row, "id"), "##[endgroup]");
+				       "Job attempt %lld on runner %s",
+				       (long long)jint(row, "attempt"),
+				       jstr(runner, "name"));
 		}
 		json_decref(run);
 		free(lt);
