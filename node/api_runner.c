@@ -266,6 +266,11 @@ void api_runners_next(struct http_req *r)
 		r->state_free = free;
 	}
 	for (;;) {
+		if (r->node->draining) {
+			/* Shutting down: runners get nothing new, at once. */
+			http_empty(r, 204);
+			return;
+		}
 		gen = http_wake_gen(r->node);
 		ret = sched_claim(r->node, r->who.runner_id, &lease);
 		if (ret < 0) {

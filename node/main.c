@@ -245,9 +245,12 @@ static void stop_runners(struct node *n, struct embedded *rs, int count)
 	int64_t t0 = store_now_ms();
 	int alive, second = 0;
 
+	n->draining = 1;
 	for (int i = 0; i < count; i++)
 		if (rs[i].pid > 0)
 			kill(rs[i].pid, SIGTERM);
+	/* Parked long-polls answer 204 now instead of at their deadline. */
+	http_wake(n, WAIT_JOBS, 0);
 	for (;;) {
 		int status;
 

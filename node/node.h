@@ -41,6 +41,7 @@ struct node {
 	char *repos_dir, *logs_dir, *tmp_dir;
 	char *runner_path; /* guts-runner for --runners */
 	volatile int stopping;
+	volatile int draining; /* SIGTERM: no new leases */
 	/* Long-polls parked until something changes (see http_suspend()). */
 	pthread_mutex_t wait_lock;
 	struct waiter *waiters;
