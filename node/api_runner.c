@@ -338,21 +338,77 @@ static int fenced(struct http_req *r, int64_t *job_id, json_t **job)
 	return 1;
 }
 
+struct beat_state {
+	int64_t job, attempt, deadline;
+};
+
+/*
+ * A heartbeat extends the lease and says whether to cancel.  With "wait"
+ * it is also a long-poll: it answers at once when the job is cancelled
+ * (or completes), else after "wait" seconds, so a cancel reaches the job
+ * in milliseconds instead of at the next beat.
+ */
 void api_runners_heartbeat(struct http_req *r)
 {
+	struct beat_state *s = r->state;
 	json_t *b = NULL, *job = NULL, *e;
 	int64_t id, exp;
 	int cancel = 0, ret;
+	uint64_t gen;
 
-	if (!(b = http_body_json(r)))
-		return;
-	if (!protocol_ok(r, b) || !fenced(r, &id, &job))
+	if (!s) {
+		if (!(b = http_body_json(r)))
+			return;
+		if (!protocol_ok(r, b))
+			goto out;
+	}
+	{
+		/* A job that completed (its own runner said so) is not a
+		 * stale lease for its heartbeat, just the end of the beats. */
+		int64_t jid = 0, att = 0;
+
+		if (node_int(r->params[0], 0, &jid) == 0 &&
+		    node_int(http_header(r, "X-Guts-Attempt"), 0, &att) == 0 &&
+		    store_query_one(r->node->st,
+				    "SELECT status, attempt, runner_id FROM "
+				    "jobs WHERE id = $1",
+				    STORE_ARGS(SI(jid)), &job) == 0 &&
+		    !strcmp(api_str(job, "status"), "completed") &&
+		    api_int(job, "attempt") == att &&
+		    api_int(job, "runner_id") == r->who.runner_id &&
+		    r->who.runner_id) {
+			http_json(r, 200,
+				  json_pack("{s:b, s:b}", "cancel", 0,
+					    "completed", 1));
+			goto out;
+		}
+		json_decref(job);
+		job = NULL;
+	}
+	if (!fenced(r, &id, &job))
 		goto out;
+	gen = http_wake_gen(r->node);
 	ret = sched_heartbeat(r->node, id, &cancel, &exp);
 	if (ret < 0) {
 		http_fail(r, ret);
 		goto out;
 	}
+	if (!s) {
+		const json_t *w = json_object_get(b, "wait");
+		int64_t wait = json_is_integer(w) ? json_integer_value(w) : 0;
+
+		s = guts_xcalloc(1, sizeof(*s));
+		s->job = id;
+		s->attempt = api_int(job, "attempt");
+		if (wait > 30)
+			wait = 30;
+		s->deadline = store_now_ms() + (wait > 0 ? wait * 1000 : 0);
+		r->state = s;
+		r->state_free = free;
+	}
+	if (!cancel && !r->node->draining && store_now_ms() < s->deadline &&
+	    http_suspend_since(r, WAIT_CANCEL, id, s->deadline, gen))
+		goto out;
 	e = json_integer(exp);
 	http_json(r, 200,
 		  json_pack("{s:b, s:o}", "cancel", cancel, "lease_expires_at",

@@ -48,7 +48,7 @@ struct route {
 };
 
 /* What a parked long-poll waits for. */
-enum wait_kind { WAIT_JOBS, WAIT_LOG };
+enum wait_kind { WAIT_JOBS, WAIT_LOG, WAIT_CANCEL };
 
 struct http_req {
 	struct node *node;

@@ -933,6 +933,8 @@ out:
 	}
 out_unlocked:
 	pthread_mutex_unlock(&n->sched_lock);
+	if (group)
+		http_wake(n, WAIT_CANCEL, 0); /* cancel-in-progress */
 	guts_workflow_free(wf);
 	json_decref(wfrow);
 	json_decref(num);
@@ -1358,6 +1360,8 @@ int sched_complete(struct node *n, int64_t job_id, const char *conclusion,
 	pthread_mutex_unlock(&n->sched_lock);
 	json_decref(job);
 	archive_log(n, job_id);
+	/* Its own parked heartbeat ends; fail-fast siblings hear "cancel". */
+	http_wake(n, WAIT_CANCEL, 0);
 	return ret;
 }
 
@@ -1399,6 +1403,8 @@ int sched_cancel_run(struct node *n, int64_t run_id, const char *actor)
 	advance_locked(n, run_id);
 	pthread_mutex_unlock(&n->sched_lock);
 	free(why);
+	/* Heartbeats parked on these jobs answer "cancel" now. */
+	http_wake(n, WAIT_CANCEL, 0);
 	return 0;
 }
 

@@ -357,20 +357,28 @@ static void *sender_main(void *arg)
 
 /* ---- heartbeat --------------------------------------------------------- */
 
+/*
+ * Heartbeats are long-polls: each asks the node to hold it for up to
+ * heartbeat_s seconds ("wait") and to answer at once when the job is
+ * cancelled, so a cancel arrives in milliseconds.  A node that answers
+ * straight away gets the next beat heartbeat_s after the previous one.
+ */
 static void *heart_main(void *arg)
 {
 	struct runner_job *j = arg;
 	struct guts_http h;
 	struct runner_backoff bo;
-	json_t *body = json_pack("{s:i}", "protocol", RUNNER_PROTOCOL);
+	int beat = j->heartbeat_s > 25 ? 25 : j->heartbeat_s;
+	json_t *body =
+	    json_pack("{s:i, s:i}", "protocol", RUNNER_PROTOCOL, "wait", beat);
 	char path[96];
-	double wait = j->heartbeat_s;
+	double wait = 0;
 	int ok = guts_http_init(&h, j->r->url, j->r->token) == 0;
 
 	snprintf(path, sizeof(path), "/api/runners/jobs/%lld/heartbeat", j->id);
 	runner_backoff_reset(&bo);
 	while (ok) {
-		int64_t until = mono_ns() + (int64_t)(wait * 1e9);
+		int64_t until = mono_ns() + (int64_t)(wait * 1e9), t0;
 		struct timespec t = {(time_t)(until / 1000000000),
 				     (long)(until % 1000000000)};
 		struct runner_answer a;
@@ -386,8 +394,12 @@ static void *heart_main(void *arg)
 		pthread_mutex_unlock(&j->lock);
 		if (stop)
 			break;
+		t0 = mono_ns();
 		v = job_call(j, &h, "heartbeat", path, body, NULL, 0, &a);
-		wait = j->heartbeat_s;
+		/* What is left of the beat the node did not hold. */
+		wait = j->heartbeat_s - (double)(mono_ns() - t0) / 1e9;
+		if (wait < 0)
+			wait = 0;
 		if (v == V_OK) {
 			runner_backoff_reset(&bo);
 			if (json_is_true(json_object_get(a.body, "cancel")) &&
@@ -396,16 +408,18 @@ static void *heart_main(void *arg)
 				job_say(j, "cancelled by the node");
 				guts_cancel_trigger(j->cancel);
 			}
+			if (json_is_true(json_object_get(a.body, "completed")))
+				ok = 0;
 		} else if (v == V_RETRY) {
 			double d = runner_backoff_next(&bo);
 
-			if (d < wait)
-				wait = d;
+			wait = d < j->heartbeat_s ? d : j->heartbeat_s;
 		} else if (v == V_ABANDON) {
 			ok = 0;
 		} else {
 			job_say(j, "heartbeat refused: %s",
 				runner_answer_message(&a));
+			wait = j->heartbeat_s;
 		}
 		runner_answer_release(&a);
 	}
