@@ -208,3 +208,58 @@ test('the 422 of an invalid posted workflow lists the messages as a JSON array',
   assert.ok(bad.json.error.errors.length > 0);
   assert.match(bad.json.error.errors[0], /:\d+:\d+: .*runs-on/);
 });
+
+test('a private repository\'s runs, jobs, logs and statuses look missing to others', async () => {
+  const priv = await node.makeRepo('hidden', { '.guts/workflows/ci.yml': CI_YML },
+                                   { visibility: 'private' });
+  const [run] = await node.runs(priv.full);
+  const [job] = await node.jobs(priv.full, run.id);
+  const other = await node.tokenFor('eve', 'write');
+  const paths = [
+    `/api/repos/${priv.full}/runs`,
+    `/api/repos/${priv.full}/runs/${run.id}`,
+    `/api/repos/${priv.full}/runs/${run.id}/jobs`,
+    `/api/repos/${priv.full}/jobs/${job.id}`,
+    `/api/repos/${priv.full}/jobs/${job.id}/logs`,
+    `/api/repos/${priv.full}/workflows`,
+    `/api/repos/${priv.full}/commits/${priv.sha}/status`,
+    `/api/repos/${priv.full}/commits/${priv.sha}/statuses`,
+  ];
+  for (const p of paths) {
+    for (const token of [null, other]) {
+      const r = await node.api('GET', p, undefined, token);
+      assert.equal(r.status, 404, `${p} (${token ? 'eve' : 'anonymous'}): ${r.text}`);
+      assert.equal(r.json?.error?.code, 'not_found', r.text);
+    }
+    const own = await node.api('GET', p, undefined, await node.tokenFor('admin', 'read'));
+    assert.equal(own.status, 200, `${p} (owner): ${own.text}`);
+  }
+  // Changes too.
+  const cancel = await node.api('POST', `/api/repos/${priv.full}/runs/${run.id}/cancel`, undefined, other);
+  assert.equal(cancel.status, 404, cancel.text);
+  // A job of one repository is not found through another.
+  const cross = await node.api('GET', `/api/repos/${ci.full}/jobs/${job.id}`);
+  assert.equal(cross.status, 404, cross.text);
+});
+
+test('job logs: ?offset= reads from there; ?wait= on a completed job answers at once', async () => {
+  const [run] = await node.runs('admin/invalid1');
+  const [job] = await node.jobs('admin/invalid1', run.id);
+  const full = await node.log('admin/invalid1', job.id);
+  const r = await node.api('GET', `/api/repos/admin/invalid1/jobs/${job.id}/logs?offset=10`);
+  assert.equal(r.status, 200);
+  assert.equal(r.text, full.slice(10));
+  assert.equal(Number(r.headers['x-guts-log-size']), Buffer.byteLength(full));
+  const t0 = Date.now();
+  const w = await node.api('GET', `/api/repos/admin/invalid1/jobs/${job.id}/logs?offset=${Buffer.byteLength(full)}&wait=5`);
+  assert.equal(w.status, 200);
+  assert.equal(w.text, '');
+  assert.ok(Date.now() - t0 < 2000, `answered after ${Date.now() - t0} ms`);
+  // A queued job's log waits, then answers empty with Complete false.
+  const [queued] = await node.jobs(ci.full, ci.run.id);
+  const t1 = Date.now();
+  const q = await node.api('GET', `/api/repos/${ci.full}/jobs/${queued.id}/logs?wait=1`);
+  assert.equal(q.status, 200, q.text);
+  assert.equal(q.headers['x-guts-log-complete'], 'false');
+  assert.ok(Date.now() - t1 >= 900, `waited ${Date.now() - t1} ms`);
+});
