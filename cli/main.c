@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "guts/alloc.h"
 #include "guts/sandbox.h"
 #include "banned.h"
 
@@ -77,6 +78,44 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--version")) {
 		printf("guts 0.1.0\n");
 		return 0;
+	}
+	/*
+	 * Client options before the command (`guts --json run list`) move
+	 * after it, where the command's own parser takes them.
+	 */
+	{
+		static const char *const with_value[] = {"--url", "--token",
+							 "-R", "--repo"};
+		int k = 1;
+
+		while (k < argc) {
+			int take = 0;
+
+			if (!strcmp(argv[k], "--json") ||
+			    !strncmp(argv[k], "--url=", 6) ||
+			    !strncmp(argv[k], "--token=", 8) ||
+			    !strncmp(argv[k], "--repo=", 7))
+				take = 1;
+			for (size_t w = 0; w < 4 && !take; w++)
+				if (!strcmp(argv[k], with_value[w]) &&
+				    k + 1 < argc)
+					take = 2;
+			if (!take)
+				break;
+			k += take;
+		}
+		if (k > 1 && k < argc) {
+			char **v = guts_xcalloc((size_t)argc + 1, sizeof(*v));
+			int m = 0;
+
+			v[m++] = argv[0];
+			for (int i = k; i < argc; i++)
+				v[m++] = argv[i];
+			for (int i = 1; i < k; i++)
+				v[m++] = argv[i];
+			v[m] = NULL;
+			argv = v; /* lives until exit */
+		}
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(commands[i].name, argv[1]))

@@ -803,19 +803,31 @@ static void post_runs(struct http_req *r)
 	}
 	if (!find_workflow(r, repo, which, &wfrow))
 		goto out;
-	full_ref = !strncmp(ref, "refs/", 5)
-		       ? guts_xstrdup(ref)
-		       : guts_xasprintf("refs/heads/%s", ref);
 	{
+		/* A branch (first, as GitHub does) or a tag, by its name or
+		 * its full ref; the run records which it was. */
 		char *gitdir = guts_xasprintf(
 		    "%s/%s/%s.git", r->node->repos_dir, api_str(repo, "owner"),
 		    api_str(repo, "name"));
 
-		ret = gitx_resolve(gitdir, ref, sha);
+		if (!strncmp(ref, "refs/heads/", 11) ||
+		    !strncmp(ref, "refs/tags/", 10)) {
+			full_ref = guts_xstrdup(ref);
+			ret = gitx_ref_sha(gitdir, full_ref, sha);
+		} else {
+			full_ref = guts_xasprintf("refs/heads/%s", ref);
+			ret = gitx_ref_sha(gitdir, full_ref, sha);
+			if (ret < 0) {
+				free(full_ref);
+				full_ref = guts_xasprintf("refs/tags/%s", ref);
+				ret = gitx_ref_sha(gitdir, full_ref, sha);
+			}
+		}
 		free(gitdir);
 	}
 	if (ret < 0) {
-		http_error(r, "unprocessable", "ref '%s' is not in %s/%s", ref,
+		http_error(r, "unprocessable",
+			   "ref '%s' is not a branch or tag of %s/%s", ref,
 			   api_str(repo, "owner"), api_str(repo, "name"));
 		goto out;
 	}
@@ -855,9 +867,11 @@ static void post_runs(struct http_req *r)
 	rq.inputs = dispatch ? tr.inputs : NULL;
 	{
 		json_t *payload = json_pack(
-		    "{s:s, s:O, s:s, s:{s:s}}", "ref", full_ref, "inputs",
-		    rq.inputs ? rq.inputs : json_object(), "workflow",
-		    api_str(wfrow, "path"), "sender", "login", r->who.user);
+		    "{s:s, s:o, s:s, s:{s:s}}", "ref", full_ref, "inputs",
+		    rq.inputs ? json_incref((json_t *)rq.inputs)
+			      : json_object(),
+		    "workflow", api_str(wfrow, "path"), "sender", "login",
+		    r->who.user);
 
 		rq.payload = payload;
 		ret = sched_create_run(r->node, &rq, &id);
@@ -1066,11 +1080,14 @@ static void get_job_logs(struct http_req *r)
 		if (json_is_integer(json_object_get(st, "e")))
 			to = api_int(st, "e");
 	}
+again:
+	/* At most LOG_READ_CAP per answer; the client goes on from there.
+	 * No job lock: joblog reads are safe next to appends. */
+	if (to < 0 || to - from > (int64_t)LOG_READ_CAP)
+		to = from + (int64_t)LOG_READ_CAP;
 	guts_buf_init(&b, LOG_READ_CAP);
-	pthread_mutex_lock(node_job_lock(r->node, log_id));
 	ret = joblog_read(r->node->logs_dir, log_id, from, to, &b, &total);
-	pthread_mutex_unlock(node_job_lock(r->node, log_id));
-	if (ret < 0 && ret != GUTS_ETOOBIG) {
+	if (ret < 0) {
 		guts_buf_release(&b);
 		http_fail(r, ret);
 		goto out;
@@ -1085,14 +1102,16 @@ static void get_job_logs(struct http_req *r)
 			    store_now_ms() + (wait > 30 ? 30 : wait) * 1000;
 			*(int64_t *)r->state = deadline;
 		}
-		if (store_now_ms() < deadline &&
-		    http_suspend_since(r, WAIT_LOG, log_id, deadline, gen)) {
+		if (store_now_ms() < deadline) {
+			if (http_suspend_since(r, WAIT_LOG, log_id, deadline,
+					       gen)) {
+				guts_buf_release(&b);
+				goto out;
+			}
+			/* Woken between the read and parking: read again. */
 			guts_buf_release(&b);
-			goto out;
-		}
-		if (r->suspended) {
-			guts_buf_release(&b);
-			goto out;
+			gen = http_wake_gen(r->node);
+			goto again;
 		}
 	}
 	snprintf(size, sizeof(size), "%lld", (long long)total);
@@ -1128,6 +1147,19 @@ static int resolve_ref(struct http_req *r, const json_t *repo, const char *ref,
 		memcpy(sha, ref, 41);
 		return 0;
 	}
+	return ret;
+}
+
+/* For posting: the commit must exist. */
+static int strict_ref(struct http_req *r, const json_t *repo, const char *ref,
+		      char *sha)
+{
+	char *gitdir =
+	    guts_xasprintf("%s/%s/%s.git", r->node->repos_dir,
+			   api_str(repo, "owner"), api_str(repo, "name"));
+	int ret = gitx_resolve(gitdir, ref, sha);
+
+	free(gitdir);
 	return ret;
 }
 
@@ -1232,7 +1264,7 @@ static void post_status(struct http_req *r)
 			   "(2048) is too long");
 		goto out;
 	}
-	if (resolve_ref(r, repo, r->params[2], sha) < 0) {
+	if (strict_ref(r, repo, r->params[2], sha) < 0) {
 		http_error(r, "unprocessable", "no commit '%s' in %s/%s",
 			   r->params[2], api_str(repo, "owner"),
 			   api_str(repo, "name"));

@@ -155,22 +155,24 @@ static int push_commands(struct http_req *r, struct git_stream *s)
 	return ret;
 }
 
-void api_git(struct http_req *r)
+/*
+ * Who may do what, decided from the headers alone: the first call for a
+ * git request runs this, so a body is never read (or spooled) for a
+ * request that will be refused.  Answers and returns 0 when refused.
+ */
+int api_git_precheck(struct http_req *r)
 {
 	struct node *n = r->node;
 	const char *p = r->path + 1, *slash = strchr(p, '/');
 	const char *dotgit, *rest, *service = http_query(r, "service");
-	char *owner = NULL, *name = NULL, *key = NULL;
-	struct gitx_cgi_req req = {0};
-	struct git_stream *s = NULL;
-	struct MHD_Response *resp;
+	char *owner = NULL, *name = NULL;
 	json_t *repo = NULL;
-	int push, ret, mine;
+	int push, mine, ok = 0;
 
 	dotgit = slash ? strstr(slash, ".git/") : NULL;
 	if (!slash || !dotgit) {
 		git_text(r, 404, "not a repository path\n");
-		return;
+		return 0;
 	}
 	owner = guts_xstrndup(p, (size_t)(slash - p));
 	name = guts_xstrndup(slash + 1, (size_t)(dotgit - slash - 1));
@@ -219,6 +221,40 @@ void api_git(struct http_req *r)
 				 "'write' scope\n");
 			goto out;
 		}
+	}
+	ok = 1;
+out:
+	free(owner);
+	free(name);
+	json_decref(repo);
+	return ok;
+}
+
+void api_git(struct http_req *r)
+{
+	struct node *n = r->node;
+	const char *p = r->path + 1, *slash = strchr(p, '/');
+	const char *dotgit, *rest, *service = http_query(r, "service");
+	char *owner = NULL, *name = NULL, *key = NULL;
+	struct gitx_cgi_req req = {0};
+	struct git_stream *s = NULL;
+	struct MHD_Response *resp;
+	json_t *repo = NULL;
+	int push, ret;
+
+	if (!api_git_precheck(r))
+		return;
+	dotgit = strstr(slash, ".git/");
+	owner = guts_xstrndup(p, (size_t)(slash - p));
+	name = guts_xstrndup(slash + 1, (size_t)(dotgit - slash - 1));
+	rest = dotgit + 4;
+	push = (service && !strcmp(service, "git-receive-pack")) ||
+	       !strcmp(rest, "/git-receive-pack");
+	if (store_query_one(
+		n->st, "SELECT * FROM repos WHERE owner = $1 AND name = $2",
+		STORE_ARGS(SS(owner), SS(name)), &repo) < 0) {
+		git_text(r, 404, "repository not found\n");
+		goto out;
 	}
 	s = guts_xcalloc(1, sizeof(*s));
 	s->node = n;

@@ -388,7 +388,12 @@ void api_runners_heartbeat(struct http_req *r)
 	if (!fenced(r, &id, &job))
 		goto out;
 	gen = http_wake_gen(r->node);
-	ret = sched_heartbeat(r->node, id, &cancel, &exp);
+	ret = sched_heartbeat(r->node, id, api_int(job, "attempt"),
+			      http_header(r, "X-Guts-Lease"), &cancel, &exp);
+	if (ret == GUTS_EPERM) {
+		http_error(r, "stale_lease", "%s", guts_error_message());
+		goto out;
+	}
 	if (ret < 0) {
 		http_fail(r, ret);
 		goto out;
@@ -435,8 +440,9 @@ void api_runners_logs(struct http_req *r)
 			   "offset: a byte offset is required");
 		goto out;
 	}
-	ret = sched_log_append(r->node, id, off, r->body.data, r->body.len,
-			       &acked);
+	ret = sched_log_append(r->node, id, api_int(job, "attempt"),
+			       http_header(r, "X-Guts-Lease"), off,
+			       r->body.data, r->body.len, &acked);
 	if (ret == GUTS_ECONFLICT) {
 		http_json(r, 409,
 			  json_pack("{s:{s:s, s:s}, s:I}", "error", "code",
@@ -444,6 +450,10 @@ void api_runners_logs(struct http_req *r)
 				    "the chunk starts past the acknowledged "
 				    "end; resend from 'offset'",
 				    "offset", (json_int_t)acked));
+		goto out;
+	}
+	if (ret == GUTS_EPERM) {
+		http_error(r, "stale_lease", "%s", guts_error_message());
 		goto out;
 	}
 	if (ret < 0) {
@@ -472,8 +482,11 @@ void api_runners_step(struct http_req *r)
 			   r->params[1]);
 		goto out;
 	}
-	ret = sched_step(r->node, id, n, b);
-	if (ret < 0)
+	ret = sched_step(r->node, id, api_int(job, "attempt"),
+			 http_header(r, "X-Guts-Lease"), n, b);
+	if (ret == GUTS_EPERM)
+		http_error(r, "stale_lease", "%s", guts_error_message());
+	else if (ret < 0)
 		http_fail(r, ret);
 	else
 		http_json(r, 200, json_object());
@@ -505,10 +518,13 @@ void api_runners_complete(struct http_req *r)
 				    (json_int_t)api_int(job, "log_acked")));
 		goto out;
 	}
-	ret =
-	    sched_complete(r->node, id, api_str(b, "conclusion"),
-			   json_object_get(b, "outputs"), api_str(b, "reason"));
-	if (ret < 0)
+	ret = sched_complete(
+	    r->node, id, api_int(job, "attempt"),
+	    http_header(r, "X-Guts-Lease"), api_str(b, "conclusion"),
+	    json_object_get(b, "outputs"), api_str(b, "reason"));
+	if (ret == GUTS_EPERM)
+		http_error(r, "stale_lease", "%s", guts_error_message());
+	else if (ret < 0)
 		http_fail(r, ret);
 	else
 		http_json(r, 200, json_object());

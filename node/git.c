@@ -51,6 +51,7 @@ int gitx_global_init(void)
 
 	if (git_libgit2_init() < 0)
 		return git_fail(GUTS_EGIT, "cannot initialise libgit2");
+	gitx_find_backend();
 	/* The node calls in from many threads at once. */
 	if (!(git_libgit2_features() & GIT_FEATURE_THREADS))
 		return guts_error(GUTS_EGIT,
@@ -216,7 +217,9 @@ int gitx_repo_init(const char *path, const char *default_branch)
 				path);
 	if (git_repository_config(&cfg, repo) < 0 ||
 	    git_config_open_level(&local, cfg, GIT_CONFIG_LEVEL_LOCAL) < 0 ||
-	    git_config_set_bool(local, "http.receivepack", 1) < 0)
+	    git_config_set_bool(local, "http.receivepack", 1) < 0 ||
+	    /* No `git gc --auto` after every push: a process per push. */
+	    git_config_set_bool(local, "receive.autogc", 0) < 0)
 		rc = git_fail(GUTS_EGIT, "cannot configure repository '%s'",
 			      path);
 	git_config_free(local);

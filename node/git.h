@@ -37,6 +37,8 @@ struct guts_strvec;
 
 /** Once per process, before any other call here (git_libgit2_init). */
 int gitx_global_init(void);
+/* Look up git-http-backend once (gitx_global_init() does). */
+void gitx_find_backend(void);
 
 /**
  * Create a bare repository at @path (missing parents are made) whose HEAD

@@ -377,10 +377,37 @@ static int wait_child(pid_t pid)
 	return 255;
 }
 
+/*
+ * git-http-backend itself, from `git --exec-path`, when it is there: two
+ * process starts fewer per request than going through the `git` wrapper.
+ */
+static char *backend_path;
+
+void gitx_find_backend(void)
+{
+	static const char *const argv[] = {"git", "--exec-path", NULL};
+	struct guts_runcmd cmd = {argv, NULL, NULL, 0, 10000};
+	struct guts_runcmd_result res;
+	char *p;
+
+	if (backend_path || guts_runcmd_run(&cmd, &res) < 0)
+		return;
+	if (res.status == 0) {
+		res.out[strcspn(res.out, "\r\n")] = '\0';
+		p = guts_xasprintf("%s/git-http-backend", res.out);
+		if (access(p, X_OK) == 0)
+			backend_path = p;
+		else
+			free(p);
+	}
+	guts_runcmd_result_release(&res);
+}
+
 static int spawn_backend(pid_t *pid, const struct gitx_cgi_req *req,
 			 char **envp, int out_w, int err_fd)
 {
-	static char *const argv[] = {"git", "http-backend", NULL};
+	static char *argv[] = {"git", "http-backend", NULL};
+	static char *direct[] = {"git-http-backend", NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int err;
@@ -396,7 +423,10 @@ static int spawn_backend(pid_t *pid, const struct gitx_cgi_req *req,
 	posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
 	/* Nothing else of the node's (client sockets...) goes along. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	err = posix_spawnp(pid, argv[0], &fa, &attr, argv, envp);
+	if (backend_path)
+		err = posix_spawn(pid, backend_path, &fa, &attr, direct, envp);
+	else
+		err = posix_spawnp(pid, argv[0], &fa, &attr, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (err == ENOENT)

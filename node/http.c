@@ -623,10 +623,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > r->body_cap)
-			r->too_big = 1;
 		if (!authenticate(r))
 			return MHD_YES;
+		/* Refused before any body is read: too big, or (git) not
+		 * allowed. */
+		if (cl && strtoull(cl, NULL, 10) > r->body_cap) {
+			r->too_big = 1;
+			http_error(r, "too_large",
+				   "the request body is over %llu bytes",
+				   r->body_cap);
+			return MHD_YES;
+		}
+		if (r->is_git)
+			api_git_precheck(r);
 		return MHD_YES;
 	}
 	if (r->answered) {
@@ -714,11 +723,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-int http_start(struct node *n, const char *addr, int port)
+int http_listen(struct node *n, const char *addr, int port)
 {
 	struct sockaddr_in sa;
-	struct MHD_Daemon *d;
-	const union MHD_DaemonInfo *info;
+	socklen_t len = sizeof(sa);
+	int fd, one = 1;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
@@ -726,19 +735,40 @@ int http_start(struct node *n, const char *addr, int port)
 	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
 		return guts_error(
 		    GUTS_EINVAL, "--listen %s: expected an IPv4 address", addr);
-	d = MHD_start_daemon(
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return guts_error_errno("socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 1024) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		int ret =
+		    guts_error_errno("cannot listen on %s:%d", addr, port);
+
+		close(fd);
+		return ret;
+	}
+	n->listen_fd = fd;
+	n->port = ntohs(sa.sin_port);
+	return 0;
+}
+
+int http_start(struct node *n)
+{
+	struct MHD_Daemon *d = MHD_start_daemon(
 	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 		MHD_USE_ERROR_LOG,
-	    (uint16_t)port, NULL, NULL, on_access, n, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned)n->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	    n, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+	    0, NULL, NULL, on_access, n, MHD_OPTION_LISTEN_SOCKET, n->listen_fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)n->cfg.threads,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, n,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)2048, MHD_OPTION_END);
+
 	if (!d)
-		return guts_error(GUTS_EIO, "cannot listen on %s:%d", addr,
-				  port);
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	n->port = info ? info->port : port;
+		return guts_error(GUTS_EIO,
+				  "cannot start the HTTP server on "
+				  "port %d",
+				  n->port);
 	n->mhd = d;
 	return 0;
 }

@@ -81,7 +81,10 @@ struct http_req {
 	void (*state_free)(void *);
 };
 
-int http_start(struct node *n, const char *addr, int port);
+/* Bind and listen (n->port is then known), before anything is served. */
+int http_listen(struct node *n, const char *addr, int port);
+/* Serve on that socket. */
+int http_start(struct node *n);
 /* Stop accepting, wake parked long-polls, stop the daemon. */
 void http_stop(struct node *n);
 
@@ -135,5 +138,6 @@ int http_need_user(struct http_req *r, enum scope s);
 /* The routes (api.c) and the git handler (api_git.c). */
 extern const struct route node_routes[];
 void api_git(struct http_req *r);
+int api_git_precheck(struct http_req *r);
 
 #endif

@@ -153,6 +153,7 @@ static void start_runner(struct node *n, struct embedded *e)
 	guts_strvec_pushf(&env, "GUTS_RUNNER_NAME=%s", e->name);
 	guts_strvec_push(&env, "GUTS_RUNNER_LABELS=default");
 	guts_strvec_pushf(&env, "GUTS_RUNNER_WORK=%s", e->work);
+	guts_strvec_pushf(&env, "GUTS_RUNNER_PARENT=%d", (int)getpid());
 	guts_spawnattr_fresh(&attr);
 	rc = posix_spawn(&e->pid, n->runner_path, NULL, &attr, argv, env.v);
 	posix_spawnattr_destroy(&attr);
@@ -169,36 +170,78 @@ static void start_runner(struct node *n, struct embedded *e)
 	     (int)e->pid);
 }
 
-/* The embedded runners: one runner record each, a fresh token per start. */
+/*
+ * An embedded runner's record and token.  The token is kept in
+ * <data>/runners/N.token (0600), so a runner that outlived a killed node
+ * keeps working with the node that replaces it.
+ */
+static int embedded_token(struct node *n, struct embedded *e,
+			  const json_t *labels)
+{
+	char *path = guts_xasprintf("%s/runners/%s.token", n->cfg.data,
+				    e->name + strlen("embedded-"));
+	char *text = NULL, hash[65];
+	size_t len = 0;
+	json_t *row = NULL;
+	int ret;
+
+	guts_fs_mkdirs(e->work, 0700);
+	if (guts_fs_read_all(&text, &len, path, 256) == 0) {
+		while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+			text[--len] = '\0';
+		node_token_hash(text, hash);
+		if (store_query_one(
+			n->st,
+			"SELECT id FROM runners WHERE name = $1 AND "
+			"embedded = 1 AND token_hash = $2",
+			STORE_ARGS(SS(e->name), SS(hash)), &row) == 0) {
+			e->id = api_int(row, "id");
+			e->token = text;
+			json_decref(row);
+			free(path);
+			return 0;
+		}
+		free(text);
+	}
+	if (store_query_one(n->st,
+			    "SELECT id FROM runners WHERE name = $1 AND "
+			    "embedded = 1",
+			    STORE_ARGS(SS(e->name)), &row) == 0) {
+		e->id = api_int(row, "id");
+		e->token = node_token_new("grn");
+		node_token_hash(e->token, hash);
+		ret =
+		    store_exec(n->st,
+			       "UPDATE runners SET token_hash = $2 WHERE id = "
+			       "$1",
+			       STORE_ARGS(SI(e->id), SS(hash)), NULL);
+		json_decref(row);
+	} else {
+		ret =
+		    api_runner_create(n, e->name, labels, 1, &e->id, &e->token);
+	}
+	if (ret == 0) {
+		char *t = guts_xasprintf("%s\n", e->token);
+
+		ret = guts_fs_write_atomic(path, t, strlen(t), 0600);
+		free(t);
+	}
+	free(path);
+	return ret;
+}
+
+/* The embedded runners: one runner record each. */
 static int setup_runners(struct node *n, struct embedded *rs, int count)
 {
 	json_t *labels = json_pack("[s]", "default");
 
 	for (int i = 0; i < count; i++) {
 		struct embedded *e = &rs[i];
-		json_t *row = NULL;
-		char hash[65];
 		int ret;
 
 		e->name = guts_xasprintf("embedded-%d", i + 1);
 		e->work = guts_xasprintf("%s/runners/%d", n->cfg.data, i + 1);
-		if (store_query_one(
-			n->st,
-			"SELECT id FROM runners WHERE name = $1 AND "
-			"embedded = 1",
-			STORE_ARGS(SS(e->name)), &row) == 0) {
-			e->id = api_int(row, "id");
-			e->token = node_token_new("grn");
-			node_token_hash(e->token, hash);
-			ret = store_exec(n->st,
-					 "UPDATE runners SET token_hash = $2 "
-					 "WHERE id = $1",
-					 STORE_ARGS(SI(e->id), SS(hash)), NULL);
-			json_decref(row);
-		} else {
-			ret = api_runner_create(n, e->name, labels, 1, &e->id,
-						&e->token);
-		}
+		ret = embedded_token(n, e, labels);
 		if (ret < 0) {
 			json_decref(labels);
 			return ret;
@@ -433,7 +476,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	ret = http_start(&n, addr, (int)port);
+	/* Bound first, so the port (and the URL runners get) is known, but
+	 * nothing is served until what a restart left is recovered. */
+	ret = http_listen(&n, addr, (int)port);
 	if (ret < 0) {
 		fprintf(stderr, "guts-node: %s\n", guts_error_message());
 		return 1;
@@ -457,6 +502,11 @@ int main(int argc, char **argv)
 		   NULL, 0, NULL);
 	sched_recover(&n);
 	trigger_process_pending(&n);
+	ret = http_start(&n);
+	if (ret < 0) {
+		fprintf(stderr, "guts-node: %s\n", guts_error_message());
+		return 1;
+	}
 	printf("guts-node listening on http://%s:%d\n", addr, n.port);
 	fflush(stdout);
 	nlog(LOG_INFO, "guts-node %s: listening on %s:%d, data %s, db %s",

@@ -37,6 +37,7 @@ struct node {
 	struct store *st;
 	void *mhd; /* struct MHD_Daemon * */
 	int port;
+	int listen_fd;
 	char *base_url;
 	char *repos_dir, *logs_dir, *tmp_dir;
 	char *runner_path; /* guts-runner for --runners */
@@ -63,9 +64,9 @@ static inline pthread_mutex_t *node_job_lock(struct node *n, int64_t job)
 	return &n->job_locks[(uint64_t)job % 64];
 }
 
-/* Audit: who did what to which object. */
+/* Audit: who did what to which object (takes @detail). */
 void node_audit(struct node *n, const char *actor, const char *action,
-		const char *object, const json_t *detail);
+		const char *object, json_t *detail);
 
 /* Random token "PREFIX_<40 hex>" and its SHA-256 hex (for storing). */
 char *node_token_new(const char *prefix);

@@ -182,15 +182,82 @@ static int save_pos(struct node *n, int64_t job_id,
 			  NULL);
 }
 
-int sched_log_append(struct node *n, int64_t job_id, int64_t offset,
-		     const char *data, size_t len, int64_t *acked)
+/*
+ * Lock order: sched_lock, then a job lock, then the store.  Log work asked
+ * for while a store transaction is open (a note in advance_locked(), an
+ * archive in cancel_locked()) therefore waits, on this thread's list, for
+ * the outermost defer_end(), which runs it once the transaction is over.
+ */
+struct deferred {
+	int64_t job;
+	char *text; /* a note; NULL: archive the log */
+	struct deferred *next;
+};
+
+static _Thread_local int defer_depth;
+static _Thread_local struct deferred *defer_head, **defer_tail;
+
+static void defer_begin(void)
+{
+	if (!defer_depth++) {
+		defer_head = NULL;
+		defer_tail = &defer_head;
+	}
+}
+
+static void note_now(struct node *n, int64_t job_id, const char *text);
+static void archive_now(struct node *n, int64_t job_id);
+
+static void defer_end(struct node *n)
+{
+	struct deferred *d, *next;
+
+	if (--defer_depth)
+		return;
+	for (d = defer_head; d; d = next) {
+		next = d->next;
+		if (d->text)
+			note_now(n, d->job, d->text);
+		else
+			archive_now(n, d->job);
+		free(d->text);
+		free(d);
+	}
+	defer_head = NULL;
+	defer_tail = &defer_head;
+}
+
+static void defer(int64_t job, const char *text)
+{
+	struct deferred *d = guts_xcalloc(1, sizeof(*d));
+
+	d->job = job;
+	d->text = text ? guts_xstrdup(text) : NULL;
+	*defer_tail = d;
+	defer_tail = &d->next;
+}
+
+/* Whether @attempt/@lease still hold job @job_id's lease (any lock). */
+static int lease_ok(struct node *n, int64_t job_id, int64_t attempt,
+		    const char *lease)
+{
+	return sched_check_lease(n, job_id, attempt, lease, NULL) == 0;
+}
+
+int sched_log_append(struct node *n, int64_t job_id, int64_t attempt,
+		     const char *lease, int64_t offset, const char *data,
+		     size_t len, int64_t *acked)
 {
 	struct joblog_limits lim = log_limits(n);
-	struct joblog_pos pos;
+	struct joblog_pos pos = {0};
 	int ret;
 
 	pthread_mutex_lock(node_job_lock(n, job_id));
-	ret = load_pos(n, job_id, &pos);
+	/* Fenced under the job lock, which a lost lease's reset takes too. */
+	if (!lease_ok(n, job_id, attempt, lease))
+		ret = GUTS_EPERM;
+	else
+		ret = load_pos(n, job_id, &pos);
 	if (ret == 0)
 		ret = joblog_append(n->logs_dir, job_id, &pos, &lim, offset,
 				    data, len);
@@ -203,15 +270,10 @@ int sched_log_append(struct node *n, int64_t job_id, int64_t offset,
 	return ret;
 }
 
-void sched_log_note(struct node *n, int64_t job_id, const char *fmt, ...)
+static void note_now(struct node *n, int64_t job_id, const char *text)
 {
 	struct joblog_pos pos;
-	char text[2048];
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	pthread_mutex_lock(node_job_lock(n, job_id));
 	if (load_pos(n, job_id, &pos) == 0 &&
 	    joblog_note(n->logs_dir, job_id, &pos, text) == 0)
@@ -223,8 +285,26 @@ void sched_log_note(struct node *n, int64_t job_id, const char *fmt, ...)
 	http_wake(n, WAIT_LOG, job_id);
 }
 
+void sched_log_note(struct node *n, int64_t job_id, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	/* One line per note: a message with newlines is several notes. */
+	for (char *p = text; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	if (defer_depth)
+		defer(job_id, text);
+	else
+		note_now(n, job_id, text);
+}
+
 /* A completed job's log goes to its compressed form. */
-static void archive_log(struct node *n, int64_t job_id)
+static void archive_now(struct node *n, int64_t job_id)
 {
 	pthread_mutex_lock(node_job_lock(n, job_id));
 	if (joblog_archive(n->logs_dir, job_id) == 0)
@@ -236,6 +316,14 @@ static void archive_log(struct node *n, int64_t job_id)
 		     (long long)job_id, guts_error_message());
 	pthread_mutex_unlock(node_job_lock(n, job_id));
 	http_wake(n, WAIT_LOG, job_id);
+}
+
+static void archive_log(struct node *n, int64_t job_id)
+{
+	if (defer_depth)
+		defer(job_id, NULL);
+	else
+		archive_now(n, job_id);
 }
 
 /* ---- contexts ----------------------------------------------------------- */
@@ -253,11 +341,11 @@ static json_t *make_github(struct node *n, const json_t *run,
 	char *clone = guts_xasprintf("%s/%s.git", n->base_url, full);
 	const char *actor = jstr(run, "actor") ? jstr(run, "actor") : "guts";
 	json_t *gh = json_pack(
-	    "{s:s, s:O, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+	    "{s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
 	    "s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}",
 	    "event_name", jstr(run, "event"), "event",
-	    payload ? payload : json_object(), "sha", jstr(run, "sha"), "ref",
-	    ref, "ref_name",
+	    payload ? json_incref((json_t *)payload) : json_object(), "sha",
+	    jstr(run, "sha"), "ref", ref, "ref_name",
 	    !strncmp(ref, "refs/heads/", 11)  ? ref + 11
 	    : !strncmp(ref, "refs/tags/", 10) ? ref + 10
 	    : !strncmp(ref, "refs/", 5)	      ? ref + 5
@@ -645,7 +733,16 @@ static void advance_group(struct node *n, const json_t *run)
 	json_decref(rows);
 }
 
+static void advance_run(struct node *n, int64_t run_id);
+
 static void advance_locked(struct node *n, int64_t run_id)
+{
+	defer_begin();
+	advance_run(n, run_id);
+	defer_end(n);
+}
+
+static void advance_run(struct node *n, int64_t run_id)
 {
 	struct guts_workflow *wf;
 	struct runstate rs = {0};
@@ -658,7 +755,8 @@ static void advance_locked(struct node *n, int64_t run_id)
 		json_decref(run);
 		return;
 	}
-	if (concurrency_blocked(n, run)) {
+	/* A cancelled run concludes whatever its group does. */
+	if (!jint(run, "cancel_requested") && concurrency_blocked(n, run)) {
 		char *why = guts_xasprintf(
 		    "waiting for the other run of concurrency group '%s'",
 		    jstr(run, "concurrency"));
@@ -676,7 +774,14 @@ static void advance_locked(struct node *n, int64_t run_id)
 	}
 	rs.wf = wf;
 	rs.ks = guts_xcalloc(wf->nr_jobs + 1, sizeof(*rs.ks));
-	store_begin(n->st);
+	if (store_begin(n->st) < 0) {
+		nlog(LOG_ERROR, "run %lld: %s", (long long)run_id,
+		     guts_error_message());
+		free(rs.ks);
+		guts_workflow_free(wf);
+		json_decref(run);
+		return;
+	}
 	while (changed) {
 		changed = 0;
 		if (load_keys(n, run, &rs) < 0)
@@ -761,12 +866,14 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 		     int64_t *run_id)
 {
 	json_t *wfrow = NULL, *num = NULL, *ins = NULL, *run = NULL;
+	json_t *replaced = json_array();
 	struct guts_workflow *wf = NULL;
 	char *inputs = jdump(rq->inputs), *group = NULL, *gh_text = NULL;
 	int64_t now = store_now_ms(), id = 0;
 	int ret, cip = 0;
 
 	pthread_mutex_lock(&n->sched_lock);
+	defer_begin();
 	if (rq->event_key &&
 	    store_query_one(n->st, "SELECT id FROM runs WHERE event_key = $1",
 			    STORE_ARGS(SS(rq->event_key)), &ins) == 0) {
@@ -861,15 +968,17 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 		goto out;
 	}
 	if (wf->concurrency_group) {
-		json_t *c = json_pack("{s:O, s:O, s:o}", "github",
-				      json_loads(gh_text, 0, NULL), "inputs",
-				      rq->inputs ? rq->inputs : json_object(),
-				      "vars", json_object());
+		json_t *gh = json_loads(gh_text, 0, NULL);
+		json_t *c =
+		    json_pack("{s:o, s:o, s:o}", "github",
+			      gh ? gh : json_object(), "inputs",
+			      rq->inputs ? json_incref((json_t *)rq->inputs)
+					 : json_object(),
+			      "vars", json_object());
 
 		json_object_set(c, "guts", json_object_get(c, "github"));
 		group = eval_string(wf->concurrency_group, c);
 		cip = eval_bool(wf->cancel_in_progress, c);
-		json_decref(json_object_get(c, "github"));
 		json_decref(c);
 		store_exec(n->st,
 			   "UPDATE runs SET concurrency = $2, "
@@ -912,12 +1021,14 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 			STORE_ARGS(SI(rq->repo_id), SS(group), SI(id)),
 			&rows) == 0) {
 			json_array_foreach(rows, i, row) {
-				if (cip ||
-				    !strcmp(jstr(row, "status"), "queued"))
-					cancel_locked(
-					    n, jint(row, "id"),
-					    "a newer run of the concurrency "
-					    "group started");
+				if (!cip &&
+				    strcmp(jstr(row, "status"), "queued"))
+					continue;
+				cancel_locked(n, jint(row, "id"),
+					      "a newer run of the concurrency "
+					      "group started");
+				json_array_append_new(
+				    replaced, json_integer(jint(row, "id")));
 			}
 			json_decref(rows);
 		}
@@ -928,11 +1039,19 @@ out:
 	else
 		ret = store_commit(n->st);
 	if (ret == 0) {
+		json_t *v;
+		size_t k;
+
 		*run_id = id;
+		/* The runs it replaced conclude (cancelled) first. */
+		json_array_foreach(replaced, k, v)
+			advance_locked(n, json_integer_value(v));
 		advance_locked(n, id);
 	}
 out_unlocked:
+	defer_end(n);
 	pthread_mutex_unlock(&n->sched_lock);
+	json_decref(replaced);
 	if (group)
 		http_wake(n, WAIT_CANCEL, 0); /* cancel-in-progress */
 	guts_workflow_free(wf);
@@ -1034,7 +1153,7 @@ static json_t *make_lease(struct node *n, const json_t *job, const json_t *run,
 int sched_claim(struct node *n, int64_t runner_id, json_t **lease)
 {
 	json_t *runner = NULL, *have = NULL, *rows = NULL, *row;
-	int64_t now = store_now_ms();
+	int64_t now = store_now_ms(), after = 0;
 	size_t i;
 	int ret;
 
@@ -1047,10 +1166,15 @@ int sched_claim(struct node *n, int64_t runner_id, json_t **lease)
 	store_exec(n->st, "UPDATE runners SET last_seen_at = $2 WHERE id = $1",
 		   STORE_ARGS(SI(runner_id), SI(now)), NULL);
 	have = jparse(runner, "labels");
-	ret = store_query(n->st,
-			  "SELECT * FROM jobs WHERE status = 'queued' ORDER BY "
-			  "id LIMIT 500",
-			  NULL, 0, &rows);
+	/* Queued jobs in pages, oldest first, until one fits. */
+next_page:
+	json_decref(rows);
+	rows = NULL;
+	ret = store_query(
+	    n->st,
+	    "SELECT * FROM jobs WHERE status = 'queued' AND id > $1 "
+	    "ORDER BY id LIMIT 200",
+	    STORE_ARGS(SI(after)), &rows);
 	if (ret < 0)
 		goto out;
 	json_array_foreach(rows, i, row) {
@@ -1060,6 +1184,7 @@ int sched_claim(struct node *n, int64_t runner_id, json_t **lease)
 		int64_t changes = 0;
 		int fit = labels_fit(want, have);
 
+		after = jint(row, "id");
 		json_decref(want);
 		if (!fit || leg_slots_full(n, row))
 			continue;
@@ -1067,7 +1192,12 @@ int sched_claim(struct node *n, int64_t runner_id, json_t **lease)
 		jt = node_token_new("gjt");
 		node_token_hash(lt, lh);
 		node_token_hash(jt, jh);
-		store_begin(n->st);
+		ret = store_begin(n->st);
+		if (ret < 0) {
+			free(lt);
+			free(jt);
+			break;
+		}
 		ret = store_exec(
 		    n->st,
 		    "UPDATE jobs SET status = 'in_progress', runner_id = $2, "
@@ -1105,6 +1235,8 @@ int sched_claim(struct node *n, int64_t runner_id, json_t **lease)
 		if (*lease || ret < 0)
 			break;
 	}
+	if (!*lease && ret == 0 && json_array_size(rows) == 200)
+		goto next_page;
 out:
 	pthread_mutex_unlock(&n->sched_lock);
 	json_decref(runner);
@@ -1145,18 +1277,31 @@ int sched_check_lease(struct node *n, int64_t job_id, int64_t attempt,
 	return 0;
 }
 
-int sched_heartbeat(struct node *n, int64_t job_id, int *cancel,
-		    int64_t *expires_ms)
+int sched_heartbeat(struct node *n, int64_t job_id, int64_t attempt,
+		    const char *lease, int *cancel, int64_t *expires_ms)
 {
 	json_t *row = NULL;
+	int64_t changes = 0;
+	char h[65];
 	int ret;
 
+	node_token_hash(lease ? lease : "", h);
 	*expires_ms = store_now_ms() + (int64_t)n->cfg.lease_seconds * 1000;
-	ret = store_exec(n->st,
-			 "UPDATE jobs SET lease_expires = $2 WHERE id = $1",
-			 STORE_ARGS(SI(job_id), SI(*expires_ms)), NULL);
+	/* Only the current lease extends itself. */
+	ret = store_exec(
+	    n->st,
+	    "UPDATE jobs SET lease_expires = $2 WHERE id = $1 AND "
+	    "attempt = $3 AND lease_hash = $4 AND status = "
+	    "'in_progress'",
+	    STORE_ARGS(SI(job_id), SI(*expires_ms), SI(attempt), SS(h)),
+	    &changes);
 	if (ret < 0)
 		return ret;
+	if (changes != 1)
+		return guts_error(GUTS_EPERM,
+				  "job %lld: the lease of attempt %lld is no "
+				  "longer valid",
+				  (long long)job_id, (long long)attempt);
 	ret = store_query_one(n->st,
 			      "SELECT j.cancel_requested + r.cancel_requested "
 			      "AS c, j.runner_id FROM jobs j JOIN runs r ON "
@@ -1173,20 +1318,28 @@ int sched_heartbeat(struct node *n, int64_t job_id, int *cancel,
 	return ret;
 }
 
-int sched_step(struct node *n, int64_t job_id, int64_t number,
-	       const json_t *body)
+int sched_step(struct node *n, int64_t job_id, int64_t attempt,
+	       const char *lease, int64_t number, const json_t *body)
 {
 	const char *status = jstr(body, "status");
 	const char *concl = jstr(body, "conclusion");
 	const json_t *off = json_object_get(body, "log_offset");
 	int64_t now = store_now_ms(), file_off = -1;
-	int done;
+	int done, ret;
 
 	if (!status ||
 	    (strcmp(status, "in_progress") && strcmp(status, "completed")))
 		return guts_error(GUTS_EINVAL,
 				  "status: expected in_progress or completed");
 	done = !strcmp(status, "completed");
+	pthread_mutex_lock(node_job_lock(n, job_id));
+	if (!lease_ok(n, job_id, attempt, lease)) {
+		pthread_mutex_unlock(node_job_lock(n, job_id));
+		return guts_error(GUTS_EPERM,
+				  "job %lld: the lease of attempt %lld is no "
+				  "longer valid",
+				  (long long)job_id, (long long)attempt);
+	}
 	if (json_is_integer(off)) {
 		struct joblog_pos pos;
 
@@ -1198,7 +1351,7 @@ int sched_step(struct node *n, int64_t job_id, int64_t number,
 				file_off = 0;
 		}
 	}
-	return store_exec(
+	ret = store_exec(
 	    n->st,
 	    "INSERT INTO steps (job_id, number, name, status, conclusion, "
 	    "log_offset, started_at, completed_at) VALUES ($1, $2, $3, $4, $5, "
@@ -1212,6 +1365,8 @@ int sched_step(struct node *n, int64_t job_id, int64_t number,
 		       file_off >= 0 ? SI(file_off) : SN, SI(now),
 		       done ? SI(now) : SN),
 	    NULL);
+	pthread_mutex_unlock(node_job_lock(n, job_id));
+	return ret;
 }
 
 /* A leg ended: its status, and the job's when it was the last leg. */
@@ -1335,7 +1490,8 @@ static void finish_job_locked(struct node *n, int64_t job_id,
 	json_decref(run);
 }
 
-int sched_complete(struct node *n, int64_t job_id, const char *conclusion,
+int sched_complete(struct node *n, int64_t job_id, int64_t attempt,
+		   const char *lease, const char *conclusion,
 		   const json_t *outputs, const char *reason)
 {
 	static const char *const ok[] = {"success", "failure", "cancelled",
@@ -1352,16 +1508,38 @@ int sched_complete(struct node *n, int64_t job_id, const char *conclusion,
 	if (outputs && !json_is_object(outputs))
 		return guts_error(GUTS_EINVAL, "outputs: expected an object");
 	pthread_mutex_lock(&n->sched_lock);
-	finish_job_locked(n, job_id, conclusion, outputs, reason);
-	ret = store_query_one(n->st, "SELECT run_id FROM jobs WHERE id = $1",
-			      STORE_ARGS(SI(job_id)), &job);
+	/* Fenced under sched_lock, which a lost lease takes too. */
+	if (!lease_ok(n, job_id, attempt, lease)) {
+		ret = guts_error(GUTS_EPERM,
+				 "job %lld: the lease of attempt "
+				 "%lld is no longer valid",
+				 (long long)job_id, (long long)attempt);
+		pthread_mutex_unlock(&n->sched_lock);
+		return ret;
+	}
+	defer_begin();
+	/* The job, its steps, its statuses and fail-fast: all or nothing. */
+	ret = store_begin(n->st);
+	if (ret == 0) {
+		finish_job_locked(n, job_id, conclusion, outputs, reason);
+		ret = store_query_one(n->st,
+				      "SELECT run_id FROM jobs WHERE id = $1",
+				      STORE_ARGS(SI(job_id)), &job);
+		if (ret == 0)
+			ret = store_commit(n->st);
+		else
+			store_rollback(n->st);
+	}
 	if (ret == 0)
 		advance_locked(n, jint(job, "run_id"));
+	archive_log(n, job_id);
+	defer_end(n);
 	pthread_mutex_unlock(&n->sched_lock);
 	json_decref(job);
-	archive_log(n, job_id);
-	/* Its own parked heartbeat ends; fail-fast siblings hear "cancel". */
+	/* Its own parked heartbeat ends; fail-fast siblings hear "cancel";
+	 * a max-parallel slot may have freed. */
 	http_wake(n, WAIT_CANCEL, 0);
+	http_wake(n, WAIT_JOBS, 0);
 	return ret;
 }
 
@@ -1399,8 +1577,10 @@ int sched_cancel_run(struct node *n, int64_t run_id, const char *actor)
 	char *why = guts_xasprintf("cancelled by %s", actor ? actor : "guts");
 
 	pthread_mutex_lock(&n->sched_lock);
+	defer_begin();
 	cancel_locked(n, run_id, why);
 	advance_locked(n, run_id);
+	defer_end(n);
 	pthread_mutex_unlock(&n->sched_lock);
 	free(why);
 	/* Heartbeats parked on these jobs answer "cancel" now. */
@@ -1418,6 +1598,7 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 	int ret;
 
 	pthread_mutex_lock(&n->sched_lock);
+	defer_begin();
 	ret = load_run(n, run_id, &run);
 	if (ret < 0)
 		goto out;
@@ -1524,6 +1705,7 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 	if (ret == 0)
 		advance_locked(n, run_id);
 out:
+	defer_end(n);
 	pthread_mutex_unlock(&n->sched_lock);
 	guts_workflow_free(wf);
 	json_decref(run);
@@ -1540,18 +1722,39 @@ static void lose_lease(struct node *n, const json_t *job)
 {
 	int64_t id = jint(job, "id"), lost = jint(job, "lost") + 1;
 	int64_t attempt = jint(job, "attempt");
+	json_t *run = NULL;
+	int cancelled = jint(job, "cancel_requested") != 0;
 
-	if (lost > n->cfg.max_runner_lost) {
-		sched_log_note(n, id,
-			       "##[error]The runner of attempt %lld stopped "
-			       "answering; giving up after %lld attempts "
-			       "(runner_lost)",
-			       (long long)attempt, (long long)lost);
-		finish_job_locked(n, id, "failure", NULL, "runner_lost");
+	if (load_run(n, jint(job, "run_id"), &run) == 0)
+		cancelled |= jint(run, "cancel_requested") != 0;
+	json_decref(run);
+	if (cancelled || lost > n->cfg.max_runner_lost) {
+		/* A cancelled job is not retried; a third loss ends it. */
+		if (cancelled)
+			sched_log_note(n, id,
+				       "##[warning]The runner of attempt %lld "
+				       "stopped answering after the job was "
+				       "cancelled",
+				       (long long)attempt);
+		else
+			sched_log_note(n, id,
+				       "##[error]The runner of attempt %lld "
+				       "stopped answering; giving up after "
+				       "%lld attempts (runner_lost)",
+				       (long long)attempt, (long long)lost);
+		if (store_begin(n->st) == 0) {
+			finish_job_locked(n, id,
+					  cancelled ? "cancelled" : "failure",
+					  NULL, "runner_lost");
+			store_commit(n->st);
+		}
 		advance_locked(n, jint(job, "run_id"));
 		archive_log(n, id);
 		return;
 	}
+	/* Under the job lock: an append of the old attempt cannot undo the
+	 * reset of the log's acknowledged offset. */
+	pthread_mutex_lock(node_job_lock(n, id));
 	store_exec(
 	    n->st,
 	    "UPDATE jobs SET status = 'queued', attempt = $2, lost = $3, "
@@ -1562,6 +1765,7 @@ static void lose_lease(struct node *n, const json_t *job)
 	    NULL);
 	store_exec(n->st, "DELETE FROM steps WHERE job_id = $1",
 		   STORE_ARGS(SI(id)), NULL);
+	pthread_mutex_unlock(node_job_lock(n, id));
 	sched_log_note(
 	    n, id,
 	    "##[warning]The runner of attempt %lld stopped answering "
@@ -1579,6 +1783,7 @@ void sched_tick(struct node *n)
 	int woke = 0;
 
 	pthread_mutex_lock(&n->sched_lock);
+	defer_begin();
 	if (store_query(n->st,
 			"SELECT * FROM jobs WHERE status = 'in_progress' AND "
 			"lease_expires < $1",
@@ -1638,6 +1843,7 @@ void sched_tick(struct node *n)
 	}
 	json_decref(rows);
 	json_decref(runners);
+	defer_end(n);
 	pthread_mutex_unlock(&n->sched_lock);
 	if (woke)
 		http_wake(n, WAIT_JOBS, 0);

@@ -56,11 +56,17 @@ int sched_claim(struct node *n, int64_t runner_id, json_t **lease);
 int sched_check_lease(struct node *n, int64_t job_id, int64_t attempt,
 		      const char *lease, json_t **job);
 
-int sched_heartbeat(struct node *n, int64_t job_id, int *cancel,
-		    int64_t *expires_ms);
-int sched_step(struct node *n, int64_t job_id, int64_t number,
-	       const json_t *body);
-int sched_complete(struct node *n, int64_t job_id, const char *conclusion,
+/*
+ * The runner's job calls.  Each re-checks the fence (@attempt and @lease)
+ * under the lock a lost lease takes, so a stale runner's call can never
+ * land on the next attempt: GUTS_EPERM when the lease is gone.
+ */
+int sched_heartbeat(struct node *n, int64_t job_id, int64_t attempt,
+		    const char *lease, int *cancel, int64_t *expires_ms);
+int sched_step(struct node *n, int64_t job_id, int64_t attempt,
+	       const char *lease, int64_t number, const json_t *body);
+int sched_complete(struct node *n, int64_t job_id, int64_t attempt,
+		   const char *lease, const char *conclusion,
 		   const json_t *outputs, const char *reason);
 
 int sched_cancel_run(struct node *n, int64_t run_id, const char *actor);
@@ -80,8 +86,9 @@ int sched_post_status(struct node *n, int64_t repo_id, const char *sha,
 		      const char *creator);
 
 /* Job log appends (the runner's /logs call); see joblog.h. */
-int sched_log_append(struct node *n, int64_t job_id, int64_t offset,
-		     const char *data, size_t len, int64_t *acked);
+int sched_log_append(struct node *n, int64_t job_id, int64_t attempt,
+		     const char *lease, int64_t offset, const char *data,
+		     size_t len, int64_t *acked);
 /* A line the node writes into a job's log. */
 void sched_log_note(struct node *n, int64_t job_id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

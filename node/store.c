@@ -122,6 +122,7 @@ int store_begin(struct store *st)
 	}
 	st->in_tx = 1;
 	st->tx_failed = 0;
+	st->owner = pthread_self();
 	return 0;
 }
 
@@ -129,6 +130,9 @@ int store_commit(struct store *st)
 {
 	int ret = 0;
 
+	/* Not ours: a store_begin() that failed took no lock. */
+	if (st->in_tx <= 0 || !pthread_equal(st->owner, pthread_self()))
+		return guts_error(GUTS_EDB, "commit without a transaction");
 	if (--st->in_tx == 0) {
 		if (st->tx_failed) {
 			st->ops->rollback(st);
@@ -144,6 +148,8 @@ int store_commit(struct store *st)
 
 void store_rollback(struct store *st)
 {
+	if (st->in_tx <= 0 || !pthread_equal(st->owner, pthread_self()))
+		return;
 	if (--st->in_tx == 0)
 		st->ops->rollback(st);
 	else

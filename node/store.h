@@ -61,6 +61,7 @@ struct store {
 	void *impl;
 	pthread_mutex_t lock; /* recursive */
 	int in_tx, tx_failed;
+	pthread_t owner; /* of the open transaction */
 };
 
 /** Open the store at @url ("sqlite:PATH") and migrate it. */

@@ -78,10 +78,21 @@ static int record(struct node *n, int64_t repo_id, const char *path,
 	*created = 0;
 	opts.read_reusable = rd ? read_reusable : NULL;
 	opts.read_ud = rd;
-	guts_diags_init(&d, path ? path : ".guts/workflows/(posted).yml");
-	valid = guts_workflow_parse(&wf, path ? path : "(posted)", text, len,
-				    &opts, &d) == 0;
-	p = path ? guts_xstrdup(path) : path_for(wf);
+	if (path) {
+		p = guts_xstrdup(path);
+	} else {
+		/* Posted text: its path comes from its name, when it has one
+		 * that parses, and the messages then name that path. */
+		struct guts_workflow *w0 = NULL;
+
+		guts_diags_init(&d, "workflow.yml");
+		guts_workflow_parse(&w0, "workflow.yml", text, len, &opts, &d);
+		guts_diags_release(&d);
+		p = path_for(w0);
+		guts_workflow_free(w0);
+	}
+	guts_diags_init(&d, p);
+	valid = guts_workflow_parse(&wf, p, text, len, &opts, &d) == 0;
 	if (!valid) {
 		char *line, *save = NULL;
 
@@ -99,10 +110,18 @@ static int record(struct node *n, int64_t repo_id, const char *path,
 		for (size_t i = 0; i < wf->nr_jobs; i++)
 			json_array_append_new(jobs,
 					      json_string(wf->jobs[i].id));
-		env =
-		    json_dumps(wf->env ? wf->env : json_object(), JSON_COMPACT);
+		env = wf->env ? json_dumps(wf->env, JSON_COMPACT)
+			      : guts_xstrdup("{}");
 	}
 	guts_diags_release(&d);
+	if (!valid && strict) {
+		/* Refused: nothing is written; the errors go back. */
+		*row = json_pack("{s:s, s:O}", "path", p, "errors", errors);
+		ret =
+		    guts_error(GUTS_EINVAL, "%s is not a valid workflow: %s", p,
+			       json_string_value(json_array_get(errors, 0)));
+		goto out;
+	}
 	name = valid && wf->name ? wf->name : base_name(p);
 	errs = json_dumps(errors, JSON_COMPACT);
 	trig = json_dumps(triggers, JSON_COMPACT);
@@ -126,10 +145,7 @@ static int record(struct node *n, int64_t repo_id, const char *path,
 		       SI(valid), SS(errs), SS(trig), SS(env), SS(jb),
 		       SI(store_now_ms())),
 	    row);
-	if (ret == 0 && !valid && strict)
-		ret =
-		    guts_error(GUTS_EINVAL, "%s is not a valid workflow: %s", p,
-			       json_string_value(json_array_get(errors, 0)));
+out:
 	guts_workflow_free(wf);
 	json_decref(errors);
 	json_decref(triggers);

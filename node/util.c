@@ -40,7 +40,7 @@ void nlog(enum log_level level, const char *fmt, ...)
 }
 
 void node_audit(struct node *n, const char *actor, const char *action,
-		const char *object, const json_t *detail)
+		const char *object, json_t *detail)
 {
 	char *d = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 
@@ -53,6 +53,7 @@ void node_audit(struct node *n, const char *actor, const char *action,
 		nlog(LOG_ERROR, "audit: %s %s: %s", action, object,
 		     guts_error_message());
 	free(d);
+	json_decref((json_t *)detail);
 }
 
 char *node_token_new(const char *prefix)

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +272,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pthread_detach(sig_thread);
+	/*
+	 * An embedded runner drains when its node dies (kill -9 included):
+	 * it finishes its jobs, reporting them to the node that comes back,
+	 * and exits; the new node starts a fresh one with the same token.
+	 */
+	if (getenv("GUTS_RUNNER_PARENT")) {
+		char *end;
+		long parent = strtol(getenv("GUTS_RUNNER_PARENT"), &end, 10);
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (*end || getppid() != (pid_t)parent)
+			kill(getpid(), SIGTERM);
+	}
 
 	status = run(&r);
 

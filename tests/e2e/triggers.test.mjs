@@ -199,7 +199,6 @@ test('POST …/workflows creates (201), updates (200), refuses invalid YAML (422
 });
 
 test('the 422 of an invalid posted workflow lists the messages as a JSON array',
-     { todo: 'node bug: error.errors is the JSON text of the array (a string), not an array' },
      async () => {
   const bad = await node.api('POST', '/api/repos/admin/posted/workflows',
                              { yaml: 'on: push\njobs:\n  a:\n    steps:\n      - run: x\n' });
