@@ -17,18 +17,33 @@ bn_die() {
 	exit 1
 }
 
-bn_cleanup() {
-	local p i
-	for p in $BN_PIDS; do
-		kill -TERM "$p" 2>/dev/null || true
+# bn_kill PID: SIGTERM, then SIGKILL after 10 s.  A node's embedded runners
+# are killed at once: an idle one drains only when its 30 s `next` long-poll
+# ends, and the node waits for them; the benchmarks are done with them.
+bn_kill() {
+	local p=$1 c kids i
+	kids=$(bn_children "$p")
+	kill -TERM "$p" 2>/dev/null || return 0
+	for c in $kids; do
+		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = guts-runner ] &&
+			kill -KILL "$c" 2>/dev/null
 	done
+	for i in $(seq 200); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$p" 2>/dev/null; then
+		kids="$kids $(bn_children "$p")"
+		# shellcheck disable=SC2086
+		kill -KILL "$p" $kids 2>/dev/null || true
+	fi
+	wait "$p" 2>/dev/null || true
+}
+
+bn_cleanup() {
+	local p
 	for p in $BN_PIDS; do
-		for i in $(seq 100); do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
+		bn_kill "$p"
 	done
 	BN_PIDS=""
 	[ -n "$BN_TMP" ] && rm -rf "$BN_TMP"
@@ -59,13 +74,7 @@ bn_spawn() {
 # bn_stop PID: stop one process started by bn_spawn and wait for it.
 bn_stop() {
 	local p=$1 i rest=""
-	kill -TERM "$p" 2>/dev/null || true
-	for i in $(seq 200); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$p" 2>/dev/null || true
-	wait "$p" 2>/dev/null || true
+	bn_kill "$p"
 	for i in $BN_PIDS; do
 		[ "$i" = "$p" ] || rest="$rest $i"
 	done
