@@ -12,6 +12,7 @@
 # shellcheck disable=SC2154
 set -eu
 BN_NAME=http
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 bn_init "${1:-build}"
 command -v wrk >/dev/null 2>&1 ||
@@ -29,7 +30,7 @@ bn_nginx "$BN_TMP/nginx"
 path=/api/repos/o/r/runs/1
 declare -A best
 for cfg in nginx n4 n4anon n2; do best[$cfg]=0; done
-for r in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
 	for cfg in nginx n4 n4anon n2; do
 		case $cfg in
 		nginx) v=$(bn_wrk "$nginx_url/run.json") ;;

@@ -13,6 +13,7 @@
 # shellcheck disable=SC2154
 set -eu
 BN_NAME=latency
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 bn_init "${1:-build}"
 [ -x "$BN_BIN/guts-runner" ] ||
@@ -64,14 +65,13 @@ wait_run() {
 	bn_die "the run of $sha did not complete in 60 s"
 }
 
-# step_time RUN: the nanoseconds `date +%s%N` printed in RUN's job.
-step_time() {
-	local job t
+# job_log RUN FILE: the log of RUN's (only) job into FILE.
+job_log() {
+	local job
 	job=$(bn_api "$n_url" "$n_token" GET "/api/repos/o/ci/runs/$1/jobs" | first_id)
-	t=$(bn_api "$n_url" "$n_token" GET "/api/repos/o/ci/jobs/$job/logs" |
-		grep -oE '^[^ ]+ [0-9]{19}$' | head -n 1 | cut -d' ' -f2)
-	[ -n "$t" ] || bn_die "no date +%s%N line in the log of job $job"
-	echo "$t"
+	bn_api "$n_url" "$n_token" GET "/api/repos/o/ci/jobs/$job/logs" >"$2"
+	grep -qE '^[^ ]+ [0-9]{19}$' "$2" ||
+		bn_die "no date +%s%N line in the log of job $job"
 }
 
 # The first push of each (the branch's creation) warms both up, runner too.
@@ -84,15 +84,15 @@ git -C "$ci" push -q origin main 2>/dev/null
 wait_run "$(git -C "$ci" rev-parse HEAD)" >/dev/null
 
 : >"$BN_TMP/base"
-: >"$BN_TMP/lat"
-: >"$BN_TMP/cipush"
+: >"$BN_TMP/ci.times"
+mkdir "$BN_TMP/logs"
 for i in $(seq "$N"); do
 	echo "$i" >"$plain/n"
 	bn_commit "$plain" "push $i"
 	t0=$(now_us)
 	git -C "$plain" push -q origin main 2>/dev/null
 	t1=$(now_us)
-	echo "$(((t1 - t0) / 1000)).$(((t1 - t0) % 1000 / 100))" >>"$BN_TMP/base"
+	echo "$((t1 - t0))" >>"$BN_TMP/base"
 
 	echo "$i" >"$ci/n"
 	bn_commit "$ci" "push $i"
@@ -100,20 +100,49 @@ for i in $(seq "$N"); do
 	t0=$(now_us)
 	git -C "$ci" push -q origin main 2>/dev/null
 	t1=$(now_us)
-	echo "$(((t1 - t0) / 1000)).$(((t1 - t0) % 1000 / 100))" >>"$BN_TMP/cipush"
-	run=$(wait_run "$sha")
-	ts=$(step_time "$run")
-	d=$((ts / 1000 - t0))
-	echo "$((d / 1000)).$((d % 1000 / 100))" >>"$BN_TMP/lat"
+	echo "$t0 $t1" >>"$BN_TMP/ci.times"
+	job_log "$(wait_run "$sha")" "$BN_TMP/logs/$i"
 done
 
-read -r lmed lp90 lmin lmax _ <<<"$(bn_stats <"$BN_TMP/lat")"
-read -r bmed bp90 _ _ _ <<<"$(bn_stats <"$BN_TMP/base")"
-read -r cmed _ _ _ _ <<<"$(bn_stats <"$BN_TMP/cipush")"
-echo "push -> first step running ($N pushes, --runners 1; ms)"
-printf '  baseline git push, no workflows: median %7.1f  p90 %7.1f\n' "$bmed" "$bp90"
-printf '  git push with a workflow:        median %7.1f\n' "$cmed"
-printf '  push -> step running:            median %7.1f  p90 %7.1f  (min %.1f, max %.1f; target median < 100)\n' \
-	"$lmed" "$lp90" "$lmin" "$lmax"
-printf '  difference %.1f ms, ratio %.2fx the bare push\n' \
-	"$(bn_calc "$lmed - $bmed")" "$(bn_calc "$lmed / $bmed")"
+# The job log's timestamps (the runner's clock, this machine's) split the
+# latency: the runner's first line (the lease is in), `##[step 1]` (the
+# sandbox is up), and the time the step printed.
+"$BN_PY" - "$BN_TMP" "$N" <<'PY'
+import datetime, re, statistics, sys
+
+tmp, n = sys.argv[1], int(sys.argv[2])
+def ms(us):
+    return us / 1000.0
+def ts(line):
+    t = datetime.datetime.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+    t = t.replace(tzinfo=datetime.timezone.utc)
+    return round(t.timestamp() * 1e6)
+def med(v):
+    return statistics.median(v)
+def p90(v):
+    v = sorted(v)
+    return v[min(len(v) - 1, -(-9 * len(v) // 10) - 1)]
+
+base = [ms(int(x)) for x in open(tmp + "/base").read().split()]
+push, lease, step, lat = [], [], [], []
+for i, row in enumerate(open(tmp + "/ci.times").read().splitlines(), 1):
+    t0, t1 = (int(x) for x in row.split())
+    lines = open("%s/logs/%d" % (tmp, i)).read().splitlines()
+    first = ts(lines[0])
+    s1 = next(ts(l) for l in lines if " ##[step 1]" in l)
+    printed = next(int(l.split(" ", 1)[1]) // 1000 for l in lines
+                   if re.match(r"^\S+ [0-9]{19}$", l))
+    push.append(ms(t1 - t0))
+    lease.append(ms(first - t0))
+    step.append(ms(s1 - t0))
+    lat.append(ms(printed - t0))
+
+print("push -> first step running (%d pushes, --runners 1; ms from right before git push)" % n)
+print("  baseline git push, no workflows:      median %7.1f  p90 %7.1f" % (med(base), p90(base)))
+print("  push -> step running (date +%%s%%N):    median %7.1f  p90 %7.1f  "
+      "(min %.1f, max %.1f; target median < 100)" % (med(lat), p90(lat), min(lat), max(lat)))
+print("  difference %.1f ms, ratio %.2fx the bare push" % (med(lat) - med(base), med(lat) / med(base)))
+print("  where it goes (medians): git push with a workflow exits %.1f; the runner's first"
+      " log line %.1f; ##[step 1] (sandbox up) %.1f; the step's date %.1f"
+      % (med(push), med(lease), med(step), med(lat)))
+PY

@@ -172,6 +172,18 @@ bn_rss() {
 	echo "$rss $hwm"
 }
 
+# bn_cpu PID...: CPU seconds used by the processes and their reaped
+# children (utime + stime + cutime + cstime).
+bn_cpu() {
+	local p t=0 v
+	for p in "$@"; do
+		# The fields after the command name, which may hold spaces.
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13 + $14 + $15}')
+		t=$((t + ${v:-0}))
+	done
+	bn_calc "'%.2f' % ($t / $(getconf CLK_TCK).0)"
+}
+
 # bn_free_port: a port the kernel considers free right now.
 bn_free_port() {
 	"$BN_PY" -c 'import socket

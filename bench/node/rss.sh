@@ -10,6 +10,7 @@
 # shellcheck disable=SC2154
 set -eu
 BN_NAME=rss
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 bn_init "${1:-build}"
 BUDGET=20480 # kB

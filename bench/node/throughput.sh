@@ -11,6 +11,7 @@
 # shellcheck disable=SC2154
 set -eu
 BN_NAME=throughput
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 bn_init "${1:-build}"
 [ -x "$BN_BIN/guts-runner" ] ||
@@ -54,6 +55,12 @@ YAML
 bn_commit "$work" "$JOBS jobs"
 sleep 1 # the runners' first long-polls are in
 
+runners=""
+for c in $(bn_children "$n_pid"); do
+	[ "$(cat "/proc/$c/comm" 2>/dev/null)" = guts-runner ] && runners="$runners $c"
+done
+# shellcheck disable=SC2086
+read -r node_cpu0 runners_cpu0 <<<"$(bn_cpu "$n_pid") $(bn_cpu $runners)"
 t0=$(now_us)
 git -C "$work" push -q origin main 2>/dev/null
 tpush=$(now_us)
@@ -71,6 +78,8 @@ case $body in
 esac
 
 run_us=$((t1 - t0))
+# shellcheck disable=SC2086
+read -r node_cpu1 runners_cpu1 <<<"$(bn_cpu "$n_pid") $(bn_cpu $runners)"
 echo "$JOBS trivial jobs through 2 embedded runners (4 matrix jobs x $LEGS legs, one push)"
 printf '  baseline %s, %d sequential: %6.2f s  %7.1f sandboxes/s\n' \
 	"${base[*]}" "$JOBS" "$(bn_calc "$base_us / 1e6")" "$(bn_calc "$JOBS * 1e6 / $base_us")"
@@ -78,3 +87,5 @@ printf '  push -> run completed: %.2f s (git push %.2f s)  %7.1f jobs/s  %.1f ms
 	"$(bn_calc "$run_us / 1e6")" "$(bn_calc "($tpush - $t0) / 1e6")" \
 	"$(bn_calc "$JOBS * 1e6 / $run_us")" "$(bn_calc "2 * $run_us / 1e3 / $JOBS")"
 printf '  ratio: %.3fx the baseline sandboxes/s\n' "$(bn_calc "$base_us / $run_us")"
+printf '  CPU during the run: guts-node %.2f s, the 2 runners with their sandboxes %.2f s (of %.2f s wall x 2 cores)\n' \
+	"$(bn_calc "$node_cpu1 - $node_cpu0")" "$(bn_calc "$runners_cpu1 - $runners_cpu0")" "$(bn_calc "$run_us / 1e6")"
