@@ -5,7 +5,7 @@
 #   make test         unit tests, then conformance when ../shared/conformance exists
 #   make asan         the unit tests and conformance under ASan+UBSan (build-asan/)
 #   make fuzz         the libFuzzer targets with clang (build-fuzz/fuzz/)
-#   make bench        build and run the benchmarks in bench/
+#   make bench        build and run the benchmarks in bench/ (and bench/node/)
 #   make conformance  the conformance suites only
 #   make format       clang-format every C file
 #
@@ -56,6 +56,7 @@ fuzz: deps
 	@echo "fuzz targets are in build-fuzz/fuzz/; scripts/fuzz.sh runs them"
 
 bench: build
+	@scripts/deps.sh --bench
 	@scripts/bench.sh $(BUILD)
 
 format:

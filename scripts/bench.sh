@@ -1,6 +1,7 @@
 #!/bin/sh
-# Run every benchmark in bench/; each prints its figures and a ratio against
-# a baseline measured in the same run.
+# Run every benchmark in bench/, then the node's in bench/node/ when
+# guts-node is built; each prints its figures and a ratio against a baseline
+# measured in the same run.
 #
 #   scripts/bench.sh [BUILD_DIR]
 set -eu
@@ -15,3 +16,7 @@ for b in "$build"/bench/bench_*; do
 	*) "$b" ;;
 	esac
 done
+
+if [ -x "$build/bin/guts-node" ]; then
+	"$(dirname "$0")/../bench/node/run.sh" "$build"
+fi

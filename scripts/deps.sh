@@ -5,7 +5,21 @@
 #
 #   scripts/deps.sh           install what is missing
 #   scripts/deps.sh --check   exit 1 when something is missing, install nothing
+#   scripts/deps.sh --bench   also the benchmarks' packages (make bench)
 set -eu
+
+check=0
+bench=0
+for arg in "$@"; do
+	case $arg in
+	--check) check=1 ;;
+	--bench) bench=1 ;;
+	*)
+		echo "usage: scripts/deps.sh [--check] [--bench]" >&2
+		exit 2
+		;;
+	esac
+done
 
 PACKAGES="
 build-essential
@@ -27,6 +41,14 @@ libzstd-dev
 bubblewrap
 "
 
+# Only the node benchmarks (bench/node/) use these: a load generator and a
+# static web server to measure against.  make test does not install them.
+BENCH_PACKAGES="
+wrk
+nginx-light
+"
+[ "$bench" = 1 ] && PACKAGES="$PACKAGES $BENCH_PACKAGES"
+
 missing=""
 for p in $PACKAGES; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -40,7 +62,7 @@ command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 if [ -z "$missing" ]; then
 	exit 0
 fi
-if [ "${1:-}" = "--check" ]; then
+if [ "$check" = 1 ]; then
 	echo "deps: missing Debian packages:$missing" >&2
 	exit 1
 fi
