@@ -1,7 +1,7 @@
 // workflow_dispatch with typed inputs; cancel and re-run, without a runner.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { test, startNode, waitFor } from './harness.mjs';
+import { test, startNode, waitFor, git } from './harness.mjs';
 
 const DEPLOY = `name: Deploy
 on:
@@ -194,4 +194,52 @@ test('re-run of the cancelled run: 201, run_attempt 2, its jobs queued again', a
   const done = await node.waitRun(repo.full, run.id, 5000);
   assert.equal(done.run_attempt, 2);
   assert.equal(done.conclusion, 'cancelled');
+});
+
+const GROUPED = `name: Grouped
+on: workflow_dispatch
+concurrency:
+  group: only-one
+jobs:
+  wait:
+    runs-on: nowhere
+    steps:
+      - run: echo never
+`;
+
+test('concurrency group: a queued run replaced by a newer one concludes cancelled; the newer one is not stuck behind it', async () => {
+  const up = await node.api('POST', `/api/repos/${repo.full}/workflows`,
+                            { yaml: GROUPED, path: '.guts/workflows/grouped.yml' });
+  assert.equal(up.status, 201, up.text);
+  const a = await dispatch({ workflow: 'grouped.yml' });
+  assert.equal(a.status, 201, a.text);
+  const b = await dispatch({ workflow: 'grouped.yml' });
+  assert.equal(b.status, 201, b.text);
+  const first = await waitFor(async () => {
+    const r = await node.api('GET', `/api/repos/${repo.full}/runs/${a.json.id}`);
+    return r.json.status === 'completed' && r.json;
+  }, 5000, 'the replaced run to conclude');
+  assert.equal(first.conclusion, 'cancelled');
+  const second = await node.api('GET', `/api/repos/${repo.full}/runs/${b.json.id}`);
+  assert.equal(second.json.status, 'queued');
+  assert.doesNotMatch(second.json.reason || '', /waiting for the other run/);
+  // and cancelling the newer one works too
+  const c = await node.api('POST', `/api/repos/${repo.full}/runs/${b.json.id}/cancel`);
+  assert.equal(c.status, 202, c.text);
+  const done = await waitFor(async () => {
+    const r = await node.api('GET', `/api/repos/${repo.full}/runs/${b.json.id}`);
+    return r.json.status === 'completed' && r.json;
+  }, 5000, 'the cancelled run to conclude');
+  assert.equal(done.conclusion, 'cancelled');
+});
+
+test('dispatch at a tag records the tag ref, not a branch', async () => {
+  await git(['tag', 'v1'], repo.dir);
+  await git(['push', '-q', node.remote(repo.full), 'refs/tags/v1'], repo.dir);
+  const r = await dispatch({ workflow: 'deploy.yml', ref: 'v1', inputs: { version: '1' } });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.json.ref, 'refs/tags/v1');
+  assert.equal(r.json.head_branch, null);
+  const bad = await dispatch({ workflow: 'deploy.yml', ref: 'nope', inputs: { version: '1' } });
+  assert.equal(bad.status, 422, bad.text);
 });
