@@ -698,16 +698,8 @@ static void on_signal(int sig)
 
 static void remove_tree(const char *path)
 {
-	static const char *const rm[] = {"rm", "-rf", "--", NULL, NULL};
-	const char *argv[5];
-	struct guts_runcmd c = {0};
-	struct guts_runcmd_result r = {0};
-
-	memcpy(argv, rm, sizeof(argv));
-	argv[3] = path;
-	c.argv = argv;
-	if (guts_runcmd_run(&c, &r) == 0)
-		guts_runcmd_result_release(&r);
+	if (guts_remove_tree(path) < 0)
+		cli_fail(1, "%s", guts_error_message());
 }
 
 static char *cache_dir(void)

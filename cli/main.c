@@ -2,6 +2,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -55,6 +56,7 @@ int cli_fail(int status, const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
+	char **moved = NULL;
 	/* The sandbox agent is this binary too (see guts/sandbox.h). */
 	if (argc > 1 && !strcmp(argv[1], GUTS_SANDBOX_AGENT_ARG))
 		return guts_sandbox_agent_main(argc, argv);
@@ -114,12 +116,17 @@ int main(int argc, char **argv)
 			for (int i = 1; i < k; i++)
 				v[m++] = argv[i];
 			v[m] = NULL;
-			argv = v; /* lives until exit */
+			argv = moved = v;
 		}
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(commands[i].name, argv[1]))
-			return commands[i].fn(argc - 1, argv + 1);
+		if (!strcmp(commands[i].name, argv[1])) {
+			int status = commands[i].fn(argc - 1, argv + 1);
+
+			free(moved);
+			return status;
+		}
+	free(moved);
 	cli_fail(2, "'%s' is not a guts command. See 'guts --help'.", argv[1]);
 	return 2;
 }

@@ -42,7 +42,7 @@ static char *jdump(const json_t *v)
 	return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 }
 
-static struct guts_workflow *parse_source(const char *path, const char *src)
+static struct guts_workflow *parse_now(const char *path, const char *src)
 {
 	struct guts_workflow *wf = NULL;
 	struct guts_diags d;
@@ -52,6 +52,58 @@ static struct guts_workflow *parse_source(const char *path, const char *src)
 		wf = NULL;
 	guts_diags_release(&d);
 	return wf;
+}
+
+/*
+ * Parsed workflows by their text: a run's source never changes, and every
+ * job that completes advances its run, so without this a run of n jobs
+ * would parse its YAML n times.  Entries are counted references; all of
+ * this is under sched_lock.
+ */
+struct wf_entry {
+	char *src;
+	struct guts_workflow *wf;
+	int refs; /* holders, the cache included */
+	uint64_t used;
+};
+
+#define WF_CACHE 16
+static struct wf_entry *wf_cache[WF_CACHE];
+static uint64_t wf_clock;
+
+static void wf_unref(struct wf_entry *e)
+{
+	if (e && --e->refs == 0) {
+		guts_workflow_free(e->wf);
+		free(e->src);
+		free(e);
+	}
+}
+
+static struct wf_entry *wf_get(const char *path, const char *src)
+{
+	size_t victim = 0;
+	struct wf_entry *e;
+
+	for (size_t i = 0; i < WF_CACHE; i++) {
+		e = wf_cache[i];
+		if (e && !strcmp(e->src, src)) {
+			e->refs++;
+			e->used = ++wf_clock;
+			return e;
+		}
+		if (!e ||
+		    (wf_cache[victim] && e->used < wf_cache[victim]->used))
+			victim = i;
+	}
+	e = guts_xcalloc(1, sizeof(*e));
+	e->src = guts_xstrdup(src);
+	e->wf = parse_now(path, src);
+	e->refs = 2; /* the cache's and the caller's */
+	e->used = ++wf_clock;
+	wf_unref(wf_cache[victim]);
+	wf_cache[victim] = e;
+	return e;
 }
 
 /* The validator's messages for an invalid workflow, one per line. */
@@ -85,19 +137,6 @@ static const char *job_display(const struct guts_wf_job *j)
 static char *context_name(const char *wf_name, const char *job_name)
 {
 	return guts_xasprintf("%s / %s", wf_name, job_name);
-}
-
-static enum guts_conclusion conclusion_of(const char *s)
-{
-	if (!s)
-		return GUTS_SKIPPED;
-	if (!strcmp(s, "success"))
-		return GUTS_SUCCESS;
-	if (!strcmp(s, "failure") || !strcmp(s, "timed_out"))
-		return GUTS_FAILURE;
-	if (!strcmp(s, "cancelled"))
-		return GUTS_CANCELLED;
-	return GUTS_SKIPPED;
 }
 
 /* The state a commit status takes for a job conclusion. */
@@ -426,15 +465,28 @@ static void need_state(void *ud, const char *id, enum guts_conclusion *result,
 }
 
 /* Load the run's jobs of its attempt into per-key state. */
+/*
+ * Load the run's jobs of its attempt into per-key state: counts from the
+ * store (so a run of n jobs costs O(keys) per look, not O(n)), then the
+ * outputs of the rows that have any.
+ */
 static int load_keys(struct node *n, const json_t *run, struct runstate *rs)
 {
-	json_t *rows, *row;
+	json_t *rows = NULL, *row;
 	size_t i;
 	int ret = store_query(
 	    n->st,
-	    "SELECT id, job_key, status, conclusion, outputs, "
-	    "leg FROM jobs WHERE run_id = $1 AND run_attempt "
-	    "= $2 ORDER BY id",
+	    "SELECT job_key, COUNT(*) AS nr, "
+	    "SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS done, "
+	    "SUM(CASE WHEN conclusion IN ('failure', 'timed_out') THEN 1 "
+	    "ELSE 0 END) AS failed, "
+	    "SUM(CASE WHEN conclusion = 'cancelled' THEN 1 ELSE 0 END) AS "
+	    "cancelled, "
+	    "SUM(CASE WHEN status = 'completed' AND conclusion IS NOT NULL AND "
+	    "conclusion NOT IN ('success', 'failure', 'timed_out', "
+	    "'cancelled') THEN 1 ELSE 0 END) AS skipped, "
+	    "MIN(CASE WHEN status = 'waiting' THEN id END) AS placeholder "
+	    "FROM jobs WHERE run_id = $1 AND run_attempt = $2 GROUP BY job_key",
 	    STORE_ARGS(SI(jint(run, "id")), SI(jint(run, "attempt"))), &rows);
 
 	if (ret < 0)
@@ -449,35 +501,37 @@ static int load_keys(struct node *n, const json_t *run, struct runstate *rs)
 	json_array_foreach(rows, i, row) {
 		int k = key_index(rs->wf, jstr(row, "job_key"));
 		struct keystate *s;
-		const char *st = jstr(row, "status");
-		enum guts_conclusion c;
-		json_t *out;
 
 		if (k < 0)
 			continue;
 		s = &rs->ks[k];
-		if (!s->rows)
-			s->result = GUTS_SUCCESS;
-		s->rows++;
-		if (!strcmp(st, "waiting")) {
+		s->rows = (int)jint(row, "nr");
+		s->done = jint(row, "done") == s->rows;
+		if (json_is_integer(json_object_get(row, "placeholder"))) {
 			s->placeholder = 1;
-			s->placeholder_id = jint(row, "id");
+			s->placeholder_id = jint(row, "placeholder");
 		}
-		if (strcmp(st, "completed")) {
-			s->done = 0;
-			continue;
-		}
-		c = conclusion_of(jstr(row, "conclusion"));
-		if (c == GUTS_FAILURE)
-			s->result = GUTS_FAILURE;
-		else if (c == GUTS_CANCELLED && s->result != GUTS_FAILURE)
-			s->result = GUTS_CANCELLED;
-		else if (c == GUTS_SKIPPED && s->result == GUTS_SUCCESS &&
-			 s->rows == 1)
-			s->result = GUTS_SKIPPED;
-		out = jparse(row, "outputs");
-		if (json_is_object(out))
-			json_object_update(s->outputs, out);
+		s->result = jint(row, "failed")		      ? GUTS_FAILURE
+			    : jint(row, "cancelled")	      ? GUTS_CANCELLED
+			    : jint(row, "skipped") == s->rows ? GUTS_SKIPPED
+							      : GUTS_SUCCESS;
+	}
+	json_decref(rows);
+	rows = NULL;
+	ret = store_query(
+	    n->st,
+	    "SELECT job_key, outputs FROM jobs WHERE run_id = $1 "
+	    "AND run_attempt = $2 AND status = 'completed' AND "
+	    "outputs IS NOT NULL AND outputs <> '{}' ORDER BY id",
+	    STORE_ARGS(SI(jint(run, "id")), SI(jint(run, "attempt"))), &rows);
+	if (ret < 0)
+		return ret;
+	json_array_foreach(rows, i, row) {
+		int k = key_index(rs->wf, jstr(row, "job_key"));
+		json_t *out = jparse(row, "outputs");
+
+		if (k >= 0 && json_is_object(out))
+			json_object_update(rs->ks[k].outputs, out);
 		json_decref(out);
 	}
 	json_decref(rows);
@@ -744,7 +798,8 @@ static void advance_locked(struct node *n, int64_t run_id)
 
 static void advance_run(struct node *n, int64_t run_id)
 {
-	struct guts_workflow *wf;
+	struct wf_entry *we;
+	const struct guts_workflow *wf;
 	struct runstate rs = {0};
 	json_t *run;
 	int changed = 1, queued = 0, all_done;
@@ -767,8 +822,10 @@ static void advance_run(struct node *n, int64_t run_id)
 		json_decref(run);
 		return;
 	}
-	wf = parse_source(jstr(run, "workflow_path"), jstr(run, "source"));
+	we = wf_get(jstr(run, "workflow_path"), jstr(run, "source"));
+	wf = we->wf;
 	if (!wf) {
+		wf_unref(we);
 		json_decref(run);
 		return;
 	}
@@ -778,7 +835,7 @@ static void advance_run(struct node *n, int64_t run_id)
 		nlog(LOG_ERROR, "run %lld: %s", (long long)run_id,
 		     guts_error_message());
 		free(rs.ks);
-		guts_workflow_free(wf);
+		wf_unref(we);
 		json_decref(run);
 		return;
 	}
@@ -817,7 +874,7 @@ static void advance_run(struct node *n, int64_t run_id)
 	for (size_t k = 0; k < wf->nr_jobs; k++)
 		json_decref(rs.ks[k].outputs);
 	free(rs.ks);
-	guts_workflow_free(wf);
+	wf_unref(we);
 	json_decref(run);
 	if (queued)
 		http_wake(n, WAIT_JOBS, 0);
@@ -925,7 +982,7 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 	store_exec(n->st, "UPDATE runs SET github = $2 WHERE id = $1",
 		   STORE_ARGS(SI(id), SS(gh_text)), NULL);
 	if (rq->source || jint(wfrow, "valid"))
-		wf = parse_source(jstr(wfrow, "path"), jstr(run, "source"));
+		wf = parse_now(jstr(wfrow, "path"), jstr(run, "source"));
 	if (!wf) {
 		/* Never dropped silently: a failed run that says why. */
 		json_t *errs = parse_errors(jstr(run, "workflow_path"),
@@ -1406,10 +1463,11 @@ static void post_job_statuses(struct node *n, const json_t *run,
 	}
 	json_decref(rows);
 	if (all) {
-		struct guts_workflow *wf = parse_source(
-		    jstr(run, "workflow_path"), jstr(run, "source"));
+		struct wf_entry *we =
+		    wf_get(jstr(run, "workflow_path"), jstr(run, "source"));
 		const struct guts_wf_job *j =
-		    wf ? guts_workflow_job(wf, jstr(job, "job_key")) : NULL;
+		    we->wf ? guts_workflow_job(we->wf, jstr(job, "job_key"))
+			   : NULL;
 
 		agg = failed	  ? "failure"
 		      : cancelled ? "cancelled"
@@ -1422,7 +1480,7 @@ static void post_job_statuses(struct node *n, const json_t *run,
 				  !jstr(job, "matrix") && reason ? reason : agg,
 				  url, "guts");
 		free(ctx);
-		guts_workflow_free(wf);
+		wf_unref(we);
 	}
 	free(url);
 }
@@ -1609,7 +1667,7 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 			       (long long)run_id, jstr(run, "status"));
 		goto out;
 	}
-	wf = parse_source(jstr(run, "workflow_path"), jstr(run, "source"));
+	wf = parse_now(jstr(run, "workflow_path"), jstr(run, "source"));
 	if (!wf) {
 		ret = guts_error(GUTS_EINVAL,
 				 "run %lld's workflow is invalid; push a fix "

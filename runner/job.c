@@ -538,18 +538,8 @@ static const char *const host_env[] = {
 
 static void remove_tree(const char *path)
 {
-	const char *chmod_argv[] = {"chmod", "-R", "u+rwX", "--", path, NULL};
-	const char *rm_argv[] = {"rm", "-rf", "--", path, NULL};
-	struct guts_runcmd c = {0};
-	struct guts_runcmd_result r = {0};
-
-	/* A job may leave read-only directories (module caches, ...). */
-	c.argv = chmod_argv;
-	if (guts_runcmd_run(&c, &r) == 0)
-		guts_runcmd_result_release(&r);
-	c.argv = rm_argv;
-	if (guts_runcmd_run(&c, &r) == 0)
-		guts_runcmd_result_release(&r);
+	if (guts_remove_tree(path) < 0)
+		fprintf(stderr, "guts-runner: %s\n", guts_error_message());
 }
 
 static int uses_checkout(const struct guts_wf_job *job)

@@ -91,4 +91,11 @@ int guts_builtin_has_post(const char *name);
 int guts_local_store_open(struct guts_artifact_store **out, const char *dir);
 void guts_artifact_store_free(struct guts_artifact_store *store);
 
+/**
+ * Remove @path and everything under it, in-process (no `rm -rf`): links
+ * are removed, never followed, and read-only directories a job left are
+ * made writable first.  0 when @path is gone (or was never there).
+ */
+int guts_remove_tree(const char *path);
+
 #endif

@@ -703,3 +703,26 @@ int guts__clear_dir(int fd, const char *what)
 {
 	return clear_at(fd, what, 0);
 }
+
+int guts_remove_tree(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ENOTDIR || errno == ELOOP)
+			return unlink(path) < 0 && errno != ENOENT
+				   ? guts_error_errno("cannot remove '%s'",
+						      path)
+				   : 0;
+		return guts_error_errno("cannot remove '%s'", path);
+	}
+	fchmod(fd, 0700);
+	rc = clear_at(fd, path, 0);
+	close(fd);
+	if (rc == 0 && rmdir(path) < 0 && errno != ENOENT)
+		rc = guts_error_errno("cannot remove '%s'", path);
+	return rc;
+}
