@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "guts/alloc.h"
+#include "guts/buf.h"
 #include "guts/error.h"
 #include "trigger.h"
 #include "banned.h"
@@ -32,6 +33,7 @@ struct git_stream {
 	struct gitx_ref_update *updates;
 	size_t nr;
 	int64_t *ids;
+	pthread_mutex_t *lock; /* held for a push until push_done() */
 };
 
 static void git_text(struct http_req *r, int status, const char *msg)
@@ -77,8 +79,30 @@ static void push_done(struct git_stream *s)
 			     s->updates[i].ref, s->updates[i].old_sha,
 			     s->updates[i].new_sha);
 	}
+	if (s->lock) {
+		pthread_mutex_unlock(s->lock);
+		s->lock = NULL;
+	}
 	if (s->nr)
 		trigger_process_pending(n);
+}
+
+static void add_cgi_headers(struct MHD_Response *resp,
+			    const struct gitx_cgi *cgi)
+{
+	for (char **h = cgi->headers; h && *h; h++) {
+		char *colon = strchr(*h, ':');
+		char *hn;
+
+		if (!colon)
+			continue;
+		hn = guts_xstrndup(*h, (size_t)(colon - *h));
+		colon++;
+		while (*colon == ' ')
+			colon++;
+		MHD_add_response_header(resp, hn, colon);
+		free(hn);
+	}
 }
 
 static ssize_t git_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -106,7 +130,7 @@ static ssize_t git_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (st != 0)
 			nlog(LOG_WARN, "git http-backend exited %d: %s", st,
 			     s->cgi.err ? s->cgi.err : "");
-		if (s->updates)
+		if (s->lock)
 			push_done(s);
 	}
 	return MHD_CONTENT_READER_END_OF_STREAM;
@@ -118,7 +142,7 @@ static void git_free(void *cls)
 
 	if (!s->finished) {
 		/* The client went away: let a push finish, stop a fetch. */
-		if (!s->updates)
+		if (!s->lock)
 			gitx_cgi_abort(&s->cgi);
 		else {
 			char buf[65536];
@@ -127,7 +151,7 @@ static void git_free(void *cls)
 				;
 		}
 		gitx_cgi_finish(&s->cgi);
-		if (s->updates)
+		if (s->lock)
 			push_done(s);
 	}
 	gitx_cgi_release(&s->cgi);
@@ -278,6 +302,8 @@ void api_git(struct http_req *r)
 			git_text(r, 400, msg);
 			goto out;
 		}
+		s->lock = &n->repo_locks[(uint64_t)s->repo_id % 16];
+		pthread_mutex_lock(s->lock);
 		s->ids = guts_xcalloc(s->nr + 1, sizeof(*s->ids));
 		ret = trigger_push_begin(n, s->repo_id, r->who.user, s->updates,
 					 s->nr, s->ids);
@@ -318,25 +344,47 @@ void api_git(struct http_req *r)
 			 "git could not serve this request\n");
 		goto out;
 	}
+	if (s->lock) {
+		/*
+		 * A push runs to its end here, in this call: the repository's
+		 * lock is then never held across calls, where another
+		 * request on the same MHD thread could wait for it forever.
+		 * receive-pack's answer (the report and progress) is small.
+		 */
+		struct guts_buf out;
+		char buf[65536];
+		ssize_t got;
+
+		guts_buf_init(&out, 64u << 20);
+		guts_buf_add(&out, s->cgi.pending, s->cgi.pending_len);
+		while ((got = read(s->cgi.out_fd, buf, sizeof(buf))) > 0)
+			if (guts_buf_add(&out, buf, (size_t)got) < 0)
+				break;
+		while (got > 0)
+			got = read(s->cgi.out_fd, buf, sizeof(buf));
+		ret = gitx_cgi_finish(&s->cgi);
+		s->finished = 1;
+		if (ret != 0)
+			nlog(LOG_WARN, "git http-backend exited %d: %s", ret,
+			     s->cgi.err ? s->cgi.err : "");
+		push_done(s);
+		resp = MHD_create_response_from_buffer(out.len, out.data,
+						       MHD_RESPMEM_MUST_COPY);
+		guts_buf_release(&out);
+		add_cgi_headers(resp, &s->cgi);
+		http_respond(r, s->cgi.status, resp);
+		gitx_cgi_release(&s->cgi);
+		goto out;
+	}
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536,
 						 git_read, s, git_free);
-	for (char **h = s->cgi.headers; h && *h; h++) {
-		char *colon = strchr(*h, ':');
-		char *hn;
-
-		if (!colon)
-			continue;
-		hn = guts_xstrndup(*h, (size_t)(colon - *h));
-		colon++;
-		while (*colon == ' ')
-			colon++;
-		MHD_add_response_header(resp, hn, colon);
-		free(hn);
-	}
+	add_cgi_headers(resp, &s->cgi);
 	http_respond(r, s->cgi.status, resp);
 	s = NULL; /* the response owns it */
 out:
 	if (s) {
+		if (s->lock)
+			pthread_mutex_unlock(s->lock);
 		gitx_ref_updates_free(s->updates, s->nr);
 		free(s->ids);
 		free(s->gitdir);

@@ -445,6 +445,8 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&n.sched_lock, NULL);
 	for (size_t i = 0; i < 64; i++)
 		pthread_mutex_init(&n.job_locks[i], NULL);
+	for (size_t i = 0; i < 16; i++)
+		pthread_mutex_init(&n.repo_locks[i], NULL);
 	n.repos_dir = guts_xasprintf("%s/repos", data);
 	n.logs_dir = guts_xasprintf("%s/logs", data);
 	n.tmp_dir = guts_xasprintf("%s/tmp", data);

@@ -49,6 +49,10 @@ struct node {
 	uint64_t wake_gen; /* bumped by every http_wake() */
 	/* Serialises the work on one job (log appends, completion). */
 	pthread_mutex_t job_locks[64];
+	/* A push to a repository, from git's start to the check of what
+	 * landed, excludes other pushes to it (so a later push cannot move a
+	 * ref before this one's update is seen). */
+	pthread_mutex_t repo_locks[16];
 	/* One push is processed at a time per node (run numbers, events). */
 	pthread_mutex_t push_lock;
 	/* Run and job state transitions happen one at a time. */

@@ -1229,7 +1229,8 @@ next_page:
 	rows = NULL;
 	ret = store_query(
 	    n->st,
-	    "SELECT * FROM jobs WHERE status = 'queued' AND id > $1 "
+	    "SELECT id, run_id, run_attempt, job_key, runs_on, strategy, "
+	    "attempt FROM jobs WHERE status = 'queued' AND id > $1 "
 	    "ORDER BY id LIMIT 200",
 	    STORE_ARGS(SI(after)), &rows);
 	if (ret < 0)
@@ -1280,7 +1281,13 @@ next_page:
 		else
 			store_rollback(n->st);
 		if (ret == 0 && changes == 1 && run) {
-			*lease = make_lease(n, row, run, lt, jt, exp);
+			json_t *full = NULL;
+
+			if (store_query_one(
+				n->st, "SELECT * FROM jobs WHERE id = $1",
+				STORE_ARGS(SI(jint(row, "id"))), &full) == 0)
+				*lease = make_lease(n, full, run, lt, jt, exp);
+			json_decref(full);
 			sched_log_note(n, jint(row, "id"),
 				       "Job attempt %lld on runner %s",
 				       (long long)jint(row, "attempt"),
