@@ -629,9 +629,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 		 * allowed. */
 		if (cl && strtoull(cl, NULL, 10) > r->body_cap) {
 			r->too_big = 1;
-			http_error(r, "too_large",
-				   "the request body is over %llu bytes",
-				   r->body_cap);
+			/*
+			 * Far over the cap: answer now and let MHD close the
+			 * connection.  Otherwise the body is read and dropped
+			 * first, so a client that writes its whole body before
+			 * reading sees the 413 instead of a broken pipe.
+			 */
+			if (strtoull(cl, NULL, 10) > r->body_cap + (64u << 20))
+				http_error(
+				    r, "too_large",
+				    "the request body is over %llu bytes",
+				    r->body_cap);
 			return MHD_YES;
 		}
 		if (r->is_git)

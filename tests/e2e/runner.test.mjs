@@ -377,3 +377,35 @@ describe('guts-node killed mid-run', () => {
     assert.deepEqual(seen, Array.from({ length: 30 }, (_, i) => i + 1), log);
   });
 });
+
+describe('guts-node with its embedded runner killed mid-run', () => {
+  let node, repo;
+  before(async () => {
+    if (skip) return;
+    node = new GutsNode({ runners: 1 });
+    await node.start();
+    repo = await node.makeRepo('count2', { '.guts/workflows/count.yml': COUNT });
+  });
+  after(async () => { await node?.stop(); });
+
+  test('(g) kill -9 of guts-node: its embedded runner finishes the job with the restarted node, each line once', { skip }, async () => {
+    const run = await dispatchRun(node, repo.full, 'count.yml');
+    const job = await waitInProgress(node, repo.full, run.id, 'count');
+    await waitFor(async () => /^\S+ line 3$/m.test(await node.log(repo.full, job.id)), 15000,
+                  'the first lines');
+    await node.kill9();
+    await sleep(300);
+    await node.start({ samePort: true });
+    const done = await node.waitRun(repo.full, run.id, 60000);
+    assert.equal(done.conclusion, 'success', JSON.stringify(done));
+    const j = await node.ok(200, 'GET', `/api/repos/${repo.full}/jobs/${job.id}`);
+    assert.equal(j.attempt, 1, 'the same attempt carried on');
+    const log = await node.log(repo.full, job.id);
+    const seen = [...log.matchAll(/^\S+ line (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(seen, Array.from({ length: 30 }, (_, i) => i + 1), log);
+    // The new node's embedded runner takes the next job.
+    const again = await dispatchRun(node, repo.full, 'count.yml');
+    const d2 = await node.waitRun(repo.full, again.id, 30000);
+    assert.equal(d2.conclusion, 'success');
+  });
+});
