@@ -280,24 +280,7 @@ static char *origin_url(void)
 {
 	static const char *const argv[] = {"git", "remote", "get-url", "origin",
 					   NULL};
-	struct guts_runcmd c = {0};
-	struct guts_runcmd_result r = {0};
-	char *out = NULL;
-
-	c.argv = argv;
-	c.timeout_ms = 30000;
-	if (guts_runcmd_run(&c, &r) < 0)
-		return NULL;
-	if (r.status == 0) {
-		size_t len = r.out_len;
-
-		while (len &&
-		       (r.out[len - 1] == '\n' || r.out[len - 1] == '\r'))
-			len--;
-		out = guts_xstrndup(r.out, len);
-	}
-	guts_runcmd_result_release(&r);
-	return out;
+	return guts_runcmd_line(argv, NULL);
 }
 
 int api_repo(struct api *a)

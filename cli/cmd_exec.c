@@ -198,31 +198,14 @@ struct repo {
 
 static char *git(const char *cwd, const char *const *args)
 {
-	struct guts_runcmd c = {0};
-	struct guts_runcmd_result r = {0};
 	const char *argv[16];
 	size_t n = 0;
-	char *out = NULL;
 
 	argv[n++] = "git";
 	while (*args && n < 15)
 		argv[n++] = *args++;
 	argv[n] = NULL;
-	c.argv = argv;
-	c.cwd = cwd;
-	c.timeout_ms = 30000;
-	if (guts_runcmd_run(&c, &r) < 0)
-		return NULL;
-	if (r.status == 0) {
-		size_t len = r.out_len;
-
-		while (len &&
-		       (r.out[len - 1] == '\n' || r.out[len - 1] == '\r'))
-			len--;
-		out = guts_xstrndup(r.out, len);
-	}
-	guts_runcmd_result_release(&r);
-	return out;
+	return guts_runcmd_line(argv, cwd);
 }
 
 static void make_lossy(char **p)
@@ -714,13 +697,6 @@ static char *cache_dir(void)
 	return guts_xasprintf("/tmp/guts-cache-%d", (int)getuid());
 }
 
-static const char *const host_env[] = {
-    "PATH",	    "LANG",	   "LANGUAGE",	  "LC_ALL",
-    "LC_CTYPE",	    "TZ",	   "USER",	  "LOGNAME",
-    "TERM",	    "http_proxy",  "https_proxy", "no_proxy",
-    "HTTP_PROXY",   "HTTPS_PROXY", "NO_PROXY",	  "SSL_CERT_FILE",
-    "SSL_CERT_DIR", NULL};
-
 int cmd_exec(int argc, char **argv)
 {
 	struct exec_args a = {0};
@@ -874,7 +850,7 @@ int cmd_exec(int argc, char **argv)
 	spec.run_id = run_id;
 	spec.cache_scope = scope;
 	spec.store = store;
-	spec.host_env = host_env;
+	spec.host_env = guts_host_env;
 	spec.matrix_filter = json_object_size(a.matrix) ? a.matrix : NULL;
 	spec.sink.event = print_event;
 	spec.sink.ud = &pr;

@@ -730,26 +730,30 @@ static void get_runs(struct http_req *r)
 	json_decref(repo);
 }
 
-/* The run of a /runs/{id} route, in the route's repository. */
-static int route_run(struct http_req *r, enum scope need, json_t **repo,
-		     json_t **run)
+/*
+ * The object of a /{kind}/{id} route in the route's repository: @sql
+ * selects it by id ($1) and repository ($2).  Answers and returns 0 when
+ * the repository or the object is not there.
+ */
+static int route_object(struct http_req *r, enum scope need, const char *sql,
+			const char *kind, json_t **repo, json_t **obj)
 {
 	int64_t id;
 	int ret;
 
-	*run = NULL;
+	*obj = NULL;
 	if (!route_repo(r, need, repo))
 		return 0;
 	if (!parse_id(r, r->params[2], &id)) {
 		json_decref(*repo);
 		return 0;
 	}
-	ret = store_query_one(
-	    r->node->st, "SELECT * FROM runs WHERE id = $1 AND repo_id = $2",
-	    STORE_ARGS(SI(id), SI(api_int(*repo, "id"))), run);
+	ret =
+	    store_query_one(r->node->st, sql,
+			    STORE_ARGS(SI(id), SI(api_int(*repo, "id"))), obj);
 	if (ret < 0) {
 		if (ret == GUTS_ENOTFOUND)
-			http_error(r, "not_found", "run %lld not found",
+			http_error(r, "not_found", "%s %lld not found", kind,
 				   (long long)id);
 		else
 			http_fail(r, ret);
@@ -757,6 +761,14 @@ static int route_run(struct http_req *r, enum scope need, json_t **repo,
 		return 0;
 	}
 	return 1;
+}
+
+static int route_run(struct http_req *r, enum scope need, json_t **repo,
+		     json_t **run)
+{
+	return route_object(r, need,
+			    "SELECT * FROM runs WHERE id = $1 AND repo_id = $2",
+			    "run", repo, run);
 }
 
 static void get_run(struct http_req *r)
@@ -997,31 +1009,10 @@ static void get_run_jobs(struct http_req *r)
 
 static int route_job(struct http_req *r, json_t **repo, json_t **job)
 {
-	int64_t id;
-	int ret;
-
-	*job = NULL;
-	if (!route_repo(r, SCOPE_READ, repo))
-		return 0;
-	if (!parse_id(r, r->params[2], &id)) {
-		json_decref(*repo);
-		return 0;
-	}
-	ret =
-	    store_query_one(r->node->st,
+	return route_object(r, SCOPE_READ,
 			    "SELECT j.* FROM jobs j JOIN runs u ON u.id = "
 			    "j.run_id WHERE j.id = $1 AND u.repo_id = $2",
-			    STORE_ARGS(SI(id), SI(api_int(*repo, "id"))), job);
-	if (ret < 0) {
-		if (ret == GUTS_ENOTFOUND)
-			http_error(r, "not_found", "job %lld not found",
-				   (long long)id);
-		else
-			http_fail(r, ret);
-		json_decref(*repo);
-		return 0;
-	}
-	return 1;
+			    "job", repo, job);
 }
 
 static void get_job(struct http_req *r)

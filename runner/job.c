@@ -529,13 +529,6 @@ static void job_log(struct runner_job *j, enum guts_log_kind kind,
 
 /* ---- running it -------------------------------------------------------- */
 
-static const char *const host_env[] = {
-    "PATH",	    "LANG",	   "LANGUAGE",	  "LC_ALL",
-    "LC_CTYPE",	    "TZ",	   "USER",	  "LOGNAME",
-    "TERM",	    "http_proxy",  "https_proxy", "no_proxy",
-    "HTTP_PROXY",   "HTTPS_PROXY", "NO_PROXY",	  "SSL_CERT_FILE",
-    "SSL_CERT_DIR", NULL};
-
 static void remove_tree(const char *path)
 {
 	if (guts_remove_tree(path) < 0)
@@ -689,7 +682,7 @@ static void run_job(struct runner_job *j, struct guts_job_result *res)
 	spec.cache_fallback_scope =
 	    fallback && strcmp(fallback, scope) ? fallback : NULL;
 	spec.store = j->r->store;
-	spec.host_env = host_env;
+	spec.host_env = guts_host_env;
 	spec.sink.event = job_sink;
 	spec.sink.ud = j;
 	spec.cancel = j->cancel;

@@ -34,20 +34,39 @@
 #define NEXT_WAIT_S 30
 #define NEXT_TIMEOUT_MS 40000
 
+/* An embedded runner's node (GUTS_RUNNER_PARENT), or 0. */
+static pid_t parent_node;
+
 static void *signal_main(void *arg)
 {
 	struct runner *r = arg;
 	sigset_t set;
-	int seen = 0;
+	int seen = 0, orphaned = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	for (;;) {
 		int sig, active;
 
 		if (sigwait(&set, &sig))
 			continue;
+		/*
+		 * SIGUSR1 is the parent-death signal of an embedded runner:
+		 * the node died.  The kernel sends it each time the runner is
+		 * handed from one of the dead node's threads to the next, so
+		 * it only ever means "drain", once.
+		 */
+		if (sig == SIGUSR1) {
+			if (orphaned || !parent_node)
+				continue;
+			orphaned = 1;
+			fprintf(stderr, "guts-runner: the node that started "
+					"this runner is gone\n");
+			if (seen)
+				continue;
+		}
 		seen++;
 		if (seen == 1) {
 			pthread_mutex_lock(&r->lock);
@@ -266,12 +285,8 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (pthread_create(&sig_thread, NULL, signal_main, &r)) {
-		fprintf(stderr, "guts-runner: cannot start a thread\n");
-		return 1;
-	}
-	pthread_detach(sig_thread);
 	/*
 	 * An embedded runner drains when its node dies (kill -9 included):
 	 * it finishes its jobs, reporting them to the node that comes back,
@@ -281,11 +296,17 @@ int main(int argc, char **argv)
 		char *end;
 		long parent = strtol(getenv("GUTS_RUNNER_PARENT"), &end, 10);
 
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		parent_node = (pid_t)parent;
+		prctl(PR_SET_PDEATHSIG, SIGUSR1);
 		if (*end || getppid() != (pid_t)parent)
-			kill(getpid(), SIGTERM);
+			kill(getpid(), SIGUSR1);
 	}
 
+	if (pthread_create(&sig_thread, NULL, signal_main, &r)) {
+		fprintf(stderr, "guts-runner: cannot start a thread\n");
+		return 1;
+	}
+	pthread_detach(sig_thread);
 	status = run(&r);
 
 	guts_artifact_store_free(r.store);

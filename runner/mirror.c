@@ -61,22 +61,6 @@ static void scrub(char *s, const char *secret)
 		memset(p, '*', n);
 }
 
-/* The last line of git's stderr that says something. */
-static char *last_words(const char *err)
-{
-	const char *end = err + strlen(err), *start;
-
-	while (end > err &&
-	       (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-		end--;
-	start = end;
-	while (start > err && start[-1] != '\n')
-		start--;
-	if (start == end)
-		return guts_xstrdup("(no message)");
-	return guts_xstrndup(start, (size_t)(end - start));
-}
-
 static int git(const char *const *argv, const char *const *envp,
 	       const char *what, const char *secret, const char *secret2)
 {
@@ -99,7 +83,7 @@ static int git(const char *const *argv, const char *const *envp,
 
 		scrub(res.err, secret);
 		scrub(res.err, secret2);
-		w = last_words(res.err);
+		w = guts_last_line(res.err);
 		rc = guts_error(GUTS_EGIT, "%s: git exited with %d: %s", what,
 				res.status, w);
 		free(w);

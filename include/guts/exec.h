@@ -152,4 +152,10 @@ int guts_job_run(const struct guts_job_spec *spec, struct guts_job_result *res);
 
 void guts_job_result_release(struct guts_job_result *res);
 
+/*
+ * The host variables a job inherits by default (PATH, the locale, TZ,
+ * proxies, CA files): what guts exec and the runner pass as host_env.
+ */
+extern const char *const guts_host_env[];
+
 #endif

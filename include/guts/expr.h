@@ -229,7 +229,7 @@ typedef enum guts_expr_status (*guts_expr_status_fn)(void *data);
  * failure('a', 'b') in a job's if: (GUTS_EXPR_STATUS_JOB_ARGS).
  */
 typedef enum guts_expr_status (*guts_expr_job_status_fn)(
-	const char *const *jobs, size_t nr_jobs, void *data);
+    const char *const *jobs, size_t nr_jobs, void *data);
 
 /**
  * Compute hashFiles(@patterns...): set *out to a fresh string (caller of the

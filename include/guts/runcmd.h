@@ -63,4 +63,14 @@ void guts_spawnattr_fresh(posix_spawnattr_t *attr);
 /** Free what a run left in @res; safe on a zeroed or released result. */
 void guts_runcmd_result_release(struct guts_runcmd_result *res);
 
+/**
+ * Run @argv (in @cwd, NULL: here; 30 s at most) and return its standard
+ * output without the trailing newline when it exits 0, else NULL: for
+ * one-line answers (`git rev-parse HEAD`).
+ */
+char *guts_runcmd_line(const char *const *argv, const char *cwd);
+
+/** The last line of @text that says something ("(no message)" if none). */
+char *guts_last_line(const char *text);
+
 #endif

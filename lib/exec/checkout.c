@@ -68,22 +68,6 @@ static void git_env(struct guts_strvec *env)
 	guts_strvec_push(env, "GCM_INTERACTIVE=never");
 }
 
-/* The last line of git's stderr that says something, for messages. */
-static char *last_line(const char *err)
-{
-	const char *end = err + strlen(err), *start;
-
-	while (end > err &&
-	       (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-		end--;
-	start = end;
-	while (start > err && start[-1] != '\n')
-		start--;
-	if (start == end)
-		return guts_xstrdup("(no message)");
-	return guts_xstrndup(start, (size_t)(end - start));
-}
-
 /*
  * Run git with @args (NULL-terminated).  *@out gets stdout when not NULL.
  * GUTS_EGIT with git's last words when it fails.
@@ -126,7 +110,7 @@ static int git_run(struct git *g, const char *const *args, char **out)
 		goto out;
 	}
 	if (res.status != 0) {
-		char *why = last_line(res.err);
+		char *why = guts_last_line(res.err);
 
 		rc = guts_error(GUTS_EGIT,
 				CHECKOUT ": git %s failed (exit %d): %s",

@@ -746,3 +746,10 @@ void guts_job_result_release(struct guts_job_result *res)
 	free(res->summary);
 	memset(res, 0, sizeof(*res));
 }
+
+const char *const guts_host_env[] = {
+    "PATH",	    "LANG",	   "LANGUAGE",	  "LC_ALL",
+    "LC_CTYPE",	    "TZ",	   "USER",	  "LOGNAME",
+    "TERM",	    "http_proxy",  "https_proxy", "no_proxy",
+    "HTTP_PROXY",   "HTTPS_PROXY", "NO_PROXY",	  "SSL_CERT_FILE",
+    "SSL_CERT_DIR", NULL};

@@ -235,3 +235,41 @@ void guts_spawnattr_fresh(posix_spawnattr_t *attr)
 					   POSIX_SPAWN_SETSIGDEF |
 					   POSIX_SPAWN_SETPGROUP);
 }
+
+char *guts_runcmd_line(const char *const *argv, const char *cwd)
+{
+	struct guts_runcmd c = {0};
+	struct guts_runcmd_result r = {0};
+	char *out = NULL;
+
+	c.argv = argv;
+	c.cwd = cwd;
+	c.timeout_ms = 30000;
+	if (guts_runcmd_run(&c, &r) < 0)
+		return NULL;
+	if (r.status == 0) {
+		size_t len = r.out_len;
+
+		while (len &&
+		       (r.out[len - 1] == '\n' || r.out[len - 1] == '\r'))
+			len--;
+		out = guts_xstrndup(r.out, len);
+	}
+	guts_runcmd_result_release(&r);
+	return out;
+}
+
+char *guts_last_line(const char *text)
+{
+	const char *end = text + strlen(text), *start;
+
+	while (end > text &&
+	       (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+		end--;
+	start = end;
+	while (start > text && start[-1] != '\n')
+		start--;
+	if (start == end)
+		return guts_xstrdup("(no message)");
+	return guts_xstrndup(start, (size_t)(end - start));
+}
