@@ -583,7 +583,7 @@ static void get_workflows(struct http_req *r)
 		    STORE_ARGS(SI(api_int(repo, "id"))), &rows);
 	json_array_foreach(rows, i, row)
 		json_array_append_new(out, workflow_json(row, key, 0));
-	http_json(r, 200, out);
+	http_json_page(r, out);
 	json_decref(rows);
 	json_decref(repo);
 	free(key);
@@ -999,7 +999,7 @@ static void get_run_jobs(struct http_req *r)
 		    STORE_ARGS(SI(api_int(run, "id")), SI(attempt)), &rows);
 	json_array_foreach(rows, i, row)
 		json_array_append_new(out, job_json(r->node, row));
-	http_json(r, 200, out);
+	http_json_page(r, out);
 	json_decref(rows);
 	json_decref(run);
 	json_decref(repo);
@@ -1217,11 +1217,11 @@ static void get_statuses(struct http_req *r)
 	}
 	store_query(r->node->st,
 		    "SELECT * FROM statuses WHERE repo_id = $1 AND sha = $2 "
-		    "ORDER BY id DESC LIMIT 1000",
+		    "ORDER BY id DESC LIMIT 10000",
 		    STORE_ARGS(SI(api_int(repo, "id")), SS(sha)), &rows);
 	json_array_foreach(rows, i, row)
 		json_array_append_new(list, status_json(row));
-	http_json(r, 200, list);
+	http_json_page(r, list);
 	json_decref(rows);
 	json_decref(repo);
 }
@@ -1315,7 +1315,18 @@ static void get_audit(struct http_req *r)
 			      str_or_null(api_str(row, "object")), "detail", d,
 			      "created_at", tm(row, "created_at")));
 	}
-	http_json(r, 200, out);
+	{
+		json_t *cnt = NULL;
+		char *link = NULL;
+
+		if (store_query_one(r->node->st,
+				    "SELECT COUNT(*) AS c FROM audit", NULL, 0,
+				    &cnt) == 0)
+			link = http_link(r, api_int(cnt, "c"));
+		json_decref(cnt);
+		http_json_link(r, 200, out, link);
+		free(link);
+	}
 	json_decref(rows);
 }
 

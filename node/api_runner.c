@@ -127,7 +127,7 @@ void api_runners_list(struct http_req *r)
 			store_time_json(json_object_get(row, "created_at"))));
 	}
 	json_decref(rows);
-	http_json(r, 200, out);
+	http_json_page(r, out);
 }
 
 void api_runners_regtoken(struct http_req *r)

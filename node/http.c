@@ -240,6 +240,21 @@ char *http_link(struct http_req *r, int64_t total)
 	return guts_buf_detach(&b, NULL);
 }
 
+void http_json_page(struct http_req *r, json_t *all)
+{
+	int64_t limit, offset, total = (int64_t)json_array_size(all);
+	json_t *page = json_array();
+	char *link;
+
+	http_page(r, &limit, &offset);
+	for (int64_t i = offset; i < total && i < offset + limit; i++)
+		json_array_append(page, json_array_get(all, (size_t)i));
+	link = http_link(r, total);
+	json_decref(all);
+	http_json_link(r, 200, page, link);
+	free(link);
+}
+
 /* ---- authentication ----------------------------------------------------- */
 
 static int b64_decode(const char *in, char *out, size_t cap)

@@ -113,6 +113,8 @@ void http_respond(struct http_req *r, int status, void *response);
 void http_page(struct http_req *r, int64_t *limit, int64_t *offset);
 /* The Link header for a list of @total items, or NULL (malloc'd). */
 char *http_link(struct http_req *r, int64_t total);
+/* Answer 200 with the ?page= of @all (taken), and its Link header. */
+void http_json_page(struct http_req *r, json_t *all);
 
 /*
  * Park the request until http_wake(kind, key) (key 0 wakes every waiter of

@@ -74,3 +74,28 @@ test('only admins read the audit log', async () => {
   const anon = await node.api('GET', '/api/audit', undefined, null);
   assert.equal(anon.status, 401, anon.text);
 });
+
+test('every list pages with ?per_page= and a Link header: audit, workflows, jobs, statuses, runners', async () => {
+  const r = await node.api('GET', '/api/audit?per_page=1');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.length, 1);
+  assert.match(r.headers.link || '', /rel="next"/);
+  const repo = await node.makeRepo('paged', {
+    '.guts/workflows/a.yml': 'on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: "true"\n  b:\n    runs-on: x\n    steps:\n      - run: "true"\n',
+    '.guts/workflows/b.yml': 'on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: "true"\n',
+  });
+  const wf = await node.api('GET', `/api/repos/${repo.full}/workflows?per_page=1`);
+  assert.equal(wf.json.length, 1);
+  assert.match(wf.headers.link || '', /rel="next"/);
+  const wf2 = await node.api('GET', `/api/repos/${repo.full}/workflows?per_page=1&page=2`);
+  assert.equal(wf2.json.length, 1);
+  assert.notEqual(wf2.json[0].id, wf.json[0].id);
+  const runs = await node.runs(repo.full);
+  const a = runs.find((x) => x.workflow_path.endsWith('a.yml'));
+  const jobs = await node.api('GET', `/api/repos/${repo.full}/runs/${a.id}/jobs?per_page=1`);
+  assert.equal(jobs.json.length, 1);
+  assert.match(jobs.headers.link || '', /rel="next"/);
+  const st = await node.api('GET', `/api/repos/${repo.full}/commits/${repo.sha}/statuses?per_page=2`);
+  assert.equal(st.json.length, 2);
+  assert.match(st.headers.link || '', /rel="next"/);
+});
