@@ -264,6 +264,9 @@ int api_connect(struct api *a)
 	for (size_t n = strlen(a->url); n > 8 && a->url[n - 1] == '/'; n--)
 		a->url[n - 1] = '\0';
 	a->token = token ? guts_xstrdup(token) : NULL;
+	/* A --token given on the command line no longer shows in ps. */
+	if (a->token_opt && a->token_opt == token)
+		memset((char *)a->token_opt, 'x', strlen(a->token_opt));
 	json_decref(cfg);
 	if (!curl_ready) {
 		guts_http_global_init();

@@ -147,7 +147,7 @@ int cmd_login(int argc, char **argv)
 	rc = api_call(&a, "GET", "/api/user", NULL, &user);
 	if (rc)
 		goto out;
-	rc = save_login(a.url, token, &where);
+	rc = save_login(a.url, a.token, &where);
 	if (rc)
 		goto out;
 	if (a.json) {

@@ -482,6 +482,9 @@ struct logs {
 	int follow;
 	int headers;	/* print "== NAME ==" before each job */
 	int line_start; /* what was printed last ends a line */
+	/* On a terminal, only colours of the log's escapes pass through. */
+	int tty;
+	struct guts_term_filter filter;
 };
 
 static int job_matches(const json_t *job, const char *sel)
@@ -578,8 +581,17 @@ static int job_log(struct logs *l, long long id)
 			break;
 		}
 		len = r.body.len;
-		if (len) {
+		if (len && l->tty) {
+			struct guts_buf safe;
+
+			guts_buf_init(&safe, 0);
+			guts_term_filter(&l->filter, r.body.data, len, &safe);
+			fwrite(safe.data, 1, safe.len, stdout);
+			guts_buf_release(&safe);
+		} else if (len) {
 			fwrite(r.body.data, 1, len, stdout);
+		}
+		if (len) {
 			fflush(stdout);
 			l->line_start = r.body.data[len - 1] == '\n';
 		}
@@ -736,6 +748,7 @@ static int run_logs(int argc, char **argv)
 	long long id, attempt = 0;
 	int rc;
 
+	l.tty = isatty(STDOUT_FILENO);
 	api_init(&a);
 	rc = id_args(&a, argc, argv, "run logs", logs_usage, opts, vals, &id);
 	if (!rc && vals[1] && (l.step = cli_positive("--step", vals[1])) < 0)

@@ -154,6 +154,15 @@ static void start_runner(struct node *n, struct embedded *e)
 	guts_strvec_push(&env, "GUTS_RUNNER_LABELS=default");
 	guts_strvec_pushf(&env, "GUTS_RUNNER_WORK=%s", e->work);
 	guts_strvec_pushf(&env, "GUTS_RUNNER_PARENT=%d", (int)getpid());
+	/* The node's data (tokens, the database, repositories) is not for
+	 * jobs to read. */
+	{
+		char *data = realpath(n->cfg.data, NULL);
+
+		guts_strvec_pushf(&env, "GUTS_RUNNER_HIDE=%s",
+				  data ? data : n->cfg.data);
+		free(data);
+	}
 	guts_spawnattr_fresh(&attr);
 	rc = posix_spawn(&e->pid, n->runner_path, NULL, &attr, argv, env.v);
 	posix_spawnattr_destroy(&attr);

@@ -212,7 +212,7 @@ int runner_configure(struct runner *r, int argc, char **argv)
 	struct runner_opts o = {0};
 	const char *capacity = NULL, *url, *token, *name, *labels, *work;
 	json_t *cfg = NULL;
-	int rc;
+	int rc, token_from_env;
 
 	rc = parse_opts(&o, argc, argv, &capacity, 0);
 	if (rc)
@@ -220,6 +220,7 @@ int runner_configure(struct runner *r, int argc, char **argv)
 	if (o.token && o.config)
 		return fail(2, "--token and --config exclude each other");
 	token = o.config ? NULL : pick(o.token, "GUTS_RUNNER_TOKEN");
+	token_from_env = token && !o.token;
 	if (!token) {
 		const char *p =
 		    o.config ? o.config : pick(NULL, "GUTS_RUNNER_CONFIG");
@@ -236,6 +237,18 @@ int runner_configure(struct runner *r, int argc, char **argv)
 		}
 	}
 	url = pick(o.url, "GUTS_URL");
+	/* A saved token goes only to its node, unless --url says otherwise. */
+	if (cfg && !o.url && url &&
+	    json_is_string(json_object_get(cfg, "url")) &&
+	    strcmp(url, json_string_value(json_object_get(cfg, "url")))) {
+		rc =
+		    fail(2,
+			 "GUTS_URL (%s) is not the node this runner registered "
+			 "with (%s); pass --url to use the saved token there",
+			 url, json_string_value(json_object_get(cfg, "url")));
+		json_decref(cfg);
+		return rc;
+	}
 	if (!url)
 		url = json_string_value(json_object_get(cfg, "url"));
 	if (!url) {
@@ -272,6 +285,39 @@ int runner_configure(struct runner *r, int argc, char **argv)
 		}
 	}
 	r->work = work ? guts_xstrdup(work) : runner_default_work();
+	/* Jobs see neither the runner's files nor its node's. */
+	guts_strvec_init(&r->hidden);
+	guts_strvec_push(&r->hidden, r->work);
+	{
+		char *c = runner_default_config(), *slash = strrchr(c, '/');
+
+		if (slash)
+			*slash = '\0';
+		guts_strvec_push(&r->hidden, c);
+		free(c);
+	}
+	if (getenv("GUTS_RUNNER_HIDE")) {
+		char *h = guts_xstrdup(getenv("GUTS_RUNNER_HIDE")),
+		     *save = NULL;
+
+		for (char *p = strtok_r(h, ":", &save); p;
+		     p = strtok_r(NULL, ":", &save))
+			guts_strvec_push(&r->hidden, p);
+		free(h);
+	}
+	/*
+	 * The token is ours now: wipe it where other processes can read it
+	 * (/proc/PID/environ, /proc/PID/cmdline), which jobs might.
+	 */
+	if (token_from_env) {
+		char *e = getenv("GUTS_RUNNER_TOKEN");
+
+		if (e)
+			memset(e, 'x', strlen(e));
+		unsetenv("GUTS_RUNNER_TOKEN");
+	} else if (o.token) {
+		memset((char *)o.token, 'x', strlen(o.token));
+	}
 	json_decref(cfg);
 	return 0;
 }

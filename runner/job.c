@@ -683,6 +683,8 @@ static void run_job(struct runner_job *j, struct guts_job_result *res)
 	    fallback && strcmp(fallback, scope) ? fallback : NULL;
 	spec.store = j->r->store;
 	spec.host_env = guts_host_env;
+	spec.hidden = (const char *const *)j->r->hidden.v;
+	spec.nr_hidden = j->r->hidden.nr;
 	spec.sink.event = job_sink;
 	spec.sink.ud = j;
 	spec.cancel = j->cancel;
@@ -713,7 +715,7 @@ static void complete(struct runner_job *j, struct guts_http *h,
 	char path[96];
 	json_t *body;
 	struct runner_backoff bo;
-	int gaps = 0, forced = 0, give_up = 0;
+	int gaps = 0, forced = 0, give_up = 0, refused = 0;
 	uint64_t forced_off = 0;
 
 	snprintf(path, sizeof(path), "/api/runners/jobs/%lld/complete", j->id);
@@ -761,6 +763,26 @@ static void complete(struct runner_job *j, struct guts_http *h,
 			}
 		} else if (v == V_RETRY) {
 			job_sleep(j, runner_backoff_next(&bo));
+		} else if (v == V_FAIL && !refused) {
+			/*
+			 * Refused (outputs too big for the node, say): the job
+			 * still has to end, or its lease runs out and it runs
+			 * again.  Complete it as failed, without outputs.
+			 */
+			char *why = guts_xasprintf(
+			    "the node refused the job's completion: %s",
+			    runner_answer_message(&a));
+
+			job_say(j, "%s; completing it as failed", why);
+			json_object_set_new(body, "conclusion",
+					    json_string("failure"));
+			json_object_set_new(body, "outputs", json_object());
+			json_object_set_new(body, "reason",
+					    runner_json_text(why));
+			free(why);
+			refused = 1;
+			runner_answer_release(&a);
+			continue;
 		} else if (v == V_FAIL) {
 			job_say(j, "complete refused: %s",
 				runner_answer_message(&a));

@@ -280,6 +280,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	free(dir);
+	/* Hidden paths as the sandbox sees them: absolute, links resolved. */
+	for (size_t i = 0; i < r.hidden.nr; i++) {
+		char *real = realpath(r.hidden.v[i], NULL);
+
+		if (real) {
+			free(r.hidden.v[i]);
+			r.hidden.v[i] = real;
+		}
+	}
 
 	/* Before any thread: every thread inherits the mask. */
 	sigemptyset(&set);
@@ -315,5 +324,6 @@ int main(int argc, char **argv)
 	free(r.name);
 	free(r.work);
 	guts_strvec_release(&r.labels);
+	guts_strvec_release(&r.hidden);
 	return status;
 }

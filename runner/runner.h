@@ -215,6 +215,9 @@ struct runner {
 	struct guts_strvec labels;
 	int capacity;
 	char *work; /* jobs/, mirrors/ and store/ are under it */
+	/* What jobs must not see: the work and config directories, and what
+	 * GUTS_RUNNER_HIDE names (an embedded runner's node data). */
+	struct guts_strvec hidden;
 	struct guts_artifact_store *store;
 
 	pthread_mutex_t lock;

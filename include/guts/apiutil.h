@@ -88,4 +88,19 @@ void guts_table_addf(struct guts_table *t, const char *fmt, ...)
 void guts_table_render(const struct guts_table *t, struct guts_buf *out,
 		       const char *indent);
 
+/*
+ * Text from a node (job logs) made safe for a terminal: colours (ESC [ ...
+ * m) pass; every other escape sequence (window titles, cursor moves, OSC)
+ * and control character but tab and newline is dropped.  The state carries
+ * over from one chunk to the next.
+ */
+struct guts_term_filter {
+	int state;
+	char pend[64];
+	size_t np;
+};
+
+void guts_term_filter(struct guts_term_filter *f, const char *in, size_t len,
+		      struct guts_buf *out);
+
 #endif

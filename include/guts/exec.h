@@ -118,6 +118,9 @@ struct guts_job_spec {
 	struct guts_artifact_store *store;
 	/* Environment variables passed through from the host (PATH, ...). */
 	const char *const *host_env;
+	/* Directories the sandbox hides from the job (guts/sandbox.h). */
+	const char *const *hidden;
+	size_t nr_hidden;
 	struct guts_log_sink sink;
 	struct guts_cancel *cancel; /* may be NULL */
 	/* Grace between SIGTERM and SIGKILL (ms); 0: 5000. */

@@ -76,6 +76,14 @@ struct guts_sandbox_opts {
 	 */
 	const char *home;
 	const char *home_path;
+	/*
+	 * Directories the job must not see (a runner's work and config
+	 * directories, a node's data): each becomes an empty tmpfs, under
+	 * the read-write binds above, so a job directory inside one still
+	 * shows.  Paths that are not directories are skipped.
+	 */
+	const char *const *hidden;
+	size_t nr_hidden;
 	int network_none; /* sandbox.network: none */
 	struct guts_sandbox_limits limits;
 	/* Label used in the cgroup directory name and messages. */

@@ -547,6 +547,8 @@ static int setup(struct exec_job *j, char **reason)
 	so.home = j->home;
 	so.home_path = j->home;
 	so.network_none = sp->job->sandbox.network_none;
+	so.hidden = sp->hidden;
+	so.nr_hidden = sp->nr_hidden;
 	/*
 	 * The job's sandbox: limits, over the executor's defaults: a pids
 	 * limit that stops a fork bomb long before the machine notices, and

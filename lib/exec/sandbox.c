@@ -2,6 +2,7 @@
  * The executor's side of the sandbox (see guts/sandbox.h): spawning the
  * agent, the cgroups, the bubblewrap command line, and the requests.
  */
+#include "guts/exec.h"
 #include "guts/sandbox.h"
 
 #include <errno.h>
@@ -117,6 +118,16 @@ static void build_bwrap_argv(struct guts_strvec *v, const char *bwrap,
 		guts_strvec_push(v, fixed[i]);
 	if (opts->network_none)
 		guts_strvec_push(v, "--unshare-net");
+	/* Hidden directories first: the binds below may sit inside them. */
+	for (size_t i = 0; i < opts->nr_hidden; i++) {
+		struct stat st;
+
+		if (!opts->hidden[i] || opts->hidden[i][0] != '/' ||
+		    stat(opts->hidden[i], &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		guts_strvec_push(v, "--tmpfs");
+		guts_strvec_push(v, opts->hidden[i]);
+	}
 	/*
 	 * After the tmpfs on /tmp, so that paths below /tmp are seen; the
 	 * home first, so that a workspace below it is bound over it.
@@ -271,7 +282,26 @@ static int spawn_agent(struct guts_sandbox *sb, char *const *argv,
 	    &fa, (exe_fd >= 0 ? SBX_EXE_FD : SBX_AGENT_FD) + 1);
 	/* Its own group: kill_agent() ends it (and bwrap) at once. */
 	guts_spawnattr_fresh(&attr);
-	err = posix_spawn(&sb->agent, argv[0], &fa, &attr, argv, environ);
+	/*
+	 * Only the host variables a job may inherit: the caller's own
+	 * secrets (a runner's token) stay out of the sandbox, where the
+	 * agent's /proc/PID/environ is readable.
+	 */
+	{
+		struct guts_strvec env = GUTS_STRVEC_INIT;
+
+		for (char **e = environ; *e; e++)
+			for (const char *const *n = guts_host_env; *n; n++) {
+				size_t l = strlen(*n);
+
+				if (!strncmp(*e, *n, l) && (*e)[l] == '=')
+					guts_strvec_push(&env, *e);
+			}
+		if (!env.v)
+			guts_strvec_push(&env, "PATH=/usr/bin:/bin");
+		err = posix_spawn(&sb->agent, argv[0], &fa, &attr, argv, env.v);
+		guts_strvec_release(&env);
+	}
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	if (err) {

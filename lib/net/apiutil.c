@@ -403,3 +403,40 @@ void guts_table_render(const struct guts_table *t, struct guts_buf *out,
 	}
 	free(width);
 }
+
+void guts_term_filter(struct guts_term_filter *f, const char *in, size_t len,
+		      struct guts_buf *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (f->state == 1) {
+			/* ESC [ starts what may be a colour; any other
+			 * escape (titles, cursor moves, OSC) is dropped. */
+			f->state = c == '[' ? 2 : 0;
+			f->np = 0;
+			continue;
+		}
+		if (f->state == 2) {
+			if (((c >= '0' && c <= '9') || c == ';' || c == ':') &&
+			    f->np < sizeof(f->pend)) {
+				f->pend[f->np++] = (char)c;
+				continue;
+			}
+			if (c == 'm') {
+				guts_buf_add(out, "\033[", 2);
+				guts_buf_add(out, f->pend, f->np);
+				guts_buf_addch(out, 'm');
+			}
+			f->state = 0;
+			continue;
+		}
+		if (c == 0x1b) {
+			f->state = 1;
+			continue;
+		}
+		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+			continue;
+		guts_buf_addch(out, (char)c);
+	}
+}

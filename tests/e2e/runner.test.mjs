@@ -3,6 +3,8 @@
 // guts-runner is built.  Semantics: docs/runner-protocol.md.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test, GutsNode, startRunner, waitFor, sleep, HAVE_RUNNER } from './harness.mjs';
 
 const skip = !HAVE_RUNNER && 'guts-runner not built yet';
@@ -407,5 +409,49 @@ describe('guts-node with its embedded runner killed mid-run', () => {
     const again = await dispatchRun(node, repo.full, 'count.yml');
     const d2 = await node.waitRun(repo.full, again.id, 30000);
     assert.equal(d2.conclusion, 'success');
+  });
+});
+
+describe('what a job cannot see', () => {
+  let node, repo, data, top;
+  before(async () => {
+    if (skip) return;
+    // Outside /tmp (which every sandbox gets empty), where a job would
+    // otherwise read it through the read-only root.
+    top = fs.mkdtempSync('/var/tmp/guts-e2e-');
+    data = path.join(top, 'data');
+    node = new GutsNode({ runners: 1, data });
+    await node.start();
+    repo = await node.makeRepo('peek', { '.guts/workflows/peek.yml': `name: Peek
+on: workflow_dispatch
+jobs:
+  peek:
+    runs-on: default
+    steps:
+      - run: |
+          echo "data: $(ls -A ${data} 2>&1 | tr '\\n' ' ')"
+          cat ${data}/admin.token 2>&1 || true
+          cat ${data}/runners/1.token 2>&1 || true
+          for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ 2>/dev/null; done | grep -c GUTS_RUNNER_TOKEN || true
+          echo "runner work: $(ls -A ${data}/runners/1 2>&1 | tr '\\n' ' ')"
+` });
+  });
+  after(async () => {
+    await node?.stop();
+    if (top) fs.rmSync(top, { recursive: true, force: true });
+  });
+
+  test('a job sees neither the node\'s data (tokens, database) nor the runner\'s token', { skip }, async () => {
+    const run = await dispatchRun(node, repo.full, 'peek.yml');
+    const done = await node.waitRun(repo.full, run.id, 30000);
+    assert.equal(done.conclusion, 'success', JSON.stringify(done));
+    const [job] = await jobsOf(node, repo.full, run.id);
+    const log = await node.log(repo.full, job.id);
+    const admin = fs.readFileSync(path.join(data, 'admin.token'), 'utf8').trim();
+    const runnerTok = fs.readFileSync(path.join(data, 'runners', '1.token'), 'utf8').trim();
+    assert.ok(!log.includes(admin), 'the admin token leaked into the job');
+    assert.ok(!log.includes(runnerTok), 'the runner token leaked into the job');
+    assert.doesNotMatch(log, /guts\.db/);
+    assert.match(log, /^\S+ 0$/m, 'no process in the sandbox has GUTS_RUNNER_TOKEN');
   });
 });

@@ -279,6 +279,31 @@ static void test_table__aligns_columns(void **state)
 	guts_table_release(&t);
 }
 
+static void filtered(const char *in, size_t split, const char *want)
+{
+	struct guts_term_filter f = {0};
+	struct guts_buf out;
+	size_t len = strlen(in);
+
+	guts_buf_init(&out, 0);
+	guts_term_filter(&f, in, split < len ? split : len, &out);
+	if (split < len)
+		guts_term_filter(&f, in + split, len - split, &out);
+	assert_string_equal(out.data, want);
+	guts_buf_release(&out);
+}
+
+static void test_term_filter__keeps_colours_drops_other_escapes(void **state)
+{
+	(void)state;
+	filtered("\033[1;31mred\033[0m\n", 100, "\033[1;31mred\033[0m\n");
+	/* split inside the sequence: the state carries over */
+	filtered("\033[1;31mred\033[0m\n", 3, "\033[1;31mred\033[0m\n");
+	/* a window title (OSC), a cursor move, a bell, a carriage return */
+	filtered("a\033]0;pwned\007b\033[2Jc\rd\x7f\n", 100, "a0;pwnedbcd\n");
+	filtered("tab\there\n", 4, "tab\there\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +318,8 @@ int main(void)
 	    cmocka_unit_test(test_link__becomes_a_path_on_the_base),
 	    cmocka_unit_test(test_printable__blanks_control_characters),
 	    cmocka_unit_test(test_table__aligns_columns),
+	    cmocka_unit_test(
+		test_term_filter__keeps_colours_drops_other_escapes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
