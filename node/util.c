@@ -109,6 +109,9 @@ int node_int(const char *s, int64_t def, int64_t *out)
 		*out = def;
 		return 0;
 	}
+	/* strtoll() would take leading blanks and a '+'; we do not. */
+	if (!((*s >= '0' && *s <= '9') || *s == '-'))
+		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (!*s || *end || errno)
