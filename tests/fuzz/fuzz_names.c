@@ -7,7 +7,8 @@
  * pattern, ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$ with no ".." and no ".git"
  * suffix in any case, and a name it takes is safe as one path component (no
  * '/', not "." or "..", no leading '-' or '.').  node_int() takes a string
- * only when strtoll() reads all of it without overflow, and then gives the
+ * only when it starts with a digit or '-' and strtoll() reads all of it
+ * without overflow, and then gives the
  * same value; NULL gives the default.
  *
  *   make fuzz
@@ -55,12 +56,14 @@ static void check_int(const char *s)
 	char *end;
 	long long want;
 
+	int digit_first = (*s >= '0' && *s <= '9') || *s == '-';
+
 	errno = 0;
 	want = strtoll(s, &end, 10);
 	if (node_int(s, 5, &v) == 0) {
-		if (!*s || *end || errno || v != want)
+		if (!digit_first || *end || errno || v != want)
 			__builtin_trap();
-	} else if (*s && !*end && !errno) {
+	} else if (digit_first && !*end && !errno) {
 		__builtin_trap();
 	}
 }
