@@ -169,7 +169,7 @@ void api_runners_register(struct http_req *r)
 	json_t *b, *labels;
 	const char *reg, *name;
 	char hash[65], *token = NULL;
-	int64_t changes = 0, id;
+	int64_t changes = 0, id = 0;
 	int ret;
 
 	if (!(b = http_body_json(r)))

@@ -334,7 +334,7 @@ int runner_register_main(int argc, char **argv)
 	json_t *body, *jl, *cfg;
 	const char *url, *token;
 	char *name, *path, *text;
-	int capacity, rc, status = 1;
+	int capacity = 1, rc, status = 1;
 
 	rc = parse_opts(&o, argc, argv, &capacity_s, 1);
 	if (rc)

@@ -301,16 +301,19 @@ int main(int argc, char **argv)
 	 * it finishes its jobs, reporting them to the node that comes back,
 	 * and exits; the new node starts a fresh one with the same token.
 	 */
-	if (getenv("GUTS_RUNNER_PARENT")) {
-		char *end;
-		long parent = strtol(getenv("GUTS_RUNNER_PARENT"), &end, 10);
+	{
+		const char *parent_env = getenv("GUTS_RUNNER_PARENT");
 
-		parent_node = (pid_t)parent;
-		prctl(PR_SET_PDEATHSIG, SIGUSR1);
-		if (*end || getppid() != (pid_t)parent)
-			kill(getpid(), SIGUSR1);
+		if (parent_env) {
+			char *end;
+			long parent = strtol(parent_env, &end, 10);
+
+			parent_node = (pid_t)parent;
+			prctl(PR_SET_PDEATHSIG, SIGUSR1);
+			if (*end || getppid() != (pid_t)parent)
+				kill(getpid(), SIGUSR1);
+		}
 	}
-
 	if (pthread_create(&sig_thread, NULL, signal_main, &r)) {
 		fprintf(stderr, "guts-runner: cannot start a thread\n");
 		return 1;
