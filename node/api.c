@@ -424,7 +424,7 @@ static void post_repos(struct http_req *r)
 			   "only admins create repositories for other owners");
 		goto out;
 	}
-	path = guts_xasprintf("%s/%s/%s.git", r->node->repos_dir, owner, name);
+	path = node_repo_dir(r->node, owner, name);
 	ret = store_query_one(
 	    r->node->st,
 	    "INSERT INTO repos (owner, name, visibility, default_branch, "
@@ -523,8 +523,8 @@ static void delete_repo(struct http_req *r)
 	json_decref(jobs);
 	store_exec(r->node->st, "DELETE FROM repos WHERE id = $1",
 		   STORE_ARGS(SI(api_int(repo, "id"))), NULL);
-	path = guts_xasprintf("%s/%s/%s.git", r->node->repos_dir,
-			      api_str(repo, "owner"), api_str(repo, "name"));
+	path = node_repo_dir(r->node, api_str(repo, "owner"),
+			     api_str(repo, "name"));
 	gitx_repo_remove(path);
 	key = repo_key(repo);
 	node_audit(r->node, r->who.user, "repo.delete", key, NULL);
@@ -818,9 +818,8 @@ static void post_runs(struct http_req *r)
 	{
 		/* A branch (first, as GitHub does) or a tag, by its name or
 		 * its full ref; the run records which it was. */
-		char *gitdir = guts_xasprintf(
-		    "%s/%s/%s.git", r->node->repos_dir, api_str(repo, "owner"),
-		    api_str(repo, "name"));
+		char *gitdir = node_repo_dir(r->node, api_str(repo, "owner"),
+					     api_str(repo, "name"));
 
 		if (!strncmp(ref, "refs/heads/", 11) ||
 		    !strncmp(ref, "refs/tags/", 10)) {
@@ -1123,56 +1122,52 @@ out:
 
 /* ---- commit statuses ---------------------------------------------------- */
 
-/* A ref (sha, short sha, branch) to a sha in the repository. */
+/*
+ * A ref (sha, short sha, branch, tag) to a commit of the repository.  With
+ * @any_sha, a full sha the repository does not have is taken as it is (a
+ * commit's statuses can be read before, or without, its push).
+ */
 static int resolve_ref(struct http_req *r, const json_t *repo, const char *ref,
-		       char *sha)
+		       int any_sha, char *sha)
 {
-	char *gitdir =
-	    guts_xasprintf("%s/%s/%s.git", r->node->repos_dir,
-			   api_str(repo, "owner"), api_str(repo, "name"));
+	char *gitdir = node_repo_dir(r->node, api_str(repo, "owner"),
+				     api_str(repo, "name"));
 	int ret = gitx_resolve(gitdir, ref, sha);
-	size_t n = strlen(ref);
 
 	free(gitdir);
-	if (ret < 0 && n == 40 && strspn(ref, "0123456789abcdef") == 40) {
+	if (ret < 0 && any_sha && strlen(ref) == 40 &&
+	    strspn(ref, "0123456789abcdef") == 40) {
 		memcpy(sha, ref, 41);
 		return 0;
 	}
 	return ret;
 }
 
-/* For posting: the commit must exist. */
-static int strict_ref(struct http_req *r, const json_t *repo, const char *ref,
-		      char *sha)
+/* The repository and commit of a /commits/{ref}/... route, or answered. */
+static int route_commit(struct http_req *r, enum scope need, int any_sha,
+			json_t **repo, char *sha)
 {
-	char *gitdir =
-	    guts_xasprintf("%s/%s/%s.git", r->node->repos_dir,
-			   api_str(repo, "owner"), api_str(repo, "name"));
-	int ret = gitx_resolve(gitdir, ref, sha);
-
-	free(gitdir);
-	return ret;
+	if (!route_repo(r, need, repo))
+		return 0;
+	if (resolve_ref(r, *repo, r->params[2], any_sha, sha) == 0)
+		return 1;
+	http_error(r, any_sha ? "not_found" : "unprocessable",
+		   "no commit '%s' in %s/%s", r->params[2],
+		   api_str(*repo, "owner"), api_str(*repo, "name"));
+	json_decref(*repo);
+	return 0;
 }
 
 static void get_combined_status(struct http_req *r)
 {
-	json_t *repo, *rows = NULL, *row, *list = json_array();
+	json_t *repo, *rows = NULL, *row, *list;
 	char sha[41];
 	int failure = 0, pending = 0;
 	size_t i;
 
-	if (!route_repo(r, SCOPE_READ, &repo)) {
-		json_decref(list);
+	if (!route_commit(r, SCOPE_READ, 1, &repo, sha))
 		return;
-	}
-	if (resolve_ref(r, repo, r->params[2], sha) < 0) {
-		http_error(r, "not_found", "no commit '%s' in %s/%s",
-			   r->params[2], api_str(repo, "owner"),
-			   api_str(repo, "name"));
-		json_decref(list);
-		json_decref(repo);
-		return;
-	}
+	list = json_array();
 	store_query(r->node->st,
 		    "SELECT s.* FROM statuses s WHERE s.repo_id = $1 AND s.sha "
 		    "= $2 AND s.id = (SELECT MAX(t.id) FROM statuses t WHERE "
@@ -1199,22 +1194,13 @@ static void get_combined_status(struct http_req *r)
 
 static void get_statuses(struct http_req *r)
 {
-	json_t *repo, *rows = NULL, *row, *list = json_array();
+	json_t *repo, *rows = NULL, *row, *list;
 	char sha[41];
 	size_t i;
 
-	if (!route_repo(r, SCOPE_READ, &repo)) {
-		json_decref(list);
+	if (!route_commit(r, SCOPE_READ, 1, &repo, sha))
 		return;
-	}
-	if (resolve_ref(r, repo, r->params[2], sha) < 0) {
-		http_error(r, "not_found", "no commit '%s' in %s/%s",
-			   r->params[2], api_str(repo, "owner"),
-			   api_str(repo, "name"));
-		json_decref(list);
-		json_decref(repo);
-		return;
-	}
+	list = json_array();
 	store_query(r->node->st,
 		    "SELECT * FROM statuses WHERE repo_id = $1 AND sha = $2 "
 		    "ORDER BY id DESC LIMIT 10000",
@@ -1255,7 +1241,7 @@ static void post_status(struct http_req *r)
 			   "(2048) is too long");
 		goto out;
 	}
-	if (strict_ref(r, repo, r->params[2], sha) < 0) {
+	if (resolve_ref(r, repo, r->params[2], 0, sha) < 0) {
 		http_error(r, "unprocessable", "no commit '%s' in %s/%s",
 			   r->params[2], api_str(repo, "owner"),
 			   api_str(repo, "name"));

@@ -283,7 +283,7 @@ void api_git(struct http_req *r)
 	s = guts_xcalloc(1, sizeof(*s));
 	s->node = n;
 	s->repo_id = api_int(repo, "id");
-	s->gitdir = guts_xasprintf("%s/%s/%s.git", n->repos_dir, owner, name);
+	s->gitdir = node_repo_dir(n, owner, name);
 	if (!strcmp(r->method, "POST") && !strcmp(rest, "/git-receive-pack")) {
 		const char *enc = http_header(r, "Content-Encoding");
 

@@ -501,32 +501,12 @@ int http_suspend_since(struct http_req *r, enum wait_kind kind, int64_t key,
 	r->wait_kind = kind;
 	r->wait_key = key;
 	r->deadline_ms = deadline_ms;
-	r->woken = 0;
 	MHD_suspend_connection(r->conn);
 	r->suspended = 1;
 	w->next = n->waiters;
 	n->waiters = w;
 	pthread_mutex_unlock(&n->wait_lock);
 	return 1;
-}
-
-void http_suspend(struct http_req *r, enum wait_kind kind, int64_t key,
-		  int64_t deadline_ms)
-{
-	struct node *n = r->node;
-	struct waiter *w = guts_xcalloc(1, sizeof(*w));
-
-	w->r = r;
-	r->wait_kind = kind;
-	r->wait_key = key;
-	r->deadline_ms = deadline_ms;
-	r->woken = 0;
-	pthread_mutex_lock(&n->wait_lock);
-	MHD_suspend_connection(r->conn);
-	r->suspended = 1;
-	w->next = n->waiters;
-	n->waiters = w;
-	pthread_mutex_unlock(&n->wait_lock);
 }
 
 static void wake_where(struct node *n, int all, enum wait_kind kind,
@@ -549,7 +529,6 @@ static void wake_where(struct node *n, int all, enum wait_kind kind,
 			continue;
 		}
 		*pp = w->next;
-		w->r->woken = !now;
 		MHD_resume_connection(w->r->conn);
 		free(w);
 	}
@@ -570,7 +549,6 @@ void http_wake_expired(struct node *n)
 
 static void dispatch(struct http_req *r)
 {
-	r->polls++;
 	if (r->too_big) {
 		http_error(r, "too_large",
 			   "the request body is over %llu bytes", r->body_cap);

@@ -6,7 +6,8 @@
  * (MHD suspend/resume) instead of holding a thread.
  *
  * A handler must end in exactly one of: an http_json/http_error/... answer,
- * or http_suspend() (it is then called again when woken or timed out).
+ * or http_suspend_since() (it is then called again when woken or timed
+ * out).
  */
 #ifndef GUTS_NODE_HTTP_H
 #define GUTS_NODE_HTTP_H
@@ -71,11 +72,10 @@ struct http_req {
 	int64_t t0_ms;
 	int answered;
 	/* long-poll state */
-	int suspended, woken;
+	int suspended;
 	enum wait_kind wait_kind;
 	int64_t wait_key;
 	int64_t deadline_ms;
-	int polls; /* how many times the handler ran */
 	/* a handler's own state across re-entries */
 	void *state;
 	void (*state_free)(void *);
@@ -118,14 +118,9 @@ void http_json_page(struct http_req *r, json_t *all);
 
 /*
  * Park the request until http_wake(kind, key) (key 0 wakes every waiter of
- * the kind) or @deadline_ms; the handler then runs again with r->woken set
- * (or the deadline passed).
- */
-void http_suspend(struct http_req *r, enum wait_kind kind, int64_t key,
-		  int64_t deadline_ms);
-/*
- * The same, unless a wake happened since @gen was read (http_wake_gen()):
- * then it returns 0 without parking and the handler should look again.
+ * the kind) or @deadline_ms; the handler then runs again.  Unless a wake
+ * happened since @gen was read (http_wake_gen()): then it returns 0 without
+ * parking and the handler should look again.
  */
 int http_suspend_since(struct http_req *r, enum wait_kind kind, int64_t key,
 		       int64_t deadline_ms, uint64_t gen);

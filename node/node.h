@@ -43,7 +43,7 @@ struct node {
 	char *runner_path; /* guts-runner for --runners */
 	volatile int stopping;
 	volatile int draining; /* SIGTERM: no new leases */
-	/* Long-polls parked until something changes (see http_suspend()). */
+	/* Long-polls parked until something changes (see http_suspend_since()). */
 	pthread_mutex_t wait_lock;
 	struct waiter *waiters;
 	uint64_t wake_gen; /* bumped by every http_wake() */
@@ -75,6 +75,9 @@ void node_audit(struct node *n, const char *actor, const char *action,
 /* Random token "PREFIX_<40 hex>" and its SHA-256 hex (for storing). */
 char *node_token_new(const char *prefix);
 void node_token_hash(const char *token, char hex[65]);
+
+/* The bare repository of OWNER/NAME: <data>/repos/OWNER/NAME.git. */
+char *node_repo_dir(const struct node *n, const char *owner, const char *name);
 
 /* A whole decimal integer (no junk); @def when @s is NULL. */
 int node_int(const char *s, int64_t def, int64_t *out);

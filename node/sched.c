@@ -12,6 +12,7 @@
 #include "guts/error.h"
 #include "guts/plan.h"
 #include "guts/workflow.h"
+#include "api.h"
 #include "http.h"
 #include "joblog.h"
 #include "scheduler.h"
@@ -19,20 +20,10 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static int64_t jint(const json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
-
 /* A JSON text column, parsed (a new reference; NULL when null/bad). */
 static json_t *jparse(const json_t *o, const char *k)
 {
-	const char *s = jstr(o, k);
+	const char *s = api_str(o, k);
 
 	return s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
 }
@@ -169,8 +160,8 @@ int sched_post_status(struct node *n, int64_t repo_id, const char *sha,
 static char *run_url(struct node *n, const json_t *run)
 {
 	return guts_xasprintf("%s/%s/%s/actions/runs/%lld", n->base_url,
-			      jstr(run, "owner"), jstr(run, "repo_name"),
-			      (long long)jint(run, "id"));
+			      api_str(run, "owner"), api_str(run, "repo_name"),
+			      (long long)api_int(run, "id"));
 }
 
 /* The run with its repository's names. */
@@ -202,10 +193,10 @@ static int load_pos(struct node *n, int64_t job_id, struct joblog_pos *pos)
 
 	if (ret < 0)
 		return ret;
-	pos->acked = jint(row, "log_acked");
-	pos->size = jint(row, "log_size");
-	pos->line_len = jint(row, "log_line_len");
-	pos->capped = (int)jint(row, "log_capped");
+	pos->acked = api_int(row, "log_acked");
+	pos->size = api_int(row, "log_size");
+	pos->line_len = api_int(row, "log_line_len");
+	pos->capped = (int)api_int(row, "log_capped");
 	json_decref(row);
 	return 0;
 }
@@ -370,32 +361,34 @@ static void archive_log(struct node *n, int64_t job_id)
 static json_t *make_github(struct node *n, const json_t *run,
 			   const json_t *payload)
 {
-	const char *ref = jstr(run, "ref") ? jstr(run, "ref") : "";
-	char *full =
-	    guts_xasprintf("%s/%s", jstr(run, "owner"), jstr(run, "repo_name"));
-	char *num = guts_xasprintf("%lld", (long long)jint(run, "run_number"));
-	char *att = guts_xasprintf("%lld", (long long)jint(run, "attempt"));
-	char *id = guts_xasprintf("%lld", (long long)jint(run, "id"));
+	const char *ref = api_str(run, "ref") ? api_str(run, "ref") : "";
+	char *full = guts_xasprintf("%s/%s", api_str(run, "owner"),
+				    api_str(run, "repo_name"));
+	char *num =
+	    guts_xasprintf("%lld", (long long)api_int(run, "run_number"));
+	char *att = guts_xasprintf("%lld", (long long)api_int(run, "attempt"));
+	char *id = guts_xasprintf("%lld", (long long)api_int(run, "id"));
 	char *api = guts_xasprintf("%s/api", n->base_url);
 	char *clone = guts_xasprintf("%s/%s.git", n->base_url, full);
-	const char *actor = jstr(run, "actor") ? jstr(run, "actor") : "guts";
+	const char *actor =
+	    api_str(run, "actor") ? api_str(run, "actor") : "guts";
 	json_t *gh = json_pack(
 	    "{s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
 	    "s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}",
-	    "event_name", jstr(run, "event"), "event",
+	    "event_name", api_str(run, "event"), "event",
 	    payload ? json_incref((json_t *)payload) : json_object(), "sha",
-	    jstr(run, "sha"), "ref", ref, "ref_name",
+	    api_str(run, "sha"), "ref", ref, "ref_name",
 	    !strncmp(ref, "refs/heads/", 11)  ? ref + 11
 	    : !strncmp(ref, "refs/tags/", 10) ? ref + 10
 	    : !strncmp(ref, "refs/", 5)	      ? ref + 5
 					      : ref,
 	    "ref_type", !strncmp(ref, "refs/tags/", 10) ? "tag" : "branch",
 	    "head_ref", "", "base_ref", "", "repository", full,
-	    "repository_owner", jstr(run, "owner"), "actor", actor,
-	    "triggering_actor", actor, "workflow", jstr(run, "workflow_name"),
-	    "run_id", id, "run_number", num, "run_attempt", att, "server_url",
-	    n->base_url, "api_url", api, "repositoryUrl", clone, "token", "",
-	    "retention_days", 90);
+	    "repository_owner", api_str(run, "owner"), "actor", actor,
+	    "triggering_actor", actor, "workflow",
+	    api_str(run, "workflow_name"), "run_id", id, "run_number", num,
+	    "run_attempt", att, "server_url", n->base_url, "api_url", api,
+	    "repositoryUrl", clone, "token", "", "retention_days", 90);
 
 	free(full);
 	free(num);
@@ -487,7 +480,8 @@ static int load_keys(struct node *n, const json_t *run, struct runstate *rs)
 	    "'cancelled') THEN 1 ELSE 0 END) AS skipped, "
 	    "MIN(CASE WHEN status = 'waiting' THEN id END) AS placeholder "
 	    "FROM jobs WHERE run_id = $1 AND run_attempt = $2 GROUP BY job_key",
-	    STORE_ARGS(SI(jint(run, "id")), SI(jint(run, "attempt"))), &rows);
+	    STORE_ARGS(SI(api_int(run, "id")), SI(api_int(run, "attempt"))),
+	    &rows);
 
 	if (ret < 0)
 		return ret;
@@ -499,22 +493,22 @@ static int load_keys(struct node *n, const json_t *run, struct runstate *rs)
 		rs->ks[k].result = GUTS_SKIPPED;
 	}
 	json_array_foreach(rows, i, row) {
-		int k = key_index(rs->wf, jstr(row, "job_key"));
+		int k = key_index(rs->wf, api_str(row, "job_key"));
 		struct keystate *s;
 
 		if (k < 0)
 			continue;
 		s = &rs->ks[k];
-		s->rows = (int)jint(row, "nr");
-		s->done = jint(row, "done") == s->rows;
+		s->rows = (int)api_int(row, "nr");
+		s->done = api_int(row, "done") == s->rows;
 		if (json_is_integer(json_object_get(row, "placeholder"))) {
 			s->placeholder = 1;
-			s->placeholder_id = jint(row, "placeholder");
+			s->placeholder_id = api_int(row, "placeholder");
 		}
-		s->result = jint(row, "failed")		      ? GUTS_FAILURE
-			    : jint(row, "cancelled")	      ? GUTS_CANCELLED
-			    : jint(row, "skipped") == s->rows ? GUTS_SKIPPED
-							      : GUTS_SUCCESS;
+		s->result = api_int(row, "failed")	? GUTS_FAILURE
+			    : api_int(row, "cancelled") ? GUTS_CANCELLED
+			    : api_int(row, "skipped") == s->rows ? GUTS_SKIPPED
+								 : GUTS_SUCCESS;
 	}
 	json_decref(rows);
 	rows = NULL;
@@ -523,11 +517,12 @@ static int load_keys(struct node *n, const json_t *run, struct runstate *rs)
 	    "SELECT job_key, outputs FROM jobs WHERE run_id = $1 "
 	    "AND run_attempt = $2 AND status = 'completed' AND "
 	    "outputs IS NOT NULL AND outputs <> '{}' ORDER BY id",
-	    STORE_ARGS(SI(jint(run, "id")), SI(jint(run, "attempt"))), &rows);
+	    STORE_ARGS(SI(api_int(run, "id")), SI(api_int(run, "attempt"))),
+	    &rows);
 	if (ret < 0)
 		return ret;
 	json_array_foreach(rows, i, row) {
-		int k = key_index(rs->wf, jstr(row, "job_key"));
+		int k = key_index(rs->wf, api_str(row, "job_key"));
 		json_t *out = jparse(row, "outputs");
 
 		if (k >= 0 && json_is_object(out))
@@ -581,7 +576,7 @@ static void finish_unrun(struct node *n, const json_t *run, int64_t job_id,
 			 const char *reason)
 {
 	int64_t now = store_now_ms();
-	char *ctx = context_name(jstr(run, "workflow_name"), name);
+	char *ctx = context_name(api_str(run, "workflow_name"), name);
 	char *url = run_url(n, run);
 
 	store_exec(n->st,
@@ -590,7 +585,7 @@ static void finish_unrun(struct node *n, const json_t *run, int64_t job_id,
 		   STORE_ARGS(SI(job_id), SS(conclusion), SS(reason), SS(name),
 			      SI(now)),
 		   NULL);
-	sched_post_status(n, jint(run, "repo_id"), jstr(run, "sha"), ctx,
+	sched_post_status(n, api_int(run, "repo_id"), api_str(run, "sha"), ctx,
 			  status_state(conclusion),
 			  reason			   ? reason
 			  : !strcmp(conclusion, "skipped") ? "skipped"
@@ -608,7 +603,7 @@ static int decide_key(struct node *n, const json_t *run, struct runstate *rs,
 {
 	const struct guts_wf_job *job = &rs->wf->jobs[ji];
 	struct keystate *s = &rs->ks[ji];
-	int cancelled = jint(run, "cancel_requested") != 0;
+	int cancelled = api_int(run, "cancel_requested") != 0;
 	struct guts_decide_in in = {rs->wf,    ji,	   NULL,
 				    cancelled, need_state, rs};
 	struct guts_decision d;
@@ -669,19 +664,20 @@ static int decide_key(struct node *n, const json_t *run, struct runstate *rs,
 				    "runs_on, needs, status, created_at, "
 				    "queued_at) VALUES ($1, $2, $3, $4, $5, "
 				    "$6, $7, $8, $9, 'queued', $10, $10)",
-				    STORE_ARGS(SI(jint(run, "id")),
-					       SI(jint(run, "attempt")),
+				    STORE_ARGS(SI(api_int(run, "id")),
+					       SI(api_int(run, "attempt")),
 					       SS(job->id), SI(l), SS(pl->name),
 					       SS(m), SS(st), SS(lb),
 					       SS(needs_text), SI(now)),
 				    NULL);
 			if (pl->matrix) {
 				char *c = context_name(
-				    jstr(run, "workflow_name"), pl->name);
+				    api_str(run, "workflow_name"), pl->name);
 
-				sched_post_status(
-				    n, jint(run, "repo_id"), jstr(run, "sha"),
-				    c, "pending", "queued", url, "guts");
+				sched_post_status(n, api_int(run, "repo_id"),
+						  api_str(run, "sha"), c,
+						  "pending", "queued", url,
+						  "guts");
 				free(c);
 			}
 			free(m);
@@ -707,15 +703,15 @@ static int concurrency_blocked(struct node *n, const json_t *run)
 	json_t *row = NULL;
 	int ret;
 
-	if (!jstr(run, "concurrency"))
+	if (!api_str(run, "concurrency"))
 		return 0;
 	ret = store_query_one(n->st,
 			      "SELECT id FROM runs WHERE repo_id = $1 AND "
 			      "concurrency = $2 AND id < $3 AND status <> "
 			      "'completed' LIMIT 1",
-			      STORE_ARGS(SI(jint(run, "repo_id")),
-					 SS(jstr(run, "concurrency")),
-					 SI(jint(run, "id"))),
+			      STORE_ARGS(SI(api_int(run, "repo_id")),
+					 SS(api_str(run, "concurrency")),
+					 SI(api_int(run, "id"))),
 			      &row);
 	json_decref(row);
 	return ret == 0;
@@ -733,11 +729,11 @@ static void conclude_run(struct node *n, const json_t *run)
 		n->st,
 		"SELECT conclusion FROM jobs WHERE run_id = $1 AND "
 		"run_attempt = $2",
-		STORE_ARGS(SI(jint(run, "id")), SI(jint(run, "attempt"))),
+		STORE_ARGS(SI(api_int(run, "id")), SI(api_int(run, "attempt"))),
 		&rows) < 0)
 		return;
 	json_array_foreach(rows, i, row) {
-		const char *jc = jstr(row, "conclusion");
+		const char *jc = api_str(row, "conclusion");
 
 		if (!jc)
 			continue;
@@ -747,21 +743,21 @@ static void conclude_run(struct node *n, const json_t *run)
 		all_skipped &= !strcmp(jc, "skipped");
 	}
 	json_decref(rows);
-	c = jint(run, "cancel_requested") ? "cancelled"
-	    : failed			  ? "failure"
-	    : timed_out			  ? "timed_out"
-	    : cancelled			  ? "cancelled"
-	    : all_skipped		  ? "skipped"
-					  : "success";
+	c = api_int(run, "cancel_requested") ? "cancelled"
+	    : failed			     ? "failure"
+	    : timed_out			     ? "timed_out"
+	    : cancelled			     ? "cancelled"
+	    : all_skipped		     ? "skipped"
+					     : "success";
 	store_exec(n->st,
 		   "UPDATE runs SET status = 'completed', conclusion = $2, "
 		   "completed_at = $3, updated_at = $3, started_at = "
 		   "COALESCE(started_at, $3) WHERE id = $1",
-		   STORE_ARGS(SI(jint(run, "id")), SS(c), SI(now)), NULL);
+		   STORE_ARGS(SI(api_int(run, "id")), SS(c), SI(now)), NULL);
 	nlog(LOG_INFO, "run %lld (%s #%lld, attempt %lld): %s",
-	     (long long)jint(run, "id"), jstr(run, "workflow_name"),
-	     (long long)jint(run, "run_number"),
-	     (long long)jint(run, "attempt"), c);
+	     (long long)api_int(run, "id"), api_str(run, "workflow_name"),
+	     (long long)api_int(run, "run_number"),
+	     (long long)api_int(run, "attempt"), c);
 }
 
 static void advance_locked(struct node *n, int64_t run_id);
@@ -772,18 +768,18 @@ static void advance_group(struct node *n, const json_t *run)
 	json_t *rows, *row;
 	size_t i;
 
-	if (!jstr(run, "concurrency"))
+	if (!api_str(run, "concurrency"))
 		return;
 	if (store_query(
 		n->st,
 		"SELECT id FROM runs WHERE repo_id = $1 AND concurrency "
 		"= $2 AND status <> 'completed' ORDER BY id LIMIT 1",
-		STORE_ARGS(SI(jint(run, "repo_id")),
-			   SS(jstr(run, "concurrency"))),
+		STORE_ARGS(SI(api_int(run, "repo_id")),
+			   SS(api_str(run, "concurrency"))),
 		&rows) < 0)
 		return;
 	json_array_foreach(rows, i, row)
-		advance_locked(n, jint(row, "id"));
+		advance_locked(n, api_int(row, "id"));
 	json_decref(rows);
 }
 
@@ -806,15 +802,15 @@ static void advance_run(struct node *n, int64_t run_id)
 
 	if (load_run(n, run_id, &run) < 0)
 		return;
-	if (!strcmp(jstr(run, "status"), "completed")) {
+	if (!strcmp(api_str(run, "status"), "completed")) {
 		json_decref(run);
 		return;
 	}
 	/* A cancelled run concludes whatever its group does. */
-	if (!jint(run, "cancel_requested") && concurrency_blocked(n, run)) {
+	if (!api_int(run, "cancel_requested") && concurrency_blocked(n, run)) {
 		char *why = guts_xasprintf(
 		    "waiting for the other run of concurrency group '%s'",
-		    jstr(run, "concurrency"));
+		    api_str(run, "concurrency"));
 
 		store_exec(n->st, "UPDATE runs SET reason = $2 WHERE id = $1",
 			   STORE_ARGS(SI(run_id), SS(why)), NULL);
@@ -822,7 +818,7 @@ static void advance_run(struct node *n, int64_t run_id)
 		json_decref(run);
 		return;
 	}
-	we = wf_get(jstr(run, "workflow_path"), jstr(run, "source"));
+	we = wf_get(api_str(run, "workflow_path"), api_str(run, "source"));
 	wf = we->wf;
 	if (!wf) {
 		wf_unref(we);
@@ -923,7 +919,7 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 		     int64_t *run_id)
 {
 	json_t *wfrow = NULL, *num = NULL, *ins = NULL, *run = NULL;
-	json_t *replaced = json_array();
+	json_t *replaced = json_array(), *gh = NULL;
 	struct guts_workflow *wf = NULL;
 	char *inputs = jdump(rq->inputs), *group = NULL, *gh_text = NULL;
 	int64_t now = store_now_ms(), id = 0;
@@ -934,7 +930,7 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 	if (rq->event_key &&
 	    store_query_one(n->st, "SELECT id FROM runs WHERE event_key = $1",
 			    STORE_ARGS(SS(rq->event_key)), &ins) == 0) {
-		*run_id = jint(ins, "id");
+		*run_id = api_int(ins, "id");
 		ret = 0;
 		goto out_unlocked;
 	}
@@ -960,35 +956,31 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 	    "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
 	    "'queued', $11, $12, $14, $13, $13) RETURNING id",
 	    STORE_ARGS(SI(rq->repo_id), SI(rq->workflow_id),
-		       SS(jstr(wfrow, "name")), SS(jstr(wfrow, "path")),
-		       SS(rq->source ? rq->source : jstr(wfrow, "source")),
-		       SI(jint(num, "n")), SS(rq->event), SS(rq->ref),
+		       SS(api_str(wfrow, "name")), SS(api_str(wfrow, "path")),
+		       SS(rq->source ? rq->source : api_str(wfrow, "source")),
+		       SI(api_int(num, "n")), SS(rq->event), SS(rq->ref),
 		       SS(rq->sha), SS(rq->actor),
-		       SS(rq->title ? rq->title : jstr(wfrow, "name")),
+		       SS(rq->title ? rq->title : api_str(wfrow, "name")),
 		       SS(inputs), SI(now), SS(rq->event_key)),
 	    &ins);
 	if (ret < 0)
 		goto out;
-	id = jint(ins, "id");
+	id = api_int(ins, "id");
 	ret = load_run(n, id, &run);
 	if (ret < 0)
 		goto out;
-	{
-		json_t *gh = make_github(n, run, rq->payload);
-
-		gh_text = jdump(gh);
-		json_decref(gh);
-	}
+	gh = make_github(n, run, rq->payload);
+	gh_text = jdump(gh);
 	store_exec(n->st, "UPDATE runs SET github = $2 WHERE id = $1",
 		   STORE_ARGS(SI(id), SS(gh_text)), NULL);
-	if (rq->source || jint(wfrow, "valid"))
-		wf = parse_now(jstr(wfrow, "path"), jstr(run, "source"));
+	if (rq->source || api_int(wfrow, "valid"))
+		wf = parse_now(api_str(wfrow, "path"), api_str(run, "source"));
 	if (!wf) {
 		/* Never dropped silently: a failed run that says why. */
-		json_t *errs = parse_errors(jstr(run, "workflow_path"),
-					    jstr(run, "source")),
+		json_t *errs = parse_errors(api_str(run, "workflow_path"),
+					    api_str(run, "source")),
 		       *e, *job;
-		char *ctx = context_name(jstr(wfrow, "name"), "workflow");
+		char *ctx = context_name(api_str(wfrow, "name"), "workflow");
 		char *url = run_url(n, run);
 		size_t i;
 
@@ -1002,11 +994,11 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 		    "$3, $3, $3) RETURNING id",
 		    STORE_ARGS(SI(id), SS("Invalid workflow"), SI(now)), &job);
 		if (ret == 0) {
-			sched_log_note(n, jint(job, "id"),
+			sched_log_note(n, api_int(job, "id"),
 				       "##[error]%s is not a valid workflow:",
-				       jstr(wfrow, "path"));
+				       api_str(wfrow, "path"));
 			json_array_foreach(errs, i, e)
-				sched_log_note(n, jint(job, "id"),
+				sched_log_note(n, api_int(job, "id"),
 					       "##[error]%s",
 					       json_string_value(e));
 			json_decref(job);
@@ -1025,10 +1017,8 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 		goto out;
 	}
 	if (wf->concurrency_group) {
-		json_t *gh = json_loads(gh_text, 0, NULL);
 		json_t *c =
-		    json_pack("{s:o, s:o, s:o}", "github",
-			      gh ? gh : json_object(), "inputs",
+		    json_pack("{s:O, s:o, s:o}", "github", gh, "inputs",
 			      rq->inputs ? json_incref((json_t *)rq->inputs)
 					 : json_object(),
 			      "vars", json_object());
@@ -1047,8 +1037,8 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 
 		for (size_t k = 0; k < wf->nr_jobs; k++) {
 			const struct guts_wf_job *j = &wf->jobs[k];
-			char *ctx =
-			    context_name(jstr(wfrow, "name"), job_display(j));
+			char *ctx = context_name(api_str(wfrow, "name"),
+						 job_display(j));
 
 			store_exec(n->st,
 				   "INSERT INTO jobs (run_id, run_attempt, "
@@ -1079,13 +1069,13 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 			&rows) == 0) {
 			json_array_foreach(rows, i, row) {
 				if (!cip &&
-				    strcmp(jstr(row, "status"), "queued"))
+				    strcmp(api_str(row, "status"), "queued"))
 					continue;
-				cancel_locked(n, jint(row, "id"),
+				cancel_locked(n, api_int(row, "id"),
 					      "a newer run of the concurrency "
 					      "group started");
 				json_array_append_new(
-				    replaced, json_integer(jint(row, "id")));
+				    replaced, json_integer(api_int(row, "id")));
 			}
 			json_decref(rows);
 		}
@@ -1109,6 +1099,7 @@ out_unlocked:
 	defer_end(n);
 	pthread_mutex_unlock(&n->sched_lock);
 	json_decref(replaced);
+	json_decref(gh);
 	if (group)
 		http_wake(n, WAIT_CANCEL, 0); /* cancel-in-progress */
 	guts_workflow_free(wf);
@@ -1148,8 +1139,8 @@ static int labels_fit(const json_t *want, const json_t *have)
 static int leg_slots_full(struct node *n, const json_t *job)
 {
 	json_t *strat = jparse(job, "strategy"), *row = NULL;
-	int64_t maxp = jint(strat, "max-parallel"),
-		total = jint(strat, "job-total");
+	int64_t maxp = api_int(strat, "max-parallel"),
+		total = api_int(strat, "job-total");
 	int full = 0;
 
 	json_decref(strat);
@@ -1159,11 +1150,11 @@ static int leg_slots_full(struct node *n, const json_t *job)
 			    "SELECT COUNT(*) AS c FROM jobs WHERE run_id = $1 "
 			    "AND run_attempt = $2 AND job_key = $3 AND status "
 			    "= 'in_progress'",
-			    STORE_ARGS(SI(jint(job, "run_id")),
-				       SI(jint(job, "run_attempt")),
-				       SS(jstr(job, "job_key"))),
+			    STORE_ARGS(SI(api_int(job, "run_id")),
+				       SI(api_int(job, "run_attempt")),
+				       SS(api_str(job, "job_key"))),
 			    &row) == 0)
-		full = jint(row, "c") >= maxp;
+		full = api_int(row, "c") >= maxp;
 	json_decref(row);
 	return full;
 }
@@ -1176,8 +1167,8 @@ static json_t *make_lease(struct node *n, const json_t *job, const json_t *run,
 	json_t *matrix = jparse(job, "matrix"),
 	       *strategy = jparse(job, "strategy");
 	json_t *inputs = jparse(run, "inputs"), *l;
-	char *full =
-	    guts_xasprintf("%s/%s", jstr(run, "owner"), jstr(run, "repo_name"));
+	char *full = guts_xasprintf("%s/%s", api_str(run, "owner"),
+				    api_str(run, "repo_name"));
 	char *clone = guts_xasprintf("%s/%s.git", n->base_url, full);
 	json_t *exp = json_integer(expires);
 
@@ -1185,17 +1176,17 @@ static json_t *make_lease(struct node *n, const json_t *job, const json_t *run,
 	    "{s:I, s:I, s:s, s:i, s:i, s:o, s:I, s:I, s:I, s:s, s:s, s:s, "
 	    "s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
 	    "s:s}",
-	    "id", (json_int_t)jint(job, "id"), "attempt",
-	    (json_int_t)jint(job, "attempt"), "lease_token", lease,
+	    "id", (json_int_t)api_int(job, "id"), "attempt",
+	    (json_int_t)api_int(job, "attempt"), "lease_token", lease,
 	    "lease_seconds", n->cfg.lease_seconds, "heartbeat_seconds",
 	    n->cfg.heartbeat_seconds, "lease_expires_at", store_time_json(exp),
-	    "run_id", (json_int_t)jint(run, "id"), "run_number",
-	    (json_int_t)jint(run, "run_number"), "run_attempt",
-	    (json_int_t)jint(run, "attempt"), "repo", full, "clone_url", clone,
-	    "sha", jstr(run, "sha") ? jstr(run, "sha") : "", "ref",
-	    jstr(run, "ref") ? jstr(run, "ref") : "", "workflow", "path",
-	    jstr(run, "workflow_path"), "source", jstr(run, "source"),
-	    "job_key", jstr(job, "job_key"), "name", jstr(job, "name"),
+	    "run_id", (json_int_t)api_int(run, "id"), "run_number",
+	    (json_int_t)api_int(run, "run_number"), "run_attempt",
+	    (json_int_t)api_int(run, "attempt"), "repo", full, "clone_url",
+	    clone, "sha", api_str(run, "sha") ? api_str(run, "sha") : "", "ref",
+	    api_str(run, "ref") ? api_str(run, "ref") : "", "workflow", "path",
+	    api_str(run, "workflow_path"), "source", api_str(run, "source"),
+	    "job_key", api_str(job, "job_key"), "name", api_str(job, "name"),
 	    "matrix", matrix ? matrix : json_null(), "strategy",
 	    strategy ? strategy : json_object(), "needs",
 	    needs ? needs : json_object(), "github", gh ? gh : json_object(),
@@ -1242,7 +1233,7 @@ next_page:
 		int64_t changes = 0;
 		int fit = labels_fit(want, have);
 
-		after = jint(row, "id");
+		after = api_int(row, "id");
 		json_decref(want);
 		if (!fit || leg_slots_full(n, row))
 			continue;
@@ -1262,19 +1253,20 @@ next_page:
 		    "runner_name = $3, lease_hash = $4, lease_expires = $5, "
 		    "job_token_hash = $6, started_at = COALESCE(started_at, "
 		    "$7), reason = NULL WHERE id = $1 AND status = 'queued'",
-		    STORE_ARGS(SI(jint(row, "id")), SI(runner_id),
-			       SS(jstr(runner, "name")), SS(lh), SI(exp),
+		    STORE_ARGS(SI(api_int(row, "id")), SI(runner_id),
+			       SS(api_str(runner, "name")), SS(lh), SI(exp),
 			       SS(jh), SI(now)),
 		    &changes);
 		if (ret == 0 && changes == 1) {
-			store_exec(n->st,
-				   "UPDATE runs SET status = 'in_progress', "
-				   "started_at = COALESCE(started_at, $2), "
-				   "updated_at = $2 WHERE id = $1 AND status "
-				   "= 'queued'",
-				   STORE_ARGS(SI(jint(row, "run_id")), SI(now)),
-				   NULL);
-			ret = load_run(n, jint(row, "run_id"), &run);
+			store_exec(
+			    n->st,
+			    "UPDATE runs SET status = 'in_progress', "
+			    "started_at = COALESCE(started_at, $2), "
+			    "updated_at = $2 WHERE id = $1 AND status "
+			    "= 'queued'",
+			    STORE_ARGS(SI(api_int(row, "run_id")), SI(now)),
+			    NULL);
+			ret = load_run(n, api_int(row, "run_id"), &run);
 		}
 		if (ret == 0 && changes == 1)
 			ret = store_commit(n->st);
@@ -1285,13 +1277,13 @@ next_page:
 
 			if (store_query_one(
 				n->st, "SELECT * FROM jobs WHERE id = $1",
-				STORE_ARGS(SI(jint(row, "id"))), &full) == 0)
+				STORE_ARGS(SI(api_int(row, "id"))), &full) == 0)
 				*lease = make_lease(n, full, run, lt, jt, exp);
 			json_decref(full);
-			sched_log_note(n, jint(row, "id"),
+			sched_log_note(n, api_int(row, "id"),
 				       "Job attempt %lld on runner %s",
-				       (long long)jint(row, "attempt"),
-				       jstr(runner, "name"));
+				       (long long)api_int(row, "attempt"),
+				       api_str(runner, "name"));
 		}
 		json_decref(run);
 		free(lt);
@@ -1314,23 +1306,29 @@ int sched_check_lease(struct node *n, int64_t job_id, int64_t attempt,
 {
 	char h[65];
 	json_t *row;
-	int ret = store_query_one(n->st, "SELECT * FROM jobs WHERE id = $1",
-				  STORE_ARGS(SI(job_id)), &row);
+	/* Only what the fence and the runner calls need: every log append
+	 * comes through here, twice. */
+	int ret =
+	    store_query_one(n->st,
+			    "SELECT id, status, attempt, lease_hash, "
+			    "runner_id, log_acked FROM jobs WHERE id = $1",
+			    STORE_ARGS(SI(job_id)), &row);
 
 	if (job)
 		*job = NULL;
 	if (ret < 0)
 		return ret;
 	node_token_hash(lease ? lease : "", h);
-	if (jint(row, "attempt") != attempt ||
-	    strcmp(jstr(row, "status"), "in_progress") ||
-	    !jstr(row, "lease_hash") || strcmp(jstr(row, "lease_hash"), h)) {
+	if (api_int(row, "attempt") != attempt ||
+	    strcmp(api_str(row, "status"), "in_progress") ||
+	    !api_str(row, "lease_hash") ||
+	    strcmp(api_str(row, "lease_hash"), h)) {
 		ret = guts_error(GUTS_ECONFLICT,
 				 "job %lld: attempt %lld's lease is no longer "
 				 "valid (the job is %s, attempt %lld)",
 				 (long long)job_id, (long long)attempt,
-				 jstr(row, "status"),
-				 (long long)jint(row, "attempt"));
+				 api_str(row, "status"),
+				 (long long)api_int(row, "attempt"));
 		json_decref(row);
 		return ret;
 	}
@@ -1372,11 +1370,12 @@ int sched_heartbeat(struct node *n, int64_t job_id, int64_t attempt,
 			      "r.id = j.run_id WHERE j.id = $1",
 			      STORE_ARGS(SI(job_id)), &row);
 	if (ret == 0) {
-		*cancel = jint(row, "c") > 0;
-		store_exec(
-		    n->st, "UPDATE runners SET last_seen_at = $2 WHERE id = $1",
-		    STORE_ARGS(SI(jint(row, "runner_id")), SI(store_now_ms())),
-		    NULL);
+		*cancel = api_int(row, "c") > 0;
+		store_exec(n->st,
+			   "UPDATE runners SET last_seen_at = $2 WHERE id = $1",
+			   STORE_ARGS(SI(api_int(row, "runner_id")),
+				      SI(store_now_ms())),
+			   NULL);
 	}
 	json_decref(row);
 	return ret;
@@ -1385,8 +1384,8 @@ int sched_heartbeat(struct node *n, int64_t job_id, int64_t attempt,
 int sched_step(struct node *n, int64_t job_id, int64_t attempt,
 	       const char *lease, int64_t number, const json_t *body)
 {
-	const char *status = jstr(body, "status");
-	const char *concl = jstr(body, "conclusion");
+	const char *status = api_str(body, "status");
+	const char *concl = api_str(body, "conclusion");
 	const json_t *off = json_object_get(body, "log_offset");
 	int64_t now = store_now_ms(), file_off = -1;
 	int done, ret;
@@ -1424,7 +1423,7 @@ int sched_step(struct node *n, int64_t job_id, int64_t attempt,
 	    "conclusion = excluded.conclusion, log_offset = "
 	    "COALESCE(steps.log_offset, excluded.log_offset), completed_at = "
 	    "excluded.completed_at",
-	    STORE_ARGS(SI(job_id), SI(number), SS(jstr(body, "name")),
+	    STORE_ARGS(SI(job_id), SI(number), SS(api_str(body, "name")),
 		       SS(status), SS(done ? concl : NULL),
 		       file_off >= 0 ? SI(file_off) : SN, SI(now),
 		       done ? SI(now) : SN),
@@ -1445,24 +1444,26 @@ static void post_job_statuses(struct node *n, const json_t *run,
 	const char *agg;
 	char *ctx;
 
-	if (jstr(job, "matrix")) {
-		ctx =
-		    context_name(jstr(run, "workflow_name"), jstr(job, "name"));
-		sched_post_status(n, jint(run, "repo_id"), jstr(run, "sha"),
-				  ctx, status_state(conclusion),
+	if (api_str(job, "matrix")) {
+		ctx = context_name(api_str(run, "workflow_name"),
+				   api_str(job, "name"));
+		sched_post_status(n, api_int(run, "repo_id"),
+				  api_str(run, "sha"), ctx,
+				  status_state(conclusion),
 				  reason ? reason : conclusion, url, "guts");
 		free(ctx);
 	}
 	store_query(n->st,
 		    "SELECT status, conclusion FROM jobs WHERE run_id = $1 AND "
 		    "run_attempt = $2 AND job_key = $3",
-		    STORE_ARGS(SI(jint(run, "id")), SI(jint(run, "attempt")),
-			       SS(jstr(job, "job_key"))),
+		    STORE_ARGS(SI(api_int(run, "id")),
+			       SI(api_int(run, "attempt")),
+			       SS(api_str(job, "job_key"))),
 		    &rows);
 	json_array_foreach(rows, i, row) {
-		const char *c = jstr(row, "conclusion");
+		const char *c = api_str(row, "conclusion");
 
-		all &= !strcmp(jstr(row, "status"), "completed");
+		all &= !strcmp(api_str(row, "status"), "completed");
 		failed |=
 		    c && (!strcmp(c, "failure") || !strcmp(c, "timed_out"));
 		cancelled |= c && !strcmp(c, "cancelled");
@@ -1470,21 +1471,23 @@ static void post_job_statuses(struct node *n, const json_t *run,
 	}
 	json_decref(rows);
 	if (all) {
-		struct wf_entry *we =
-		    wf_get(jstr(run, "workflow_path"), jstr(run, "source"));
+		struct wf_entry *we = wf_get(api_str(run, "workflow_path"),
+					     api_str(run, "source"));
 		const struct guts_wf_job *j =
-		    we->wf ? guts_workflow_job(we->wf, jstr(job, "job_key"))
+		    we->wf ? guts_workflow_job(we->wf, api_str(job, "job_key"))
 			   : NULL;
 
 		agg = failed	  ? "failure"
 		      : cancelled ? "cancelled"
 		      : skipped	  ? "skipped"
 				  : "success";
-		ctx = context_name(jstr(run, "workflow_name"),
-				   j ? job_display(j) : jstr(job, "job_key"));
-		sched_post_status(n, jint(run, "repo_id"), jstr(run, "sha"),
-				  ctx, status_state(agg),
-				  !jstr(job, "matrix") && reason ? reason : agg,
+		ctx =
+		    context_name(api_str(run, "workflow_name"),
+				 j ? job_display(j) : api_str(job, "job_key"));
+		sched_post_status(n, api_int(run, "repo_id"),
+				  api_str(run, "sha"), ctx, status_state(agg),
+				  !api_str(job, "matrix") && reason ? reason
+								    : agg,
 				  url, "guts");
 		free(ctx);
 		wf_unref(we);
@@ -1516,13 +1519,13 @@ static void finish_job_locked(struct node *n, int64_t job_id,
 	free(out);
 	if (store_query_one(n->st, "SELECT * FROM jobs WHERE id = $1",
 			    STORE_ARGS(SI(job_id)), &job) == 0 &&
-	    load_run(n, jint(job, "run_id"), &run) == 0) {
+	    load_run(n, api_int(job, "run_id"), &run) == 0) {
 		post_job_statuses(n, run, job, conclusion, reason);
 		/* fail-fast: a failed leg cancels its siblings. */
 		if (!strcmp(conclusion, "failure")) {
 			json_t *strat = jparse(job, "strategy");
 
-			if (jstr(job, "matrix") &&
+			if (api_str(job, "matrix") &&
 			    json_is_true(json_object_get(strat, "fail-fast"))) {
 				store_exec(
 				    n->st,
@@ -1530,9 +1533,9 @@ static void finish_job_locked(struct node *n, int64_t job_id,
 				    "WHERE run_id = $1 AND run_attempt = "
 				    "$2 AND job_key = $3 AND status = "
 				    "'in_progress'",
-				    STORE_ARGS(SI(jint(job, "run_id")),
-					       SI(jint(job, "run_attempt")),
-					       SS(jstr(job, "job_key"))),
+				    STORE_ARGS(SI(api_int(job, "run_id")),
+					       SI(api_int(job, "run_attempt")),
+					       SS(api_str(job, "job_key"))),
 				    NULL);
 				store_exec(
 				    n->st,
@@ -1542,9 +1545,9 @@ static void finish_job_locked(struct node *n, int64_t job_id,
 				    "completed_at = $4 WHERE run_id = $1 AND "
 				    "run_attempt = $2 AND job_key = $3 AND "
 				    "status = 'queued'",
-				    STORE_ARGS(SI(jint(job, "run_id")),
-					       SI(jint(job, "run_attempt")),
-					       SS(jstr(job, "job_key")),
+				    STORE_ARGS(SI(api_int(job, "run_id")),
+					       SI(api_int(job, "run_attempt")),
+					       SS(api_str(job, "job_key")),
 					       SI(now)),
 				    NULL);
 			}
@@ -1596,7 +1599,7 @@ int sched_complete(struct node *n, int64_t job_id, int64_t attempt,
 			store_rollback(n->st);
 	}
 	if (ret == 0)
-		advance_locked(n, jint(job, "run_id"));
+		advance_locked(n, api_int(job, "run_id"));
 	archive_log(n, job_id);
 	defer_end(n);
 	pthread_mutex_unlock(&n->sched_lock);
@@ -1612,7 +1615,7 @@ int sched_complete(struct node *n, int64_t job_id, int64_t attempt,
 
 static void cancel_locked(struct node *n, int64_t run_id, const char *why)
 {
-	json_t *rows = NULL, *row, *run = NULL;
+	json_t *rows = NULL, *row;
 	int64_t now = store_now_ms();
 	size_t i;
 
@@ -1624,17 +1627,16 @@ static void cancel_locked(struct node *n, int64_t run_id, const char *why)
 		   "UPDATE jobs SET cancel_requested = 1 WHERE run_id = $1 AND "
 		   "status = 'in_progress'",
 		   STORE_ARGS(SI(run_id)), NULL);
-	if (load_run(n, run_id, &run) < 0)
-		return;
 	store_query(
-	    n->st, "SELECT * FROM jobs WHERE run_id = $1 AND status = 'queued'",
+	    n->st,
+	    "SELECT id FROM jobs WHERE run_id = $1 AND status = 'queued'",
 	    STORE_ARGS(SI(run_id)), &rows);
 	json_array_foreach(rows, i, row) {
-		finish_job_locked(n, jint(row, "id"), "cancelled", NULL, why);
-		archive_log(n, jint(row, "id"));
+		finish_job_locked(n, api_int(row, "id"), "cancelled", NULL,
+				  why);
+		archive_log(n, api_int(row, "id"));
 	}
 	json_decref(rows);
-	json_decref(run);
 }
 
 int sched_cancel_run(struct node *n, int64_t run_id, const char *actor)
@@ -1667,14 +1669,14 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 	ret = load_run(n, run_id, &run);
 	if (ret < 0)
 		goto out;
-	if (strcmp(jstr(run, "status"), "completed")) {
+	if (strcmp(api_str(run, "status"), "completed")) {
 		ret =
 		    guts_error(GUTS_ECONFLICT,
 			       "run %lld is still %s; cancel it first or wait",
-			       (long long)run_id, jstr(run, "status"));
+			       (long long)run_id, api_str(run, "status"));
 		goto out;
 	}
-	wf = parse_now(jstr(run, "workflow_path"), jstr(run, "source"));
+	wf = parse_now(api_str(run, "workflow_path"), api_str(run, "source"));
 	if (!wf) {
 		ret = guts_error(GUTS_EINVAL,
 				 "run %lld's workflow is invalid; push a fix "
@@ -1682,7 +1684,7 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 				 (long long)run_id);
 		goto out;
 	}
-	attempt = jint(run, "attempt") + 1;
+	attempt = api_int(run, "attempt") + 1;
 	ret =
 	    store_query(n->st,
 			"SELECT * FROM jobs WHERE run_id = $1 AND run_attempt "
@@ -1717,9 +1719,9 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 		size_t i;
 
 		json_array_foreach(rows, i, row) {
-			const char *c = jstr(row, "conclusion");
+			const char *c = api_str(row, "conclusion");
 
-			if (strcasecmp(jstr(row, "job_key"), j->id))
+			if (strcasecmp(api_str(row, "job_key"), j->id))
 				continue;
 			any = 1;
 			if (!c || strcmp(c, "success"))
@@ -1727,7 +1729,7 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 		}
 		if (keep && any) {
 			json_array_foreach(rows, i, row) {
-				if (strcasecmp(jstr(row, "job_key"), j->id))
+				if (strcasecmp(api_str(row, "job_key"), j->id))
 					continue;
 				store_exec(
 				    n->st,
@@ -1742,7 +1744,8 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 				    "runs_on, needs, outputs, runner_name, id, "
 				    "created_at, queued_at, started_at, "
 				    "completed_at, 1 FROM jobs WHERE id = $1",
-				    STORE_ARGS(SI(jint(row, "id")), SI(attempt),
+				    STORE_ARGS(SI(api_int(row, "id")),
+					       SI(attempt),
 					       SS("kept from the previous "
 						  "attempt")),
 				    NULL);
@@ -1757,11 +1760,11 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 				      SS(job_display(j)), SI(now)),
 			   NULL);
 		{
-			char *ctx = context_name(jstr(run, "workflow_name"),
+			char *ctx = context_name(api_str(run, "workflow_name"),
 						 job_display(j));
 
-			sched_post_status(n, jint(run, "repo_id"),
-					  jstr(run, "sha"), ctx, "pending",
+			sched_post_status(n, api_int(run, "repo_id"),
+					  api_str(run, "sha"), ctx, "pending",
 					  "waiting to run", url, "guts");
 			free(ctx);
 		}
@@ -1785,13 +1788,13 @@ out:
 
 static void lose_lease(struct node *n, const json_t *job)
 {
-	int64_t id = jint(job, "id"), lost = jint(job, "lost") + 1;
-	int64_t attempt = jint(job, "attempt");
+	int64_t id = api_int(job, "id"), lost = api_int(job, "lost") + 1;
+	int64_t attempt = api_int(job, "attempt");
 	json_t *run = NULL;
-	int cancelled = jint(job, "cancel_requested") != 0;
+	int cancelled = api_int(job, "cancel_requested") != 0;
 
-	if (load_run(n, jint(job, "run_id"), &run) == 0)
-		cancelled |= jint(run, "cancel_requested") != 0;
+	if (load_run(n, api_int(job, "run_id"), &run) == 0)
+		cancelled |= api_int(run, "cancel_requested") != 0;
 	json_decref(run);
 	if (cancelled || lost > n->cfg.max_runner_lost) {
 		/* A cancelled job is not retried; a third loss ends it. */
@@ -1813,7 +1816,7 @@ static void lose_lease(struct node *n, const json_t *job)
 					  NULL, "runner_lost");
 			store_commit(n->st);
 		}
-		advance_locked(n, jint(job, "run_id"));
+		advance_locked(n, api_int(job, "run_id"));
 		archive_log(n, id);
 		return;
 	}
@@ -1870,7 +1873,7 @@ void sched_tick(struct node *n)
 			NULL, 0, &rows) == 0) {
 		json_array_foreach(rows, i, row) {
 			json_t *want = jparse(row, "runs_on"), *r;
-			const char *reason = jstr(row, "reason");
+			const char *reason = api_str(row, "reason");
 			int fits = 0;
 
 			json_array_foreach(runners, k, r) {
@@ -1889,7 +1892,7 @@ void sched_tick(struct node *n)
 					    n->st,
 					    "UPDATE jobs SET reason = $2 "
 					    "WHERE id = $1",
-					    STORE_ARGS(SI(jint(row, "id")),
+					    STORE_ARGS(SI(api_int(row, "id")),
 						       SS(why)),
 					    NULL);
 				free(why);
@@ -1901,7 +1904,7 @@ void sched_tick(struct node *n)
 				    n->st,
 				    "UPDATE jobs SET reason = NULL WHERE "
 				    "id = $1",
-				    STORE_ARGS(SI(jint(row, "id"))), NULL);
+				    STORE_ARGS(SI(api_int(row, "id"))), NULL);
 			}
 			json_decref(want);
 		}
@@ -1927,15 +1930,15 @@ void sched_recover(struct node *n)
 			"AND log_size > 0",
 			NULL, 0, &rows) == 0) {
 		json_array_foreach(rows, i, row) {
-			struct joblog_pos pos = {jint(row, "log_acked"),
-						 jint(row, "log_size"),
-						 jint(row, "log_line_len"),
-						 (int)jint(row, "log_capped")};
-			int64_t id = jint(row, "id");
+			struct joblog_pos pos = {
+			    api_int(row, "log_acked"), api_int(row, "log_size"),
+			    api_int(row, "log_line_len"),
+			    (int)api_int(row, "log_capped")};
+			int64_t id = api_int(row, "id");
 
 			if (joblog_recover(n->logs_dir, id, &pos) == 0)
 				save_pos(n, id, &pos);
-			if (!strcmp(jstr(row, "status"), "completed"))
+			if (!strcmp(api_str(row, "status"), "completed"))
 				archive_log(n, id);
 		}
 		json_decref(rows);
@@ -1952,7 +1955,7 @@ void sched_recover(struct node *n)
 			"BY id",
 			NULL, 0, &rows) == 0) {
 		json_array_foreach(rows, i, row)
-			sched_advance(n, jint(row, "id"));
+			sched_advance(n, api_int(row, "id"));
 		json_decref(rows);
 	}
 }

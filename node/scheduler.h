@@ -52,7 +52,10 @@ void sched_advance(struct node *n, int64_t run_id);
  */
 int sched_claim(struct node *n, int64_t runner_id, json_t **lease);
 
-/** The fence: 0 when @attempt and @lease match the job's current lease. */
+/**
+ * The fence: 0 when @attempt and @lease match the job's current lease;
+ * *job (may be NULL) then holds id, status, attempt, runner_id, log_acked.
+ */
 int sched_check_lease(struct node *n, int64_t job_id, int64_t attempt,
 		      const char *lease, json_t **job);
 

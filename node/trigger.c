@@ -239,8 +239,7 @@ static void process_event(struct node *n, const json_t *ev)
 	const char *before = api_str(ev, "before_sha");
 	const char *defb = api_str(ev, "default_branch");
 	char *gitdir =
-	    guts_xasprintf("%s/%s/%s.git", n->repos_dir, api_str(ev, "owner"),
-			   api_str(ev, "repo_name"));
+	    node_repo_dir(n, api_str(ev, "owner"), api_str(ev, "repo_name"));
 	char *defref = guts_xasprintf("refs/heads/%s", defb);
 	struct gitx_file *files = NULL;
 	size_t nr = 0;
@@ -382,9 +381,8 @@ void trigger_process_pending(struct node *n)
 		return;
 	}
 	json_array_foreach(rows, i, row) {
-		char *gitdir = guts_xasprintf("%s/%s/%s.git", n->repos_dir,
-					      api_str(row, "owner"),
-					      api_str(row, "repo_name"));
+		char *gitdir = node_repo_dir(n, api_str(row, "owner"),
+					     api_str(row, "repo_name"));
 		char now[41];
 		int ret = gitx_ref_target(gitdir, api_str(row, "ref"), now);
 		const char *after = api_str(row, "after_sha");

@@ -119,3 +119,8 @@ int node_int(const char *s, int64_t def, int64_t *out)
 	*out = v;
 	return 0;
 }
+
+char *node_repo_dir(const struct node *n, const char *owner, const char *name)
+{
+	return guts_xasprintf("%s/%s/%s.git", n->repos_dir, owner, name);
+}
