@@ -302,7 +302,7 @@ void api_git(struct http_req *r)
 			git_text(r, 400, msg);
 			goto out;
 		}
-		s->lock = &n->repo_locks[(uint64_t)s->repo_id % 16];
+		s->lock = node_repo_lock(n, s->repo_id);
 		pthread_mutex_lock(s->lock);
 		s->ids = guts_xcalloc(s->nr + 1, sizeof(*s->ids));
 		ret = trigger_push_begin(n, s->repo_id, r->who.user, s->updates,

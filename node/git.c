@@ -345,6 +345,28 @@ int gitx_ref_sha(const char *repo_path, const char *ref, char *out)
 	return rc;
 }
 
+int gitx_is_ancestor(const char *repo_path, const char *ancestor,
+		     const char *descendant)
+{
+	git_repository *repo = NULL;
+	git_oid a, d;
+	int rc;
+
+	if (parse_sha(&a, ancestor) < 0 || parse_sha(&d, descendant) < 0)
+		return guts_error(GUTS_EINVAL, "not a sha");
+	if (git_oid_equal(&a, &d))
+		return 1;
+	rc = repo_open(&repo, repo_path);
+	if (rc < 0)
+		return rc;
+	rc = git_graph_descendant_of(repo, &d, &a);
+	if (rc < 0)
+		rc = git_fail(GUTS_EGIT, "%s: ancestry of %.12s", repo_path,
+			      descendant);
+	git_repository_free(repo);
+	return rc;
+}
+
 static int resolve_in(git_repository *repo, const char *rev, git_oid *out)
 {
 	static const char *const prefixes[] = {"refs/heads/", "refs/tags/"};

@@ -98,6 +98,13 @@ void gitx_ref_updates_free(struct gitx_ref_update *u, size_t nr);
 int gitx_ref_sha(const char *repo_path, const char *ref, char *out);
 
 /**
+ * Whether commit @ancestor is @descendant or one of its ancestors (a push
+ * from @ancestor to @descendant fast-forwards): 1 yes, 0 no, < 0 error.
+ */
+int gitx_is_ancestor(const char *repo_path, const char *ancestor,
+		     const char *descendant);
+
+/**
  * The object @ref points to now, not peeled: for an annotated tag, the tag
  * object.  This is what a push's new_sha is, so use this one (not
  * gitx_ref_sha) to tell whether a pushed update landed.  GUTS_ENOTFOUND

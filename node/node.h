@@ -43,7 +43,8 @@ struct node {
 	char *runner_path; /* guts-runner for --runners */
 	volatile int stopping;
 	volatile int draining; /* SIGTERM: no new leases */
-	/* Long-polls parked until something changes (see http_suspend_since()). */
+	/* Long-polls parked until something changes (see http_suspend_since()).
+	 */
 	pthread_mutex_t wait_lock;
 	struct waiter *waiters;
 	uint64_t wake_gen; /* bumped by every http_wake() */
@@ -66,6 +67,12 @@ void nlog(enum log_level level, const char *fmt, ...)
 static inline pthread_mutex_t *node_job_lock(struct node *n, int64_t job)
 {
 	return &n->job_locks[(uint64_t)job % 64];
+}
+
+/* The lock a change to a repository's refs holds (pushes, merges). */
+static inline pthread_mutex_t *node_repo_lock(struct node *n, int64_t repo)
+{
+	return &n->repo_locks[(uint64_t)repo % 16];
 }
 
 /* Audit: who did what to which object (takes @detail). */

@@ -130,6 +130,19 @@ static char *context_name(const char *wf_name, const char *job_name)
 	return guts_xasprintf("%s / %s", wf_name, job_name);
 }
 
+char *sched_job_context(const char *workflow_name, const struct guts_wf_job *j)
+{
+	return context_name(workflow_name, job_display(j));
+}
+
+/* Where a run's commit statuses go: a pull request's head, else its sha. */
+static const char *status_sha(const json_t *run)
+{
+	const char *h = api_str(run, "head_sha");
+
+	return h && *h ? h : api_str(run, "sha");
+}
+
 /* The state a commit status takes for a job conclusion. */
 static const char *status_state(const char *conclusion)
 {
@@ -372,6 +385,12 @@ static json_t *make_github(struct node *n, const json_t *run,
 	char *clone = guts_xasprintf("%s/%s.git", n->base_url, full);
 	const char *actor =
 	    api_str(run, "actor") ? api_str(run, "actor") : "guts";
+	const json_t *pr =
+	    payload ? json_object_get(payload, "pull_request") : NULL;
+	const char *head_ref = json_string_value(
+		       json_object_get(json_object_get(pr, "head"), "ref")),
+		   *base_ref = json_string_value(
+		       json_object_get(json_object_get(pr, "base"), "ref"));
 	json_t *gh = json_pack(
 	    "{s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
 	    "s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}",
@@ -380,15 +399,17 @@ static json_t *make_github(struct node *n, const json_t *run,
 	    api_str(run, "sha"), "ref", ref, "ref_name",
 	    !strncmp(ref, "refs/heads/", 11)  ? ref + 11
 	    : !strncmp(ref, "refs/tags/", 10) ? ref + 10
+	    : !strncmp(ref, "refs/pull/", 10) ? ref + 10
 	    : !strncmp(ref, "refs/", 5)	      ? ref + 5
 					      : ref,
 	    "ref_type", !strncmp(ref, "refs/tags/", 10) ? "tag" : "branch",
-	    "head_ref", "", "base_ref", "", "repository", full,
-	    "repository_owner", api_str(run, "owner"), "actor", actor,
-	    "triggering_actor", actor, "workflow",
-	    api_str(run, "workflow_name"), "run_id", id, "run_number", num,
-	    "run_attempt", att, "server_url", n->base_url, "api_url", api,
-	    "repositoryUrl", clone, "token", "", "retention_days", 90);
+	    "head_ref", head_ref ? head_ref : "", "base_ref",
+	    base_ref ? base_ref : "", "repository", full, "repository_owner",
+	    api_str(run, "owner"), "actor", actor, "triggering_actor", actor,
+	    "workflow", api_str(run, "workflow_name"), "run_id", id,
+	    "run_number", num, "run_attempt", att, "server_url", n->base_url,
+	    "api_url", api, "repositoryUrl", clone, "token", "",
+	    "retention_days", 90);
 
 	free(full);
 	free(num);
@@ -585,7 +606,7 @@ static void finish_unrun(struct node *n, const json_t *run, int64_t job_id,
 		   STORE_ARGS(SI(job_id), SS(conclusion), SS(reason), SS(name),
 			      SI(now)),
 		   NULL);
-	sched_post_status(n, api_int(run, "repo_id"), api_str(run, "sha"), ctx,
+	sched_post_status(n, api_int(run, "repo_id"), status_sha(run), ctx,
 			  status_state(conclusion),
 			  reason			   ? reason
 			  : !strcmp(conclusion, "skipped") ? "skipped"
@@ -675,9 +696,8 @@ static int decide_key(struct node *n, const json_t *run, struct runstate *rs,
 				    api_str(run, "workflow_name"), pl->name);
 
 				sched_post_status(n, api_int(run, "repo_id"),
-						  api_str(run, "sha"), c,
-						  "pending", "queued", url,
-						  "guts");
+						  status_sha(run), c, "pending",
+						  "queued", url, "guts");
 				free(c);
 			}
 			free(m);
@@ -953,15 +973,16 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 	    "INSERT INTO runs (repo_id, workflow_id, workflow_name, "
 	    "workflow_path, source, run_number, event, ref, sha, actor, "
 	    "status, display_title, inputs, event_key, created_at, "
-	    "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-	    "'queued', $11, $12, $14, $13, $13) RETURNING id",
+	    "updated_at, head_sha) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+	    "$9, $10, 'queued', $11, $12, $14, $13, $13, $15) RETURNING id",
 	    STORE_ARGS(SI(rq->repo_id), SI(rq->workflow_id),
 		       SS(api_str(wfrow, "name")), SS(api_str(wfrow, "path")),
 		       SS(rq->source ? rq->source : api_str(wfrow, "source")),
 		       SI(api_int(num, "n")), SS(rq->event), SS(rq->ref),
 		       SS(rq->sha), SS(rq->actor),
 		       SS(rq->title ? rq->title : api_str(wfrow, "name")),
-		       SS(inputs), SI(now), SS(rq->event_key)),
+		       SS(inputs), SI(now), SS(rq->event_key),
+		       SS(rq->head_sha)),
 	    &ins);
 	if (ret < 0)
 		goto out;
@@ -1009,8 +1030,9 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 			   "invalid', started_at = $2, completed_at = $2 "
 			   "WHERE id = $1",
 			   STORE_ARGS(SI(id), SI(now)), NULL);
-		sched_post_status(n, rq->repo_id, rq->sha, ctx, "failure",
-				  "the workflow file is invalid", url, "guts");
+		sched_post_status(
+		    n, rq->repo_id, rq->head_sha ? rq->head_sha : rq->sha, ctx,
+		    "failure", "the workflow file is invalid", url, "guts");
 		json_decref(errs);
 		free(ctx);
 		free(url);
@@ -1047,8 +1069,9 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 				   STORE_ARGS(SI(id), SS(j->id),
 					      SS(job_display(j)), SI(now)),
 				   NULL);
-			sched_post_status(n, rq->repo_id, rq->sha, ctx,
-					  "pending", "waiting to run", url,
+			sched_post_status(n, rq->repo_id,
+					  rq->head_sha ? rq->head_sha : rq->sha,
+					  ctx, "pending", "waiting to run", url,
 					  "guts");
 			free(ctx);
 		}
@@ -1447,9 +1470,8 @@ static void post_job_statuses(struct node *n, const json_t *run,
 	if (api_str(job, "matrix")) {
 		ctx = context_name(api_str(run, "workflow_name"),
 				   api_str(job, "name"));
-		sched_post_status(n, api_int(run, "repo_id"),
-				  api_str(run, "sha"), ctx,
-				  status_state(conclusion),
+		sched_post_status(n, api_int(run, "repo_id"), status_sha(run),
+				  ctx, status_state(conclusion),
 				  reason ? reason : conclusion, url, "guts");
 		free(ctx);
 	}
@@ -1484,8 +1506,8 @@ static void post_job_statuses(struct node *n, const json_t *run,
 		ctx =
 		    context_name(api_str(run, "workflow_name"),
 				 j ? job_display(j) : api_str(job, "job_key"));
-		sched_post_status(n, api_int(run, "repo_id"),
-				  api_str(run, "sha"), ctx, status_state(agg),
+		sched_post_status(n, api_int(run, "repo_id"), status_sha(run),
+				  ctx, status_state(agg),
 				  !api_str(job, "matrix") && reason ? reason
 								    : agg,
 				  url, "guts");
@@ -1764,7 +1786,7 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 						 job_display(j));
 
 			sched_post_status(n, api_int(run, "repo_id"),
-					  api_str(run, "sha"), ctx, "pending",
+					  status_sha(run), ctx, "pending",
 					  "waiting to run", url, "guts");
 			free(ctx);
 		}

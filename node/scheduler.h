@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "guts/workflow.h"
 #include "node.h"
 
 struct run_request {
@@ -26,6 +27,9 @@ struct run_request {
 	const char *event; /* push, workflow_dispatch, manual, ... */
 	const char *ref;   /* refs/heads/main */
 	const char *sha;
+	/* The sha its commit statuses go to when not @sha: a pull request's
+	 * head, while the run builds the test merge.  NULL: @sha. */
+	const char *head_sha;
 	const char *actor;
 	const json_t *inputs;  /* resolved, or NULL */
 	const json_t *payload; /* github.event, or NULL */
@@ -81,6 +85,10 @@ void sched_tick(struct node *n);
 
 /* After a restart: recover live logs, re-advance unfinished runs. */
 void sched_recover(struct node *n);
+
+/* The status context of a job: "<workflow> / <job>" (the job's name when
+ * it has a plain one, else its id).  Freed by the caller. */
+char *sched_job_context(const char *workflow_name, const struct guts_wf_job *j);
 
 /* Post a commit status (the API's and the scheduler's). */
 int sched_post_status(struct node *n, int64_t repo_id, const char *sha,

@@ -116,6 +116,35 @@ static const char *const migrations[] = {
     "CREATE TABLE audit ("
     " id INTEGER PRIMARY KEY, actor TEXT, action TEXT NOT NULL,"
     " object TEXT, detail TEXT, created_at INTEGER NOT NULL);",
+    /* 2: pull requests, branch protection, schedules; a run's status sha
+     * (a pull request's head, while the run builds its test merge). */
+    "CREATE TABLE pulls ("
+    " id INTEGER PRIMARY KEY,"
+    " repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,"
+    " number INTEGER NOT NULL, title TEXT NOT NULL, body TEXT,"
+    " head TEXT NOT NULL, base TEXT NOT NULL, state TEXT NOT NULL,"
+    " author TEXT, head_sha TEXT, base_sha TEXT, merge_sha TEXT,"
+    " mergeable INTEGER, conflicts TEXT, merged INTEGER NOT NULL DEFAULT 0,"
+    " merged_sha TEXT, merged_by TEXT, merged_at INTEGER,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " closed_at INTEGER, UNIQUE (repo_id, number));"
+    "CREATE INDEX pulls_head ON pulls (repo_id, head, state);"
+    "CREATE INDEX pulls_base ON pulls (repo_id, base, state);"
+    "CREATE TABLE protections ("
+    " id INTEGER PRIMARY KEY,"
+    " repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,"
+    " pattern TEXT NOT NULL, contexts TEXT NOT NULL,"
+    " strict INTEGER NOT NULL DEFAULT 0,"
+    " require_pr INTEGER NOT NULL DEFAULT 0,"
+    " allow_force_push INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " UNIQUE (repo_id, pattern));"
+    "CREATE TABLE schedules ("
+    " workflow_id INTEGER NOT NULL REFERENCES workflows(id)"
+    " ON DELETE CASCADE,"
+    " cron TEXT NOT NULL, last_fire INTEGER NOT NULL,"
+    " PRIMARY KEY (workflow_id, cron));"
+    "ALTER TABLE runs ADD COLUMN head_sha TEXT;",
 };
 
 static int lite_err(struct lite *l, const char *what)
