@@ -25,6 +25,7 @@
 #include "guts/runcmd.h"
 #include "guts/strvec.h"
 #include "http.h"
+#include "hub.h"
 #include "scheduler.h"
 #include "trigger.h"
 #include "banned.h"
@@ -470,6 +471,7 @@ int main(int argc, char **argv)
 			: guts_xasprintf("sqlite:%s/guts.db", data);
 	n.cfg.db = dbu;
 	gitx_global_init();
+	n.hub = hub_new(0);
 	ret = store_open(&n.st, dbu);
 	if (ret < 0) {
 		fprintf(stderr, "guts-node: %s\n", guts_error_message());
@@ -546,6 +548,7 @@ int main(int argc, char **argv)
 	     nr == 1 ? "" : "s");
 	stop_runners(&n, rs, (int)nr);
 	http_stop(&n);
+	hub_free(n.hub);
 	store_close(n.st);
 	nlog(LOG_INFO, "stopped");
 	for (long i = 0; i < nr; i++) {

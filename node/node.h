@@ -31,11 +31,13 @@ struct node_config {
 };
 
 struct waiter;
+struct hub;
 
 struct node {
 	struct node_config cfg;
 	struct store *st;
-	void *mhd; /* struct MHD_Daemon * */
+	struct hub *hub; /* events for subscribers (hub.h) */
+	void *mhd;	 /* struct MHD_Daemon * */
 	int port;
 	int listen_fd;
 	char *base_url;
