@@ -36,8 +36,7 @@ struct hub;
 struct node {
 	struct node_config cfg;
 	struct store *st;
-	struct hub *hub; /* events for subscribers (hub.h) */
-	void *mhd;	 /* struct MHD_Daemon * */
+	void *mhd; /* struct MHD_Daemon * */
 	int port;
 	int listen_fd;
 	char *base_url;
@@ -60,6 +59,8 @@ struct node {
 	pthread_mutex_t push_lock;
 	/* Run and job state transitions happen one at a time. */
 	pthread_mutex_t sched_lock;
+	/* Events for subscribers: check runs now, later runs and jobs. */
+	struct hub *hub;
 };
 
 extern enum log_level node_log_level;
