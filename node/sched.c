@@ -14,6 +14,7 @@
 #include "guts/workflow.h"
 #include "api.h"
 #include "http.h"
+#include "hub.h"
 #include "joblog.h"
 #include "scheduler.h"
 #include "banned.h"
@@ -250,6 +251,7 @@ static void defer_begin(void)
 
 static void note_now(struct node *n, int64_t job_id, const char *text);
 static void archive_now(struct node *n, int64_t job_id);
+static void check_events_flush(struct node *n);
 
 static void defer_end(struct node *n)
 {
@@ -268,6 +270,7 @@ static void defer_end(struct node *n)
 	}
 	defer_head = NULL;
 	defer_tail = &defer_head;
+	check_events_flush(n);
 }
 
 static void defer(int64_t job, const char *text)
@@ -278,6 +281,130 @@ static void defer(int64_t job, const char *text)
 	d->text = text ? guts_xstrdup(text) : NULL;
 	*defer_tail = d;
 	defer_tail = &d->next;
+}
+
+/* ---- check_run events --------------------------------------------------- */
+
+/*
+ * A job's commit status is also a check run for the hub's subscribers.  Its
+ * events wait on this thread's list for the outermost defer_end(), when the
+ * transaction that stored the status is over, and are published only if
+ * the status row is still there (a rolled-back transaction took it away).
+ */
+struct check_event {
+	int64_t repo_id, status_id;
+	const char *name; /* check_run.created or check_run.completed */
+	json_t *data;
+	struct check_event *next;
+};
+
+static _Thread_local struct check_event *check_head, **check_tail;
+
+static void check_events_flush(struct node *n)
+{
+	struct check_event *e, *next;
+
+	for (e = check_head; e; e = next) {
+		json_t *row = NULL;
+		const char *ctx = json_string_value(json_object_get(
+		    json_object_get(e->data, "check_run"), "name"));
+
+		next = e->next;
+		/* An id alone could be reused after a rollback. */
+		if (store_query_one(
+			n->st,
+			"SELECT id FROM statuses WHERE id = $1 AND "
+			"repo_id = $2 AND context = $3",
+			STORE_ARGS(SI(e->status_id), SI(e->repo_id), SS(ctx)),
+			&row) == 0) {
+			hub_publish(n, e->name, e->repo_id, e->data);
+			e->data = NULL;
+		}
+		json_decref(row);
+		json_decref(e->data);
+		free(e);
+	}
+	check_head = NULL;
+	check_tail = &check_head;
+}
+
+static void check_event(struct node *n, const char *name, int64_t status_id,
+			const json_t *run, int64_t job_id, const char *context,
+			const char *conclusion, const char *description,
+			const char *url)
+{
+	struct check_event *e = guts_xcalloc(1, sizeof(*e));
+	char *full = guts_xasprintf("%s/%s", api_str(run, "owner"),
+				    api_str(run, "repo_name"));
+	json_t *cr = json_pack(
+	    "{s:s, s:s, s:s, s:o, s:s?, s:I, s:I, s:{s:s?}}", "name", context,
+	    "head_sha", status_sha(run), "status",
+	    conclusion ? "completed" : "queued", "conclusion",
+	    conclusion ? json_string(conclusion) : json_null(), "details_url",
+	    url, "run_id", (json_int_t)api_int(run, "id"), "run_attempt",
+	    (json_int_t)api_int(run, "attempt"), "output", "title",
+	    description);
+
+	if (job_id)
+		json_object_set_new(cr, "job_id", json_integer(job_id));
+	e->repo_id = api_int(run, "repo_id");
+	e->status_id = status_id;
+	e->name = name;
+	e->data =
+	    json_pack("{s:s, s:o, s:{s:I, s:s}}", "action",
+		      strchr(name, '.') + 1, "check_run", cr, "repository",
+		      "id", (json_int_t)e->repo_id, "full_name", full);
+	free(full);
+	if (!check_tail)
+		check_tail = &check_head;
+	*check_tail = e;
+	check_tail = &e->next;
+	/* Outside any transaction (none today): at once. */
+	if (!defer_depth)
+		check_events_flush(n);
+}
+
+/*
+ * Post a job's (or a matrix leg's) commit status, its state from
+ * @conclusion (NULL: pending), and queue its check_run events: `created`
+ * when the check starts (a pending status), or when a final status comes
+ * with no pending one before it; `completed` with a final status.
+ * @job_id is 0 when no single job row stands for the context.
+ */
+static void job_status(struct node *n, const json_t *run, int64_t job_id,
+		       const char *context, const char *conclusion,
+		       const char *description, const char *url)
+{
+	const char *sha = status_sha(run);
+	int64_t repo_id = api_int(run, "repo_id");
+	json_t *prev = NULL, *row = NULL;
+	int started;
+
+	started = store_query_one(n->st,
+				  "SELECT state FROM statuses WHERE repo_id = "
+				  "$1 AND sha = $2 AND context = $3 ORDER BY "
+				  "id DESC LIMIT 1",
+				  STORE_ARGS(SI(repo_id), SS(sha), SS(context)),
+				  &prev) == 0 &&
+		  !strcmp(api_str(prev, "state"), "pending");
+	if (sched_post_status(n, repo_id, sha, context,
+			      status_state(conclusion), description, url,
+			      "guts") < 0 ||
+	    store_query_one(n->st,
+			    "SELECT MAX(id) AS id FROM statuses WHERE repo_id "
+			    "= $1 AND sha = $2 AND context = $3",
+			    STORE_ARGS(SI(repo_id), SS(sha), SS(context)),
+			    &row) < 0)
+		goto out;
+	if (!conclusion || !started)
+		check_event(n, "check_run.created", api_int(row, "id"), run,
+			    job_id, context, conclusion, description, url);
+	if (conclusion)
+		check_event(n, "check_run.completed", api_int(row, "id"), run,
+			    job_id, context, conclusion, description, url);
+out:
+	json_decref(prev);
+	json_decref(row);
 }
 
 /* Whether @attempt/@lease still hold job @job_id's lease (any lock). */
@@ -606,12 +733,11 @@ static void finish_unrun(struct node *n, const json_t *run, int64_t job_id,
 		   STORE_ARGS(SI(job_id), SS(conclusion), SS(reason), SS(name),
 			      SI(now)),
 		   NULL);
-	sched_post_status(n, api_int(run, "repo_id"), status_sha(run), ctx,
-			  status_state(conclusion),
-			  reason			   ? reason
-			  : !strcmp(conclusion, "skipped") ? "skipped"
-							   : conclusion,
-			  url, "guts");
+	job_status(n, run, job_id, ctx, conclusion,
+		   reason			    ? reason
+		   : !strcmp(conclusion, "skipped") ? "skipped"
+						    : conclusion,
+		   url);
 	if (reason)
 		sched_log_note(n, job_id, "##[error]%s", reason);
 	free(ctx);
@@ -695,9 +821,8 @@ static int decide_key(struct node *n, const json_t *run, struct runstate *rs,
 				char *c = context_name(
 				    api_str(run, "workflow_name"), pl->name);
 
-				sched_post_status(n, api_int(run, "repo_id"),
-						  status_sha(run), c, "pending",
-						  "queued", url, "guts");
+				job_status(n, run, l ? 0 : s->placeholder_id, c,
+					   NULL, "queued", url);
 				free(c);
 			}
 			free(m);
@@ -1030,9 +1155,8 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 			   "invalid', started_at = $2, completed_at = $2 "
 			   "WHERE id = $1",
 			   STORE_ARGS(SI(id), SI(now)), NULL);
-		sched_post_status(
-		    n, rq->repo_id, rq->head_sha ? rq->head_sha : rq->sha, ctx,
-		    "failure", "the workflow file is invalid", url, "guts");
+		job_status(n, run, 0, ctx, "failure",
+			   "the workflow file is invalid", url);
 		json_decref(errs);
 		free(ctx);
 		free(url);
@@ -1069,10 +1193,7 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 				   STORE_ARGS(SI(id), SS(j->id),
 					      SS(job_display(j)), SI(now)),
 				   NULL);
-			sched_post_status(n, rq->repo_id,
-					  rq->head_sha ? rq->head_sha : rq->sha,
-					  ctx, "pending", "waiting to run", url,
-					  "guts");
+			job_status(n, run, 0, ctx, NULL, "waiting to run", url);
 			free(ctx);
 		}
 		free(url);
@@ -1470,9 +1591,8 @@ static void post_job_statuses(struct node *n, const json_t *run,
 	if (api_str(job, "matrix")) {
 		ctx = context_name(api_str(run, "workflow_name"),
 				   api_str(job, "name"));
-		sched_post_status(n, api_int(run, "repo_id"), status_sha(run),
-				  ctx, status_state(conclusion),
-				  reason ? reason : conclusion, url, "guts");
+		job_status(n, run, api_int(job, "id"), ctx, conclusion,
+			   reason ? reason : conclusion, url);
 		free(ctx);
 	}
 	store_query(n->st,
@@ -1506,11 +1626,10 @@ static void post_job_statuses(struct node *n, const json_t *run,
 		ctx =
 		    context_name(api_str(run, "workflow_name"),
 				 j ? job_display(j) : api_str(job, "job_key"));
-		sched_post_status(n, api_int(run, "repo_id"), status_sha(run),
-				  ctx, status_state(agg),
-				  !api_str(job, "matrix") && reason ? reason
-								    : agg,
-				  url, "guts");
+		job_status(
+		    n, run, api_str(job, "matrix") ? 0 : api_int(job, "id"),
+		    ctx, agg, !api_str(job, "matrix") && reason ? reason : agg,
+		    url);
 		free(ctx);
 		wf_unref(we);
 	}
@@ -1785,9 +1904,7 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 			char *ctx = context_name(api_str(run, "workflow_name"),
 						 job_display(j));
 
-			sched_post_status(n, api_int(run, "repo_id"),
-					  status_sha(run), ctx, "pending",
-					  "waiting to run", url, "guts");
+			job_status(n, run, 0, ctx, NULL, "waiting to run", url);
 			free(ctx);
 		}
 	}
