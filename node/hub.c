@@ -267,6 +267,37 @@ void hub_unsubscribe(struct hub *h, struct hub_sub *s)
 	pthread_mutex_unlock(&h->lock);
 }
 
+size_t hub_replay(struct hub *h, uint64_t since, hub_fn fn, void *user)
+{
+	struct hub_ev **evs = NULL;
+	uint64_t first, missed = 0;
+	size_t nr = 0;
+
+	pthread_mutex_lock(&h->lock);
+	first = first_locked(h);
+	if (since < h->seq) {
+		if (since + 1 < first) {
+			missed = first - since - 1;
+			since = first - 1;
+		}
+		nr = (size_t)(h->seq - since);
+		evs = guts_xcalloc(nr, sizeof(*evs));
+		for (size_t i = 0; i < nr; i++) {
+			evs[i] = slot(h, since + 1 + i);
+			evs[i]->refs++;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	for (size_t i = 0; i < nr; i++)
+		fn(&evs[i]->pub, i ? 0 : missed, user);
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < nr; i++)
+		ev_unref(evs[i]);
+	pthread_mutex_unlock(&h->lock);
+	free(evs);
+	return nr;
+}
+
 uint64_t hub_last_seq(struct hub *h)
 {
 	uint64_t seq;

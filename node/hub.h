@@ -86,6 +86,14 @@ void hub_subscribe(struct hub *h, uint64_t since, hub_fn fn, void *user,
  */
 void hub_unsubscribe(struct hub *h, struct hub_sub *s);
 
+/**
+ * Call @fn for each event after @since the ring still holds, in order, on
+ * this thread and without the lock (the ring may move on meanwhile; what
+ * was taken stays valid until @fn returns).  @missed on the first call
+ * counts the events after @since already dropped.  Returns how many.
+ */
+size_t hub_replay(struct hub *h, uint64_t since, hub_fn fn, void *user);
+
 /** The last sequence number published (0: none yet). */
 uint64_t hub_last_seq(struct hub *h);
 /** The oldest sequence number the ring still holds (last + 1 when empty). */

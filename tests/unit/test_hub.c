@@ -207,6 +207,30 @@ test_hub__ring_overflow_drops_the_oldest_and_reports_the_gap(void **state)
 	free(s);
 }
 
+static void test_hub__replay_hands_over_what_the_ring_holds(void **state)
+{
+	struct hub *h = hub_new(8);
+	struct seen *s = guts_xcalloc(1, sizeof(*s));
+
+	(void)state;
+	seen_init(s);
+	assert_int_equal(hub_replay(h, 0, on_event, s), 0);
+	post_n(h, 0, 5);
+	assert_int_equal(hub_replay(h, 3, on_event, s), 2);
+	assert_int_equal(s->seqs[0], 4);
+	assert_int_equal(s->seqs[1], 5);
+	assert_int_equal(s->missed, 0);
+	post_n(h, 5, 10); /* 15 published, 8..15 held */
+	s->nr = 0;
+	assert_int_equal(hub_replay(h, 2, on_event, s), 8);
+	assert_int_equal(s->seqs[0], 8);
+	assert_int_equal(s->missed, 5); /* 3 to 7 */
+	assert_int_equal(hub_replay(h, 15, on_event, s), 0);
+	assert_int_equal(hub_replay(h, 99, on_event, s), 0);
+	hub_free(h);
+	free(s);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -425,6 +449,7 @@ int main(void)
 		test_hub__subscribing_since_a_seq_replays_only_what_followed),
 	    cmocka_unit_test(
 		test_hub__ring_overflow_drops_the_oldest_and_reports_the_gap),
+	    cmocka_unit_test(test_hub__replay_hands_over_what_the_ring_holds),
 	    cmocka_unit_test(
 		test_hub__a_stuck_subscriber_never_blocks_publishers),
 	    cmocka_unit_test(
