@@ -13,6 +13,7 @@
 #include "guts/error.h"
 #include "guts/trigger.h"
 #include "guts/workflow.h"
+#include "hub.h"
 #include "joblog.h"
 #include "scheduler.h"
 #include "trigger.h"
@@ -167,18 +168,6 @@ static json_t *job_json(struct node *n, const json_t *row)
 	if (json_is_null(json_object_get(j, "runs_on")))
 		json_object_set_new(j, "runs_on", json_array());
 	return j;
-}
-
-static json_t *status_json(const json_t *row)
-{
-	return json_pack(
-	    "{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
-	    (json_int_t)api_int(row, "id"), "sha", api_str(row, "sha"),
-	    "context", api_str(row, "context"), "state", api_str(row, "state"),
-	    "description", str_or_null(api_str(row, "description")),
-	    "target_url", str_or_null(api_str(row, "target_url")), "creator",
-	    str_or_null(api_str(row, "creator")), "created_at",
-	    tm(row, "created_at"), "updated_at", tm(row, "created_at"));
 }
 
 /* ---- access ------------------------------------------------------------- */
@@ -1122,6 +1111,57 @@ out:
 
 /* ---- commit statuses ---------------------------------------------------- */
 
+/* GitHub's caps: a description of 140 characters, 1000 statuses per sha
+ * and context.  Ours: contexts and URLs. */
+#define STATUS_DESCRIPTION_MAX 140
+#define STATUS_CONTEXT_MAX 255
+#define STATUS_URL_MAX 2048
+#define STATUS_PER_CONTEXT_MAX 1000
+
+/* Rows of statuses with their creator's user id, when a user. */
+#define STATUS_SELECT                                                       \
+	"SELECT s.*, u.id AS creator_id FROM statuses s LEFT JOIN users u " \
+	"ON u.name = s.creator "
+
+/*
+ * A status as GitHub shapes it (url, id, state, description, target_url,
+ * context, created_at, updated_at, creator {login, id, type}), plus its
+ * sha.  The scheduler's statuses have the creator "guts", a Bot.
+ */
+static json_t *status_json(struct http_req *r, const json_t *repo,
+			   const json_t *row)
+{
+	const char *who = api_str(row, "creator");
+	json_t *creator = json_null();
+	char *url = guts_xasprintf("%s/api/repos/%s/%s/statuses/%s",
+				   r->node->base_url, api_str(repo, "owner"),
+				   api_str(repo, "name"), api_str(row, "sha"));
+	json_t *j;
+
+	if (who) {
+		creator = json_pack(
+		    "{s:s, s:s}", "login", who, "type",
+		    json_is_integer(json_object_get(row, "creator_id"))
+			? "User"
+			: "Bot");
+		if (json_is_integer(json_object_get(row, "creator_id")))
+			json_object_set_new(
+			    creator, "id",
+			    json_integer(api_int(row, "creator_id")));
+	}
+	j = json_pack("{s:s, s:o, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}",
+		      "url", url, "avatar_url", json_null(), "id",
+		      (json_int_t)api_int(row, "id"), "sha",
+		      api_str(row, "sha"), "context", api_str(row, "context"),
+		      "state", api_str(row, "state"), "description",
+		      str_or_null(api_str(row, "description")), "target_url",
+		      str_or_null(api_str(row, "target_url")), "creator",
+		      creator, "created_at", tm(row, "created_at"),
+		      "updated_at", tm(row, "created_at"));
+	free(url);
+	return j;
+}
+
 /*
  * A ref (sha, short sha, branch, tag) to a commit of the repository.  With
  * @any_sha, a full sha the repository does not have is taken as it is (a
@@ -1158,10 +1198,16 @@ static int route_commit(struct http_req *r, enum scope need, int any_sha,
 	return 0;
 }
 
+/*
+ * GitHub's combined status: the latest status of each context (contexts
+ * compare case-insensitively, as GitHub's do), and a state: failure when
+ * any is failure or error, else pending when any is pending or there is
+ * none, else success.
+ */
 static void get_combined_status(struct http_req *r)
 {
-	json_t *repo, *rows = NULL, *row, *list;
-	char sha[41];
+	json_t *repo, *rows = NULL, *row, *list, *rj;
+	char sha[41], *url, *commit_url;
 	int failure = 0, pending = 0;
 	size_t i;
 
@@ -1169,25 +1215,38 @@ static void get_combined_status(struct http_req *r)
 		return;
 	list = json_array();
 	store_query(r->node->st,
-		    "SELECT s.* FROM statuses s WHERE s.repo_id = $1 AND s.sha "
-		    "= $2 AND s.id = (SELECT MAX(t.id) FROM statuses t WHERE "
-		    "t.repo_id = s.repo_id AND t.sha = s.sha AND t.context = "
-		    "s.context) ORDER BY s.context",
+		    STATUS_SELECT
+		    "WHERE s.repo_id = $1 AND s.sha = $2 AND s.id = (SELECT "
+		    "MAX(t.id) FROM statuses t WHERE t.repo_id = s.repo_id AND "
+		    "t.sha = s.sha AND lower(t.context) = lower(s.context)) "
+		    "ORDER BY s.context",
 		    STORE_ARGS(SI(api_int(repo, "id")), SS(sha)), &rows);
 	json_array_foreach(rows, i, row) {
 		const char *s = api_str(row, "state");
 
 		failure |= !strcmp(s, "failure") || !strcmp(s, "error");
 		pending |= !strcmp(s, "pending");
-		json_array_append_new(list, status_json(row));
+		json_array_append_new(list, status_json(r, repo, row));
 	}
+	rj = api_repo_json(r->node, repo);
+	json_object_set_new(
+	    rj, "private",
+	    json_boolean(strcmp(api_str(repo, "visibility"), "public")));
+	commit_url =
+	    guts_xasprintf("%s/api/repos/%s/%s/commits/%s", r->node->base_url,
+			   api_str(repo, "owner"), api_str(repo, "name"), sha);
+	url = guts_xasprintf("%s/status", commit_url);
 	http_json(r, 200,
-		  json_pack("{s:s, s:s, s:I, s:o}", "sha", sha, "state",
+		  json_pack("{s:s, s:s, s:I, s:o, s:o, s:s, s:s}", "state",
 			    failure				? "failure"
 			    : pending || !json_array_size(rows) ? "pending"
 								: "success",
-			    "total_count", (json_int_t)json_array_size(rows),
-			    "statuses", list));
+			    "sha", sha, "total_count",
+			    (json_int_t)json_array_size(rows), "statuses", list,
+			    "repository", rj, "commit_url", commit_url, "url",
+			    url));
+	free(commit_url);
+	free(url);
 	json_decref(rows);
 	json_decref(repo);
 }
@@ -1202,49 +1261,167 @@ static void get_statuses(struct http_req *r)
 		return;
 	list = json_array();
 	store_query(r->node->st,
-		    "SELECT * FROM statuses WHERE repo_id = $1 AND sha = $2 "
-		    "ORDER BY id DESC LIMIT 10000",
+		    STATUS_SELECT "WHERE s.repo_id = $1 AND s.sha = $2 "
+				  "ORDER BY s.id DESC LIMIT 10000",
 		    STORE_ARGS(SI(api_int(repo, "id")), SS(sha)), &rows);
 	json_array_foreach(rows, i, row)
-		json_array_append_new(list, status_json(row));
+		json_array_append_new(list, status_json(r, repo, row));
 	http_json_page(r, list);
 	json_decref(rows);
 	json_decref(repo);
 }
 
-static void post_status(struct http_req *r)
+/* Characters (UTF-8 code points) of @s. */
+static size_t utf8_chars(const char *s)
 {
-	json_t *repo, *b = NULL, *row = NULL;
-	const char *state, *ctx, *desc, *url;
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+static int has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/*
+ * A string field of a status body: absent or null gives @def; anything
+ * else but a string is refused.  0 when refused (answered).
+ */
+static int status_field(struct http_req *r, const json_t *b, const char *k,
+			const char *def, const char **out)
+{
+	const json_t *v = json_object_get(b, k);
+
+	if (!v || json_is_null(v)) {
+		*out = def;
+		return 1;
+	}
+	if (!json_is_string(v)) {
+		http_error(r, "unprocessable", "%s: expected a string", k);
+		return 0;
+	}
+	*out = json_string_value(v);
+	return 1;
+}
+
+/*
+ * Check a status body as GitHub does ({state, target_url?, description?,
+ * context? = "default"}); 0 when refused, with a 422 naming the field.
+ */
+static int status_body(struct http_req *r, const json_t *b, const char **state,
+		       const char **ctx, const char **desc, const char **url)
+{
+	if (!status_field(r, b, "state", NULL, state) ||
+	    !status_field(r, b, "context", "default", ctx) ||
+	    !status_field(r, b, "description", NULL, desc) ||
+	    !status_field(r, b, "target_url", NULL, url))
+		return 0;
+	if (!*state ||
+	    (strcmp(*state, "error") && strcmp(*state, "failure") &&
+	     strcmp(*state, "pending") && strcmp(*state, "success"))) {
+		http_error(
+		    r, "unprocessable",
+		    "state: expected error, failure, pending or success");
+		return 0;
+	}
+	if (!**ctx || strlen(*ctx) > STATUS_CONTEXT_MAX || has_control(*ctx)) {
+		http_error(r, "unprocessable",
+			   "context: expected 1 to %d bytes without control "
+			   "characters",
+			   STATUS_CONTEXT_MAX);
+		return 0;
+	}
+	if (*desc && (utf8_chars(*desc) > STATUS_DESCRIPTION_MAX ||
+		      has_control(*desc))) {
+		http_error(r, "unprocessable",
+			   "description: at most %d characters, without "
+			   "control characters",
+			   STATUS_DESCRIPTION_MAX);
+		return 0;
+	}
+	if (*desc && !**desc)
+		*desc = NULL;
+	if (*url && !**url)
+		*url = NULL; /* some tools send "" for none */
+	if (*url &&
+	    (strlen(*url) > STATUS_URL_MAX ||
+	     (strncmp(*url, "http://", 7) && strncmp(*url, "https://", 8)) ||
+	     strpbrk(*url, " \"<>\\^`{|}") || has_control(*url))) {
+		http_error(r, "unprocessable",
+			   "target_url: expected an http:// or https:// URL of "
+			   "at most %d bytes",
+			   STATUS_URL_MAX);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * The repository a status may be posted to: a `write` token of its owner
+ * (or an admin).  Job tokens cannot post (yet): jobs do not see theirs.
+ */
+static int status_repo(struct http_req *r, json_t **repo)
+{
+	if (r->who.job_id && !r->who.user_id) {
+		if (!route_repo(r, SCOPE_READ, repo))
+			return 0;
+		json_decref(*repo);
+		*repo = NULL;
+		http_error(r, "forbidden",
+			   "a job token cannot post commit statuses; use a "
+			   "token with the 'write' scope");
+		return 0;
+	}
+	return route_repo(r, SCOPE_WRITE, repo);
+}
+
+/*
+ * POST …/commits/{ref}/statuses (any ref: a sha, a branch, a tag) and
+ * GitHub's POST …/statuses/{sha} (@sha_only: a full 40-hex sha, as GitHub
+ * requires).  Either way the commit must be in the repository.
+ */
+static void create_status(struct http_req *r, int sha_only)
+{
+	json_t *repo = NULL, *b = NULL, *row = NULL, *cnt = NULL;
+	const char *state, *ctx, *desc, *url, *ref = r->params[2];
 	char sha[41], *obj = NULL;
 	int ret;
 
-	if (!route_repo(r, SCOPE_WRITE, &repo))
+	if (!status_repo(r, &repo))
 		return;
 	if (!(b = http_body_json(r)))
 		goto out;
-	state = api_str(b, "state");
-	ctx = api_str(b, "context") ? api_str(b, "context") : "default";
-	desc = api_str(b, "description");
-	url = api_str(b, "target_url");
-	if (!state || (strcmp(state, "pending") && strcmp(state, "success") &&
-		       strcmp(state, "failure") && strcmp(state, "error"))) {
-		http_error(
-		    r, "unprocessable",
-		    "state: expected pending, success, failure or error");
+	if (!status_body(r, b, &state, &ctx, &desc, &url))
 		goto out;
-	}
-	if (strlen(ctx) > 255 || (desc && strlen(desc) > 1024) ||
-	    (url && strlen(url) > 2048)) {
+	if (sha_only && (strlen(ref) != 40 ||
+			 strspn(ref, "0123456789abcdefABCDEF") != 40)) {
 		http_error(r, "unprocessable",
-			   "context (255), description (1024) or target_url "
-			   "(2048) is too long");
+			   "sha: expected a full 40-character commit sha, not "
+			   "'%.64s' (POST …/commits/{ref}/statuses takes refs)",
+			   ref);
 		goto out;
 	}
-	if (resolve_ref(r, repo, r->params[2], 0, sha) < 0) {
-		http_error(r, "unprocessable", "no commit '%s' in %s/%s",
-			   r->params[2], api_str(repo, "owner"),
-			   api_str(repo, "name"));
+	if (resolve_ref(r, repo, ref, 0, sha) < 0) {
+		http_error(r, "unprocessable", "%s: no commit '%.64s' in %s/%s",
+			   sha_only ? "sha" : "ref", ref,
+			   api_str(repo, "owner"), api_str(repo, "name"));
+		goto out;
+	}
+	ret = store_query_one(
+	    r->node->st,
+	    "SELECT COUNT(*) AS c FROM statuses WHERE "
+	    "repo_id = $1 AND sha = $2 AND context = $3",
+	    STORE_ARGS(SI(api_int(repo, "id")), SS(sha), SS(ctx)), &cnt);
+	if (ret == 0 && api_int(cnt, "c") >= STATUS_PER_CONTEXT_MAX) {
+		http_error(r, "unprocessable",
+			   "context: %s already has %d statuses for %s", ctx,
+			   STATUS_PER_CONTEXT_MAX, sha);
 		goto out;
 	}
 	ret = sched_post_status(r->node, api_int(repo, "id"), sha, ctx, state,
@@ -1252,9 +1429,8 @@ static void post_status(struct http_req *r)
 	if (ret == 0)
 		ret = store_query_one(
 		    r->node->st,
-		    "SELECT * FROM statuses WHERE repo_id = $1 "
-		    "AND sha = $2 AND context = $3 ORDER BY "
-		    "id DESC LIMIT 1",
+		    STATUS_SELECT "WHERE s.repo_id = $1 AND s.sha = $2 AND "
+				  "s.context = $3 ORDER BY s.id DESC LIMIT 1",
 		    STORE_ARGS(SI(api_int(repo, "id")), SS(sha), SS(ctx)),
 		    &row);
 	if (ret < 0) {
@@ -1265,12 +1441,94 @@ static void post_status(struct http_req *r)
 			     api_str(repo, "name"), sha);
 	node_audit(r->node, r->who.user, "status.create", obj,
 		   json_pack("{s:s, s:s}", "context", ctx, "state", state));
-	http_json(r, 201, status_json(row));
+	http_json(r, 201, status_json(r, repo, row));
 out:
 	free(obj);
+	json_decref(cnt);
 	json_decref(row);
 	json_decref(b);
 	json_decref(repo);
+}
+
+static void post_status(struct http_req *r)
+{
+	create_status(r, 0);
+}
+
+static void post_status_sha(struct http_req *r)
+{
+	create_status(r, 1);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+struct events_out {
+	json_t *list;
+	int64_t repo_id; /* 0: all */
+	uint64_t missed;
+};
+
+static void collect_event(const struct hub_event *ev, uint64_t missed,
+			  void *user)
+{
+	struct events_out *o = user;
+
+	o->missed += missed;
+	if (o->repo_id && ev->repo_id != o->repo_id)
+		return;
+	json_array_append_new(o->list,
+			      json_pack("{s:I, s:s, s:I, s:O}", "seq",
+					(json_int_t)ev->seq, "event", ev->name,
+					"repo_id", (json_int_t)ev->repo_id,
+					"data", ev->data));
+}
+
+/*
+ * GET /api/events?since=SEQ[&repo=O/R] (admin): what the hub's ring holds
+ * after SEQ, oldest first, at most 1000: a view of the events the
+ * WebSocket API will stream, for tools and tests.
+ */
+static void get_events(struct http_req *r)
+{
+	struct events_out o = {NULL, 0, 0};
+	const char *repo = http_query(r, "repo");
+	int64_t since;
+
+	if (!http_need_user(r, SCOPE_ADMIN))
+		return;
+	if (node_int(http_query(r, "since"), 0, &since) < 0 || since < 0) {
+		http_error(r, "bad_request",
+			   "since: expected a sequence number");
+		return;
+	}
+	if (repo) {
+		const char *slash = strchr(repo, '/');
+		char *owner =
+		    slash ? guts_xstrndup(repo, (size_t)(slash - repo)) : NULL;
+		json_t *row = NULL;
+		int ok =
+		    slash && api_repo(r, owner, slash + 1, SCOPE_READ, &row);
+
+		free(owner);
+		if (!slash)
+			http_error(r, "bad_request",
+				   "repo: expected OWNER/NAME");
+		if (!ok)
+			return;
+		o.repo_id = api_int(row, "id");
+		json_decref(row);
+	}
+	o.list = json_array();
+	if (r->node->hub)
+		hub_replay(r->node->hub, (uint64_t)since, collect_event, &o);
+	while (json_array_size(o.list) > 1000)
+		json_array_remove(o.list, json_array_size(o.list) - 1);
+	http_json(
+	    r, 200,
+	    json_pack(
+		"{s:I, s:I, s:o}", "last_seq",
+		(json_int_t)(r->node->hub ? hub_last_seq(r->node->hub) : 0),
+		"missed", (json_int_t)o.missed, "events", o.list));
 }
 
 /* ---- audit -------------------------------------------------------------- */
@@ -1325,6 +1583,7 @@ const struct route node_routes[] = {
     {"GET", "/api/user", get_user, 0},
     {"POST", "/api/tokens", post_tokens, 0},
     {"GET", "/api/audit", get_audit, 0},
+    {"GET", "/api/events", get_events, 0},
     {"POST", "/api/repos", post_repos, 0},
     {"GET", "/api/repos", get_repos, 0},
     {"GET", REPO, get_repo, 0},
@@ -1343,6 +1602,8 @@ const struct route node_routes[] = {
     {"GET", REPO "/commits/{*}/status", get_combined_status, 0},
     {"GET", REPO "/commits/{*}/statuses", get_statuses, 0},
     {"POST", REPO "/commits/{*}/statuses", post_status, 0},
+    {"POST", REPO "/statuses/{}", post_status_sha, 0},
+    {"GET", REPO "/statuses/{*}", get_statuses, 0},
     {"GET", "/api/runners", api_runners_list, 0},
     {"POST", "/api/runners/registration-token", api_runners_regtoken, 0},
     {"POST", "/api/runners/register", api_runners_register, 0},
