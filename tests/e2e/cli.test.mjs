@@ -82,6 +82,18 @@ test('guts status SHA exits 8 while pending, 0 on success, 1 on failure', async 
   const failure = await node.cli(['status', repo.sha, '-R', repo.full]);
   assert.equal(failure.code, 1, `${failure.stdout}${failure.stderr}`);
   assert.match(failure.stdout, /failure/);
+  // Every context with its description and URL.
+  await node.ok(201, 'POST', `/api/repos/${repo.full}/statuses/${repo.sha}`,
+                { state: 'failure', context: 'lint', description: 'three warnings',
+                  target_url: 'https://lint.example/run/7' });
+  const shown = await node.cli(['status', repo.sha, '-R', repo.full]);
+  assert.match(shown.stdout, /URL/);
+  assert.match(shown.stdout, /lint .*three warnings .*https:\/\/lint\.example\/run\/7/);
+  assert.match(shown.stdout, /CI \/ build/);
+  // No ref with -R: the default branch.
+  const dflt = await node.cli(['status', '-R', repo.full]);
+  assert.equal(dflt.code, 1, `${dflt.stdout}${dflt.stderr}`);
+  assert.match(dflt.stdout, new RegExp(`^${repo.sha.slice(0, 12)}: failure`));
 });
 
 test('guts run view ID, with the repository from the origin remote', async () => {
@@ -95,6 +107,9 @@ test('guts run view ID, with the repository from the origin remote', async () =>
   // No -R: the work tree's origin remote names the repository.
   await git(['remote', 'add', 'origin', node.remote(repo.full)], repo.dir);
   const here = ok(await node.cli(['run', 'view', String(run.id)], { cwd: repo.dir }), 'run view (origin)');
+  // guts status without a ref in the work tree: its HEAD commit.
+  const st = await node.cli(['status'], { cwd: repo.dir });
+  assert.match(st.stdout, new RegExp(`^${repo.sha.slice(0, 12)}: `), `${st.stdout}${st.stderr}`);
   assert.match(here, /CI #1/);
   const j = JSON.parse(ok(await node.cli(['run', 'view', String(run.id), '--json', '-R', repo.full]),
                           'run view --json'));
