@@ -1678,19 +1678,27 @@ static void finish_job_locked(struct node *n, int64_t job_id,
 					       SI(api_int(job, "run_attempt")),
 					       SS(api_str(job, "job_key"))),
 				    NULL);
-				store_exec(
+				/* Queued legs end here, each with its
+				 * status (and the job's once the last
+				 * leg is done): none stays pending. */
+				json_t *rows = NULL, *row;
+				size_t i;
+
+				store_query(
 				    n->st,
-				    "UPDATE jobs SET status = 'completed', "
-				    "conclusion = 'cancelled', reason = "
-				    "'fail-fast: another leg failed', "
-				    "completed_at = $4 WHERE run_id = $1 AND "
-				    "run_attempt = $2 AND job_key = $3 AND "
-				    "status = 'queued'",
+				    "SELECT id FROM jobs WHERE run_id = $1 "
+				    "AND run_attempt = $2 AND job_key = $3 "
+				    "AND status = 'queued' ORDER BY id",
 				    STORE_ARGS(SI(api_int(job, "run_id")),
 					       SI(api_int(job, "run_attempt")),
-					       SS(api_str(job, "job_key")),
-					       SI(now)),
-				    NULL);
+					       SS(api_str(job, "job_key"))),
+				    &rows);
+				json_array_foreach(rows, i, row)
+					finish_job_locked(
+					    n, api_int(row, "id"), "cancelled",
+					    NULL,
+					    "fail-fast: another leg failed");
+				json_decref(rows);
 			}
 			json_decref(strat);
 		}

@@ -289,6 +289,18 @@ jobs:
       - run: echo leg \${{ matrix.os }}
 `;
 
+const FAILFAST = `name: FF
+on: push
+jobs:
+  t:
+    runs-on: default
+    strategy:
+      matrix:
+        n: [1, 2, 3]
+    steps:
+      - run: exit 1
+`;
+
 describe('statuses of a run', () => {
   const skip = !HAVE_RUNNER && 'guts-runner not built';
   let rnode, rrepo;
@@ -354,6 +366,8 @@ describe('statuses of a run', () => {
                            e.data.check_run.name === 'Skippy / never');
     assert.equal(never.data.check_run.conclusion, 'skipped');
     assert.equal(never.data.check_run.output.title, 'skipped');
+    // A job's first status is its pending one: no second "created".
+    assert.equal(evs.filter((e) => e.event === 'check_run.created').length, 6);
     // Resuming after a seq gives what followed only; admins only.
     const mid = seqs[3];
     const rest = await rnode.ok(200, 'GET', `/api/events?since=${mid}`);
@@ -361,5 +375,18 @@ describe('statuses of a run', () => {
     assert.equal(rest.events[0].seq, mid + 1);
     const w = await rnode.tokenFor('admin', 'write');
     assert.equal((await rnode.api('GET', '/api/events', undefined, w)).status, 403);
+  });
+
+  test('fail-fast: legs cancelled while queued get their final status too', { skip }, async () => {
+    // One runner: leg 1 fails while legs 2 and 3 are still queued.
+    const sha = await rnode.commit(rrepo, { '.guts/workflows/ff.yml': FAILFAST });
+    const runs = await rnode.runs(rrepo.full, '&workflow=ff.yml');
+    await rnode.waitRun(rrepo.full, runs[0].id, 60000);
+    const c = await rnode.ok(200, 'GET', `/api/repos/${rrepo.full}/commits/${sha}/status`);
+    const ff = c.statuses.filter((s) => s.context.startsWith('FF / '));
+    assert.equal(ff.length, 4, JSON.stringify(ff));
+    assert.ok(ff.every((s) => s.state !== 'pending'), JSON.stringify(ff));
+    assert.equal(ff.find((s) => s.context === 'FF / t').state, 'failure');
+    assert.ok(ff.some((s) => s.state === 'error' && /fail-fast/.test(s.description)), JSON.stringify(ff));
   });
 });
