@@ -819,3 +819,149 @@ int gitx_commit_info(const char *repo_path, const char *sha, char **subject,
 	git_repository_free(repo);
 	return rc;
 }
+
+/* ---- pull requests: merges and refs ------------------------------------ */
+
+/* The paths of the conflicts in @index, sorted, into @out. */
+static void conflict_paths(git_index *index, struct guts_strvec *out)
+{
+	git_index_conflict_iterator *it = NULL;
+	const git_index_entry *anc, *ours, *theirs;
+	struct guts_strvec all = GUTS_STRVEC_INIT;
+
+	if (git_index_conflict_iterator_new(&it, index) < 0)
+		return;
+	while (git_index_conflict_next(&anc, &ours, &theirs, it) == 0) {
+		const git_index_entry *e = ours ? ours : theirs ? theirs : anc;
+
+		if (e)
+			guts_strvec_push(&all, e->path);
+	}
+	git_index_conflict_iterator_free(it);
+	if (all.nr)
+		qsort(all.v, all.nr, sizeof(*all.v), cmp_str);
+	for (size_t i = 0; i < all.nr; i++)
+		if (!i || strcmp(all.v[i - 1], all.v[i]))
+			guts_strvec_push(out, all.v[i]);
+	guts_strvec_release(&all);
+}
+
+int gitx_merge(const char *repo_path, const char *base_sha,
+	       const char *head_sha, int squash, const char *message,
+	       const char *name, const char *email, char *out,
+	       struct guts_strvec *conflicts)
+{
+	git_repository *repo = NULL;
+	git_commit *base = NULL, *head = NULL;
+	git_index *index = NULL;
+	git_tree *tree = NULL;
+	git_signature *sig = NULL;
+	git_merge_options opts;
+	git_oid tree_oid, oid;
+	int rc;
+
+	git_merge_options_init(&opts, GIT_MERGE_OPTIONS_VERSION);
+	rc = repo_open(&repo, repo_path);
+	if (rc < 0)
+		return rc;
+	rc = commit_of(&base, repo, base_sha);
+	if (!rc)
+		rc = commit_of(&head, repo, head_sha);
+	if (rc < 0)
+		goto out;
+	if (git_merge_commits(&index, repo, base, head, &opts) < 0) {
+		rc = git_fail(GUTS_EGIT, "cannot merge %.12s into %.12s",
+			      head_sha, base_sha);
+		goto out;
+	}
+	if (git_index_has_conflicts(index)) {
+		if (conflicts)
+			conflict_paths(index, conflicts);
+		rc = guts_error(GUTS_ECONFLICT,
+				"%.12s and %.12s do not merge cleanly",
+				head_sha, base_sha);
+		goto out;
+	}
+	if (git_index_write_tree_to(&tree_oid, index, repo) < 0 ||
+	    git_tree_lookup(&tree, repo, &tree_oid) < 0) {
+		rc = git_fail(GUTS_EGIT, "cannot write the merged tree");
+		goto out;
+	}
+	if (git_signature_now(&sig, name && *name ? name : "Guts",
+			      email && *email ? email : "guts@localhost") < 0) {
+		rc = git_fail(GUTS_EINVAL, "bad signature '%s'", name);
+		goto out;
+	}
+	{
+		const git_commit *parents[2] = {base, head};
+
+		if (git_commit_create(&oid, repo, NULL, sig, sig, "UTF-8",
+				      message, tree, squash ? 1 : 2,
+				      parents) < 0) {
+			rc = git_fail(GUTS_EGIT,
+				      "cannot write the merge commit");
+			goto out;
+		}
+	}
+	oid_hex(out, &oid);
+out:
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_index_free(index);
+	git_commit_free(head);
+	git_commit_free(base);
+	git_repository_free(repo);
+	return rc;
+}
+
+int gitx_set_ref(const char *repo_path, const char *ref, const char *new_sha,
+		 const char *old_sha, const char *log_message)
+{
+	git_repository *repo = NULL;
+	git_reference *r = NULL;
+	git_oid new_oid, old_oid;
+	int rc, err, valid = 0;
+
+	if (ref)
+		git_reference_name_is_valid(&valid, ref);
+	if (!ref || strncmp(ref, "refs/", 5) || !valid)
+		return guts_error(GUTS_EINVAL, "bad ref name '%s'",
+				  ref ? ref : "(null)");
+	if (parse_sha(&new_oid, new_sha) < 0 ||
+	    (old_sha && parse_sha(&old_oid, old_sha) < 0))
+		return guts_error(GUTS_EINVAL, "not a sha");
+	rc = repo_open(&repo, repo_path);
+	if (rc < 0)
+		return rc;
+	if (!old_sha)
+		err = git_reference_create(&r, repo, ref, &new_oid, 1,
+					   log_message);
+	else if (is_zero_sha(old_sha))
+		err = git_reference_create(&r, repo, ref, &new_oid, 0,
+					   log_message);
+	else
+		err = git_reference_create_matching(&r, repo, ref, &new_oid, 1,
+						    &old_oid, log_message);
+	if (err == GIT_EMODIFIED || err == GIT_EEXISTS)
+		rc = guts_error(GUTS_ECONFLICT, "%s moved underneath us", ref);
+	else if (err < 0)
+		rc = git_fail(GUTS_EGIT, "cannot update %s", ref);
+	git_reference_free(r);
+	git_repository_free(repo);
+	return rc;
+}
+
+int gitx_delete_ref(const char *repo_path, const char *ref)
+{
+	git_repository *repo = NULL;
+	int rc, err;
+
+	rc = repo_open(&repo, repo_path);
+	if (rc < 0)
+		return rc;
+	err = git_reference_remove(repo, ref);
+	if (err < 0 && err != GIT_ENOTFOUND)
+		rc = git_fail(GUTS_EGIT, "cannot delete %s", ref);
+	git_repository_free(repo);
+	return rc;
+}

@@ -256,4 +256,31 @@ int gitx_cgi_finish(struct gitx_cgi *c);
 /** Free what @c holds (finishing first, if that was not done). */
 void gitx_cgi_release(struct gitx_cgi *c);
 
+/* ---- pull requests ---- */
+
+/**
+ * Merge commit @head_sha into @base_sha in memory and write the result as a
+ * new commit (referenced by nothing yet), its sha in @out: with parents
+ * base and head, or with @squash base only.  @message is the commit
+ * message; @name and @email sign it as author and committer (NULL: Guts).
+ * GUTS_ECONFLICT when the two do not merge cleanly, with the conflicting
+ * paths (sorted, each once) pushed onto @conflicts when not NULL.
+ */
+int gitx_merge(const char *repo_path, const char *base_sha,
+	       const char *head_sha, int squash, const char *message,
+	       const char *name, const char *email, char *out,
+	       struct guts_strvec *conflicts);
+
+/**
+ * Point @ref (a full "refs/..." name) at @new_sha.  @old_sha NULL: whatever
+ * it pointed at; all zeros: only when it does not exist yet; a sha: only
+ * when it still points there.  GUTS_ECONFLICT when the ref is not what
+ * @old_sha says (a push or merge moved it first).
+ */
+int gitx_set_ref(const char *repo_path, const char *ref, const char *new_sha,
+		 const char *old_sha, const char *log_message);
+
+/** Delete @ref; a ref that is already gone is not an error. */
+int gitx_delete_ref(const char *repo_path, const char *ref);
+
 #endif
