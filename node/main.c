@@ -25,6 +25,7 @@
 #include "guts/runcmd.h"
 #include "guts/strvec.h"
 #include "http.h"
+#include "pulls.h"
 #include "scheduler.h"
 #include "trigger.h"
 #include "banned.h"
@@ -513,6 +514,7 @@ int main(int argc, char **argv)
 		   NULL, 0, NULL);
 	sched_recover(&n);
 	trigger_process_pending(&n);
+	pulls_recover(&n);
 	ret = http_start(&n);
 	if (ret < 0) {
 		fprintf(stderr, "guts-node: %s\n", guts_error_message());

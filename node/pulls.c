@@ -838,3 +838,42 @@ out:
 	json_decref(pull);
 	json_decref(repo);
 }
+
+void pulls_recover(struct node *n)
+{
+	json_t *rows = NULL, *row;
+	size_t i;
+
+	pthread_mutex_lock(&n->push_lock);
+	/* Open pull requests that a crash left without their `opened` runs
+	 * (or without refs): open them again; the event key makes the runs
+	 * that did start count. */
+	if (store_query(n->st,
+			"SELECT p.* FROM pulls p WHERE p.state = 'open' AND "
+			"(p.head_sha IS NULL OR NOT EXISTS (SELECT 1 FROM "
+			"runs r WHERE r.repo_id = p.repo_id AND r.event_key "
+			"LIKE 'pr:' || p.id || ':%')) ORDER BY p.id",
+			NULL, 0, &rows) == 0) {
+		json_array_foreach(rows, i, row) {
+			json_t *repo = NULL, *p = json_incref(row);
+			char *gitdir;
+
+			if (store_query_one(
+				n->st, "SELECT * FROM repos WHERE id = $1",
+				STORE_ARGS(SI(api_int(p, "repo_id"))),
+				&repo) < 0) {
+				json_decref(p);
+				continue;
+			}
+			gitdir = repo_gitdir(n, repo);
+			if (refresh(n, gitdir, &p) == 0)
+				fire(n, repo, p, "opened", "new",
+				     api_str(p, "author"));
+			free(gitdir);
+			json_decref(repo);
+			json_decref(p);
+		}
+	}
+	json_decref(rows);
+	pthread_mutex_unlock(&n->push_lock);
+}

@@ -31,4 +31,10 @@ void api_pulls_merge(struct http_req *r);
  */
 void pulls_on_push(struct node *n, const json_t *ev);
 
+/*
+ * At start-up: open pull requests that a crash left without refs or without
+ * any run get their refs and their `opened` runs (idempotent).
+ */
+void pulls_recover(struct node *n);
+
 #endif
