@@ -26,6 +26,7 @@
 #include "guts/strvec.h"
 #include "http.h"
 #include "pulls.h"
+#include "schedule.h"
 #include "scheduler.h"
 #include "trigger.h"
 #include "banned.h"
@@ -541,6 +542,7 @@ int main(int argc, char **argv)
 		now = store_now_ms();
 		if (now - last_tick >= 1000) {
 			sched_tick(&n);
+			schedule_tick(&n);
 			last_tick = now;
 		}
 	}
