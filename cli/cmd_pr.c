@@ -493,17 +493,16 @@ static void mergeable_text(const json_t *p, struct guts_buf *out)
 		guts_buf_adds(out, ")");
 }
 
-/* "feature-a (0123456789ab)" for the head or base of @p. */
-static void branch_text(const json_t *p, const char *which, char *buf,
-			size_t size)
+/* "feature-a (0123456789ab)", the head or base of @p, into @t. */
+static void add_branch(struct guts_table *t, const json_t *p, const char *which)
 {
 	const char *ref = sub_str(p, which, "ref");
 	const char *sha = sub_str(p, which, "sha");
 
 	if (sha)
-		snprintf(buf, size, "%s (%.12s)", ref ? ref : "?", sha);
+		guts_table_addf(t, "%s (%.12s)", ref ? ref : "?", sha);
 	else
-		snprintf(buf, size, "%s (gone)", ref ? ref : "?");
+		guts_table_addf(t, "%s (gone)", ref ? ref : "?");
 }
 
 static void print_body(const char *body)
@@ -562,7 +561,7 @@ static void print_pull(const json_t *p, const json_t *st)
 	const json_t *why = json_object_get(p, "merge_blockers"), *w;
 	struct guts_table t;
 	struct guts_buf m;
-	char b[128];
+	char b[64];
 	char *title = guts_api_printable(jtext(p, "title", b, sizeof(b)));
 	size_t i;
 
@@ -574,11 +573,9 @@ static void print_pull(const json_t *p, const json_t *st)
 	guts_table_add(&t, "author:");
 	guts_table_add(&t, sub_str(p, "user", "login"));
 	guts_table_add(&t, "head:");
-	branch_text(p, "head", b, sizeof(b));
-	guts_table_add(&t, b);
+	add_branch(&t, p, "head");
 	guts_table_add(&t, "base:");
-	branch_text(p, "base", b, sizeof(b));
-	guts_table_add(&t, b);
+	add_branch(&t, p, "base");
 	if (json_is_true(json_object_get(p, "merged"))) {
 		guts_table_add(&t, "merged as:");
 		guts_table_add(&t, jtext(p, "merge_commit_sha", b, sizeof(b)));

@@ -63,6 +63,13 @@ test('usage errors exit 2 with one line; --help exits 0', async () => {
     assert.match(h.stdout, new RegExp(`^usage: guts pr ${sub}`), sub);
   }
   assert.match(ok(await node.cli(['--help']), '--help'), /\n {2}pr +create, list, view, merge and close/);
+  // A node that cannot be reached: one line, exit 1 (merge has its own request).
+  for (const args of [['pr', 'list', ...R], ['pr', 'view', '1', ...R], ['pr', 'merge', '1', ...R]]) {
+    const r = await node.cli(args, { url: 'http://127.0.0.1:1' });
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^guts: cannot reach http:\/\/127\.0\.0\.1:1: [^\n]+\n$/, JSON.stringify(r.stderr));
+  }
 });
 
 test('guts pr create: base defaults to the default branch; prints the number and URL', async () => {
