@@ -14,6 +14,7 @@ int cmd_login(int argc, char **argv);
 int cmd_repo(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_pr(int argc, char **argv);
 int cmd_runner(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 /* guts workflow list and guts workflow run (cmd_workflow_api.c) */
