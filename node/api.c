@@ -14,6 +14,7 @@
 #include "guts/trigger.h"
 #include "guts/workflow.h"
 #include "joblog.h"
+#include "protect.h"
 #include "scheduler.h"
 #include "trigger.h"
 #include "banned.h"
@@ -1343,6 +1344,10 @@ const struct route node_routes[] = {
     {"GET", REPO "/commits/{*}/status", get_combined_status, 0},
     {"GET", REPO "/commits/{*}/statuses", get_statuses, 0},
     {"POST", REPO "/commits/{*}/statuses", post_status, 0},
+    {"GET", REPO "/protections", protect_api_list, 0},
+    {"GET", REPO "/branches/{*}/protection", protect_api_get, 0},
+    {"PUT", REPO "/branches/{*}/protection", protect_api_put, 0},
+    {"DELETE", REPO "/branches/{*}/protection", protect_api_delete, 0},
     {"GET", "/api/runners", api_runners_list, 0},
     {"POST", "/api/runners/registration-token", api_runners_regtoken, 0},
     {"POST", "/api/runners/register", api_runners_register, 0},
