@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"status", cmd_status, "the combined commit status of a sha or branch"},
     {"runner", cmd_runner, "list the node's runners"},
     {"token", cmd_token, "make API tokens"},
+    {"protect", cmd_protect, "protect branches: required checks, pushes"},
 };
 
 static void usage(FILE *f)
