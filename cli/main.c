@@ -28,6 +28,7 @@ static const struct command commands[] = {
     {"pr", cmd_pr, "create, list, view, merge and close pull requests"},
     {"runner", cmd_runner, "list the node's runners"},
     {"token", cmd_token, "make API tokens"},
+    {"protect", cmd_protect, "protect branches: required checks, pushes"},
 };
 
 static void usage(FILE *f)

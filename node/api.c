@@ -15,6 +15,7 @@
 #include "guts/workflow.h"
 #include "joblog.h"
 #include "pulls.h"
+#include "protect.h"
 #include "scheduler.h"
 #include "trigger.h"
 #include "banned.h"
@@ -1353,6 +1354,10 @@ const struct route node_routes[] = {
     {"GET", REPO "/pulls/{}", api_pulls_get, 0},
     {"PATCH", REPO "/pulls/{}", api_pulls_patch, 0},
     {"PUT", REPO "/pulls/{}/merge", api_pulls_merge, 0},
+    {"GET", REPO "/protections", protect_api_list, 0},
+    {"GET", REPO "/branches/{*}/protection", protect_api_get, 0},
+    {"PUT", REPO "/branches/{*}/protection", protect_api_put, 0},
+    {"DELETE", REPO "/branches/{*}/protection", protect_api_delete, 0},
     {"GET", "/api/runners", api_runners_list, 0},
     {"POST", "/api/runners/registration-token", api_runners_regtoken, 0},
     {"POST", "/api/runners/register", api_runners_register, 0},

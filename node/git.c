@@ -367,6 +367,145 @@ int gitx_is_ancestor(const char *repo_path, const char *ancestor,
 	return rc;
 }
 
+/* ---- a push's objects before git has them ---- */
+
+struct gitx_quarantine {
+	git_repository *repo;
+	git_odb *odb;
+	char *tmp_dir;
+	char *dir; /* the temporary objects directory, once made */
+	int pack_fd;
+	long long pack_at;
+	int indexed;
+};
+
+int gitx_quarantine_open(struct gitx_quarantine **out, const char *repo_path,
+			 const char *tmp_dir, int pack_fd, long long pack_at)
+{
+	struct gitx_quarantine *q = guts_xcalloc(1, sizeof(*q));
+	int rc = repo_open(&q->repo, repo_path);
+
+	if (rc == 0 && git_repository_odb(&q->odb, q->repo) < 0)
+		rc = git_fail(GUTS_EGIT, "%s: object database", repo_path);
+	if (rc < 0) {
+		gitx_quarantine_free(q);
+		return rc;
+	}
+	q->tmp_dir = guts_xstrdup(tmp_dir);
+	q->pack_fd = pack_fd;
+	q->pack_at = pack_at;
+	*out = q;
+	return 0;
+}
+
+/* Index the pushed pack into q->dir/pack and read it as an alternate. */
+static int quarantine_index(struct gitx_quarantine *q)
+{
+	git_indexer_options opts;
+	git_indexer_progress stats;
+	git_indexer *idx = NULL;
+	char *pack_dir = NULL, buf[65536];
+	long long at = q->pack_at;
+	ssize_t got;
+	int rc = 0;
+
+	q->indexed = 1;
+	git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION);
+	if (q->pack_fd < 0)
+		return 0;
+	q->dir = guts_xasprintf("%s/quarantine-XXXXXX", q->tmp_dir);
+	if (!mkdtemp(q->dir)) {
+		rc = guts_error_errno("cannot make %s", q->dir);
+		free(q->dir);
+		q->dir = NULL;
+		return rc;
+	}
+	pack_dir = guts_xasprintf("%s/pack", q->dir);
+	if (mkdir(pack_dir, 0700) < 0) {
+		rc = guts_error_errno("cannot make %s", pack_dir);
+		goto out;
+	}
+	/* The odb resolves the bases of a thin pack. */
+	if (git_indexer_new(&idx, pack_dir, 0, q->odb, &opts) < 0) {
+		rc = git_fail(GUTS_EGIT, "indexing the pushed pack");
+		goto out;
+	}
+	while ((got = pread(q->pack_fd, buf, sizeof(buf), (off_t)at)) > 0) {
+		if (git_indexer_append(idx, buf, (size_t)got, &stats) < 0) {
+			rc = git_fail(GUTS_EGIT, "indexing the pushed pack");
+			goto out;
+		}
+		at += got;
+	}
+	if (got < 0) {
+		rc = guts_error_errno("reading the pushed pack");
+		goto out;
+	}
+	if (at == q->pack_at) /* no pack: a push of known commits */
+		goto out;
+	if (git_indexer_commit(idx, &stats) < 0 ||
+	    git_odb_add_disk_alternate(q->odb, q->dir) < 0)
+		rc = git_fail(GUTS_EGIT, "indexing the pushed pack");
+out:
+	git_indexer_free(idx);
+	free(pack_dir);
+	return rc;
+}
+
+int gitx_quarantine_is_ancestor(struct gitx_quarantine *q, const char *ancestor,
+				const char *descendant)
+{
+	git_oid a, d;
+	int rc;
+
+	if (parse_sha(&a, ancestor) < 0 || parse_sha(&d, descendant) < 0)
+		return guts_error(GUTS_EINVAL, "not a sha");
+	if (git_oid_equal(&a, &d))
+		return 1;
+	if ((!git_odb_exists(q->odb, &a) || !git_odb_exists(q->odb, &d)) &&
+	    !q->indexed) {
+		rc = quarantine_index(q);
+		if (rc < 0)
+			return rc;
+	}
+	if (!git_odb_exists(q->odb, &a) || !git_odb_exists(q->odb, &d))
+		return guts_error(GUTS_ENOTFOUND,
+				  "commit %.12s is not in the repository or "
+				  "the push",
+				  git_odb_exists(q->odb, &a) ? descendant
+							     : ancestor);
+	rc = git_graph_descendant_of(q->repo, &d, &a);
+	if (rc < 0)
+		return git_fail(GUTS_EGIT, "ancestry of %.12s", descendant);
+	return rc;
+}
+
+void gitx_quarantine_free(struct gitx_quarantine *q)
+{
+	if (!q)
+		return;
+	git_odb_free(q->odb);
+	git_repository_free(q->repo);
+	if (q->dir) {
+		char *pack_dir = guts_xasprintf("%s/pack", q->dir);
+		DIR *d = opendir(pack_dir);
+		struct dirent *e;
+
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] != '.')
+				unlinkat(dirfd(d), e->d_name, 0);
+		}
+		if (d)
+			closedir(d);
+		rmdir(pack_dir);
+		rmdir(q->dir);
+		free(pack_dir);
+		free(q->dir);
+	}
+	free(q->tmp_dir);
+	free(q);
+}
+
 static int resolve_in(git_repository *repo, const char *rev, git_oid *out)
 {
 	static const char *const prefixes[] = {"refs/heads/", "refs/tags/"};
