@@ -9,6 +9,7 @@
 #include "guts/error.h"
 #include "guts/json.h"
 #include "guts/strvec.h"
+#include "protect.h"
 #include "pulls.h"
 #include "trigger.h"
 #include "banned.h"
@@ -466,11 +467,8 @@ static json_t *blockers(struct node *n, const json_t *repo, const json_t *pull,
 			const char *gitdir, int bypass)
 {
 	json_t *out = json_array();
-
-	(void)n;
-	(void)repo;
-	(void)gitdir;
-	(void)bypass;
+	char *why = NULL;
+	int ret;
 	if (strcmp(api_str(pull, "state"), "open")) {
 		json_array_append_new(
 		    out, json_string(api_int(pull, "merged")
@@ -491,6 +489,30 @@ static json_t *blockers(struct node *n, const json_t *repo, const json_t *pull,
 		    json_sprintf("%s and %s have conflicts: %s",
 				 api_str(pull, "head"), api_str(pull, "base"),
 				 api_str(pull, "conflicts")));
+	if (bypass)
+		return out;
+	ret = protect_check_merge(
+	    n, api_int(repo, "id"), gitdir, api_str(pull, "base"),
+	    api_str(pull, "base_sha"), api_str(pull, "head_sha"), &why);
+	if (ret == GUTS_ECONFLICT && why) {
+		/* One reason per check rule ("…; the head is behind"). */
+		char *save = NULL;
+
+		for (char *p = strtok_r(why, ";", &save); p;
+		     p = strtok_r(NULL, ";", &save)) {
+			while (*p == ' ')
+				p++;
+			if (*p)
+				json_array_append_new(out, json_string(p));
+		}
+	} else if (ret < 0) {
+		json_array_append_new(
+		    out,
+		    json_sprintf("cannot check the branch protection of "
+				 "%s: %s",
+				 api_str(pull, "base"), guts_error_message()));
+	}
+	free(why);
 	return out;
 }
 

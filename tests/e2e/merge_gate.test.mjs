@@ -41,8 +41,11 @@ before(async () => {
 after(() => node?.stop());
 
 const P = () => `/api/repos/${repo.full}/pulls`;
-const protect = (branch, body) =>
-  node.ok(200, 'PUT', `/api/repos/${repo.full}/branches/${encodeURIComponent(branch)}/protection`, body);
+async function protect(branch, body) {
+  const r = await node.api('PUT', `/api/repos/${repo.full}/branches/${encodeURIComponent(branch)}/protection`, body);
+  assert.ok(r.status === 200 || r.status === 201, r.text);
+  return r.json;
+}
 
 async function branch(name, files) {
   await git(['checkout', '-q', '-B', name, 'main'], repo.dir);
@@ -101,11 +104,13 @@ test('protected pushes: a direct push to main is refused with our message; so is
   // Force: not even allowed without require_pull_request.
   await protect('main', { required_status_checks: { contexts: ['CI / Build'], strict: false },
                           require_pull_request: false, allow_force_push: false });
-  await git(['reset', '-q', '--hard', 'HEAD~2'], repo.dir);
+  // A history that does not contain main's: not a fast-forward.
+  await git(['checkout', '-q', '--orphan', 'rewrite'], repo.dir);
   await git(['commit', '-q', '--allow-empty', '-m', 'rewrite'], repo.dir);
   const force = await git(['push', '-f', node.remote(repo.full), 'HEAD:refs/heads/main'], repo.dir, { check: false });
   assert.notEqual(force.code, 0);
   assert.match(force.stderr, /force/);
+  await git(['checkout', '-q', '-f', 'main'], repo.dir);
   await protect('main', { required_status_checks: { contexts: ['CI / Build'], strict: false },
                           require_pull_request: true, allow_force_push: false });
 });
