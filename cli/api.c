@@ -396,8 +396,15 @@ int api_do(struct api *a, const char *method, const char *path,
 		}
 	}
 	if (r->status / 100 != 2) {
-		cli_fail(1, "%s",
-			 guts_http_error_text(&a->http, r->status, answer));
+		/* The whole message (a merge refusal names every check), made
+		 * safe for a terminal. */
+		const char *m = json_string_value(json_object_get(
+		    json_object_get(answer, "error"), "message"));
+		char *safe = guts_api_printable(
+		    m ? m : guts_http_error_text(&a->http, r->status, answer));
+
+		cli_fail(1, "%s", safe);
+		free(safe);
 		json_decref(answer);
 		rc = 1;
 		goto out;

@@ -35,7 +35,8 @@ static const char run_usage[] =
     "  --ref REF          the branch, tag or commit (default: the default\n"
     "                     branch)\n"
     "  --input K=V        a workflow_dispatch input (repeatable); the node\n"
-    "                     converts it to the input's type\n"
+    "                     converts it to the input's type (also -f and\n"
+    "                     --field, as in gh workflow run)\n"
     "\n" API_CLIENT_HELP API_REPO_HELP;
 
 /* "push, workflow_dispatch" from the triggers array. */
@@ -138,7 +139,9 @@ int cmd_workflow_run(int argc, char **argv)
 					      &v)) != 0) {
 			rc = r < 0 ? 2 : 0;
 			ref = v;
-		} else if ((r = cli_opt_value(argc, argv, &i, "--input", NULL,
+		} else if ((r = cli_opt_value(argc, argv, &i, "--input", "-f",
+					      &v)) != 0 ||
+			   (r = cli_opt_value(argc, argv, &i, "--field", NULL,
 					      &v)) != 0) {
 			const char *eq = r > 0 ? strchr(v, '=') : NULL;
 			char *k;

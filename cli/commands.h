@@ -14,8 +14,10 @@ int cmd_login(int argc, char **argv);
 int cmd_repo(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_pr(int argc, char **argv);
 int cmd_runner(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_protect(int argc, char **argv);
 /* guts workflow list and guts workflow run (cmd_workflow_api.c) */
 int cmd_workflow_list(int argc, char **argv);
 int cmd_workflow_run(int argc, char **argv);

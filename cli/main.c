@@ -25,8 +25,10 @@ static const struct command commands[] = {
     {"repo", cmd_repo, "create, list, view and delete repositories"},
     {"run", cmd_run, "list, view, follow, cancel and rerun runs"},
     {"status", cmd_status, "the combined commit status of a sha or branch"},
+    {"pr", cmd_pr, "create, list, view, merge and close pull requests"},
     {"runner", cmd_runner, "list the node's runners"},
     {"token", cmd_token, "make API tokens"},
+    {"protect", cmd_protect, "protect branches: required checks, pushes"},
 };
 
 static void usage(FILE *f)

@@ -15,6 +15,8 @@
 #include "guts/workflow.h"
 #include "hub.h"
 #include "joblog.h"
+#include "pulls.h"
+#include "protect.h"
 #include "scheduler.h"
 #include "trigger.h"
 #include "banned.h"
@@ -107,8 +109,10 @@ json_t *api_run_json(const json_t *row, const char *repo_key)
 	    "ref", str_or_null(ref), "head_branch",
 	    ref && !strncmp(ref, "refs/heads/", 11) ? json_string(ref + 11)
 						    : json_null(),
-	    "head_sha", str_or_null(api_str(row, "sha")), "actor",
-	    str_or_null(api_str(row, "actor")), "status",
+	    "head_sha",
+	    str_or_null(api_str(row, "head_sha") ? api_str(row, "head_sha")
+						 : api_str(row, "sha")),
+	    "actor", str_or_null(api_str(row, "actor")), "status",
 	    api_str(row, "status"), "conclusion",
 	    str_or_null(api_str(row, "conclusion")), "display_title",
 	    str_or_null(api_str(row, "display_title")), "inputs",
@@ -120,6 +124,8 @@ json_t *api_run_json(const json_t *row, const char *repo_key)
 
 	if (json_is_null(json_object_get(j, "inputs")))
 		json_object_set_new(j, "inputs", json_object());
+	/* The commit the run builds: a pull request's test merge. */
+	json_object_set_new(j, "sha", str_or_null(api_str(row, "sha")));
 	return j;
 }
 
@@ -1604,6 +1610,15 @@ const struct route node_routes[] = {
     {"POST", REPO "/commits/{*}/statuses", post_status, 0},
     {"POST", REPO "/statuses/{}", post_status_sha, 0},
     {"GET", REPO "/statuses/{*}", get_statuses, 0},
+    {"GET", REPO "/pulls", api_pulls_list, 0},
+    {"POST", REPO "/pulls", api_pulls_create, 0},
+    {"GET", REPO "/pulls/{}", api_pulls_get, 0},
+    {"PATCH", REPO "/pulls/{}", api_pulls_patch, 0},
+    {"PUT", REPO "/pulls/{}/merge", api_pulls_merge, 0},
+    {"GET", REPO "/protections", protect_api_list, 0},
+    {"GET", REPO "/branches/{*}/protection", protect_api_get, 0},
+    {"PUT", REPO "/branches/{*}/protection", protect_api_put, 0},
+    {"DELETE", REPO "/branches/{*}/protection", protect_api_delete, 0},
     {"GET", "/api/runners", api_runners_list, 0},
     {"POST", "/api/runners/registration-token", api_runners_regtoken, 0},
     {"POST", "/api/runners/register", api_runners_register, 0},

@@ -16,6 +16,7 @@
 #include "guts/alloc.h"
 #include "guts/buf.h"
 #include "guts/error.h"
+#include "protect.h"
 #include "trigger.h"
 #include "banned.h"
 
@@ -162,7 +163,7 @@ static void git_free(void *cls)
 }
 
 /* Read the start of the spooled push body for its command list. */
-static int push_commands(struct http_req *r, struct git_stream *s)
+static int push_commands(struct http_req *r, struct gitx_push *push)
 {
 	size_t len =
 	    r->spool_len > PUSH_HEAD_MAX ? PUSH_HEAD_MAX : (size_t)r->spool_len;
@@ -174,9 +175,94 @@ static int push_commands(struct http_req *r, struct git_stream *s)
 		free(head);
 		return guts_error_errno("reading the push");
 	}
-	ret = gitx_parse_push_commands(head, len, &s->updates, &s->nr);
+	ret = gitx_parse_push(head, len, push);
 	free(head);
 	return ret;
+}
+
+static void free_why(char **why, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(why[i]);
+	free(why);
+}
+
+static void refusal_text(struct http_req *r, int status, const char *msg)
+{
+	const char *h[] = {"Cache-Control", "no-cache", NULL};
+
+	http_text(r, status, "application/x-git-receive-pack-result", msg,
+		  strlen(msg), h);
+}
+
+/*
+ * Branch protection (protect.h), before git sees the push: a push that
+ * updates a protected branch against its rules is refused as a whole,
+ * answered here with a report git shows its user; git is not run and no
+ * push event is recorded.  An admin may push anyway with `git push -o
+ * bypass`, which the audit log records.  Returns 1 when it answered.
+ */
+static int push_refused(struct http_req *r, struct git_stream *s,
+			const struct gitx_push *push, const char *key)
+{
+	struct node *n = r->node;
+	char **why = guts_xcalloc(push->nr + 1, sizeof(*why));
+	struct guts_buf msg, out;
+	int bypass = 0, refused;
+
+	for (size_t i = 0; i < push->nr_options; i++)
+		bypass |= !strcmp(push->options[i], "bypass");
+	refused = protect_check_push(n, s->repo_id, s->gitdir, n->tmp_dir,
+				     push->updates, push->nr, r->spool_fd,
+				     (long long)push->pack_at, why);
+	if (refused <= 0) {
+		if (refused < 0) {
+			nlog(LOG_ERROR, "push %s: branch protection: %s", key,
+			     guts_error_message());
+			git_text(r, 500,
+				 "the node could not check branch "
+				 "protection\n");
+		}
+		free_why(why, push->nr);
+		return refused < 0;
+	}
+	guts_buf_init(&msg, 0);
+	for (size_t i = 0; i < push->nr; i++)
+		if (why[i])
+			guts_buf_addf(&msg, "%s\n", why[i]);
+	if (bypass && r->who.is_admin) {
+		json_t *refs = json_array();
+
+		for (size_t i = 0; i < push->nr; i++)
+			if (why[i])
+				json_array_append_new(
+				    refs, json_pack("{s:s, s:s}", "ref",
+						    push->updates[i].ref,
+						    "refused", why[i]));
+		node_audit(n, r->who.user, "protection.bypass", key,
+			   json_pack("{s:o}", "refs", refs));
+		nlog(LOG_WARN, "push %s: %s bypassed branch protection", key,
+		     r->who.user);
+		guts_buf_release(&msg);
+		free_why(why, push->nr);
+		return 0;
+	}
+	if (bypass)
+		guts_buf_adds(&msg, "'git push -o bypass' needs an admin "
+				    "token\n");
+	nlog(LOG_INFO, "push %s by %s refused: %s", key,
+	     r->who.user ? r->who.user : "-", msg.data);
+	guts_buf_init(&out, 0);
+	if (gitx_push_refusal(&out, push, why,
+			      "rejected because another ref was refused",
+			      msg.data) < 0)
+		git_text(r, 403, msg.data);
+	else
+		refusal_text(r, 200, out.data);
+	guts_buf_release(&out);
+	guts_buf_release(&msg);
+	free_why(why, push->nr);
+	return 1;
 }
 
 /*
@@ -262,6 +348,7 @@ void api_git(struct http_req *r)
 	char *owner = NULL, *name = NULL, *key = NULL;
 	struct gitx_cgi_req req = {0};
 	struct git_stream *s = NULL;
+	struct gitx_push pushed = {0};
 	struct MHD_Response *resp;
 	json_t *repo = NULL;
 	int push, ret;
@@ -293,7 +380,7 @@ void api_git(struct http_req *r)
 				 "supported\n");
 			goto out;
 		}
-		ret = push_commands(r, s);
+		ret = push_commands(r, &pushed);
 		if (ret < 0) {
 			char msg[600];
 
@@ -302,8 +389,15 @@ void api_git(struct http_req *r)
 			git_text(r, 400, msg);
 			goto out;
 		}
+		key = guts_xasprintf("%s/%s", owner, name);
 		s->lock = node_repo_lock(n, s->repo_id);
 		pthread_mutex_lock(s->lock);
+		if (push_refused(r, s, &pushed, key))
+			goto out;
+		s->updates = pushed.updates;
+		s->nr = pushed.nr;
+		pushed.updates = NULL;
+		pushed.nr = 0;
 		s->ids = guts_xcalloc(s->nr + 1, sizeof(*s->ids));
 		ret = trigger_push_begin(n, s->repo_id, r->who.user, s->updates,
 					 s->nr, s->ids);
@@ -311,7 +405,6 @@ void api_git(struct http_req *r)
 			http_fail(r, ret);
 			goto out;
 		}
-		key = guts_xasprintf("%s/%s", owner, name);
 		node_audit(n, r->who.user, "git.push", key,
 			   json_pack("{s:I}", "refs", (json_int_t)s->nr));
 	}
@@ -390,6 +483,7 @@ out:
 		free(s->gitdir);
 		free(s);
 	}
+	gitx_push_release(&pushed);
 	free(key);
 	free(owner);
 	free(name);

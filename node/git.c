@@ -367,6 +367,145 @@ int gitx_is_ancestor(const char *repo_path, const char *ancestor,
 	return rc;
 }
 
+/* ---- a push's objects before git has them ---- */
+
+struct gitx_quarantine {
+	git_repository *repo;
+	git_odb *odb;
+	char *tmp_dir;
+	char *dir; /* the temporary objects directory, once made */
+	int pack_fd;
+	long long pack_at;
+	int indexed;
+};
+
+int gitx_quarantine_open(struct gitx_quarantine **out, const char *repo_path,
+			 const char *tmp_dir, int pack_fd, long long pack_at)
+{
+	struct gitx_quarantine *q = guts_xcalloc(1, sizeof(*q));
+	int rc = repo_open(&q->repo, repo_path);
+
+	if (rc == 0 && git_repository_odb(&q->odb, q->repo) < 0)
+		rc = git_fail(GUTS_EGIT, "%s: object database", repo_path);
+	if (rc < 0) {
+		gitx_quarantine_free(q);
+		return rc;
+	}
+	q->tmp_dir = guts_xstrdup(tmp_dir);
+	q->pack_fd = pack_fd;
+	q->pack_at = pack_at;
+	*out = q;
+	return 0;
+}
+
+/* Index the pushed pack into q->dir/pack and read it as an alternate. */
+static int quarantine_index(struct gitx_quarantine *q)
+{
+	git_indexer_options opts;
+	git_indexer_progress stats;
+	git_indexer *idx = NULL;
+	char *pack_dir = NULL, buf[65536];
+	long long at = q->pack_at;
+	ssize_t got;
+	int rc = 0;
+
+	q->indexed = 1;
+	git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION);
+	if (q->pack_fd < 0)
+		return 0;
+	q->dir = guts_xasprintf("%s/quarantine-XXXXXX", q->tmp_dir);
+	if (!mkdtemp(q->dir)) {
+		rc = guts_error_errno("cannot make %s", q->dir);
+		free(q->dir);
+		q->dir = NULL;
+		return rc;
+	}
+	pack_dir = guts_xasprintf("%s/pack", q->dir);
+	if (mkdir(pack_dir, 0700) < 0) {
+		rc = guts_error_errno("cannot make %s", pack_dir);
+		goto out;
+	}
+	/* The odb resolves the bases of a thin pack. */
+	if (git_indexer_new(&idx, pack_dir, 0, q->odb, &opts) < 0) {
+		rc = git_fail(GUTS_EGIT, "indexing the pushed pack");
+		goto out;
+	}
+	while ((got = pread(q->pack_fd, buf, sizeof(buf), (off_t)at)) > 0) {
+		if (git_indexer_append(idx, buf, (size_t)got, &stats) < 0) {
+			rc = git_fail(GUTS_EGIT, "indexing the pushed pack");
+			goto out;
+		}
+		at += got;
+	}
+	if (got < 0) {
+		rc = guts_error_errno("reading the pushed pack");
+		goto out;
+	}
+	if (at == q->pack_at) /* no pack: a push of known commits */
+		goto out;
+	if (git_indexer_commit(idx, &stats) < 0 ||
+	    git_odb_add_disk_alternate(q->odb, q->dir) < 0)
+		rc = git_fail(GUTS_EGIT, "indexing the pushed pack");
+out:
+	git_indexer_free(idx);
+	free(pack_dir);
+	return rc;
+}
+
+int gitx_quarantine_is_ancestor(struct gitx_quarantine *q, const char *ancestor,
+				const char *descendant)
+{
+	git_oid a, d;
+	int rc;
+
+	if (parse_sha(&a, ancestor) < 0 || parse_sha(&d, descendant) < 0)
+		return guts_error(GUTS_EINVAL, "not a sha");
+	if (git_oid_equal(&a, &d))
+		return 1;
+	if ((!git_odb_exists(q->odb, &a) || !git_odb_exists(q->odb, &d)) &&
+	    !q->indexed) {
+		rc = quarantine_index(q);
+		if (rc < 0)
+			return rc;
+	}
+	if (!git_odb_exists(q->odb, &a) || !git_odb_exists(q->odb, &d))
+		return guts_error(GUTS_ENOTFOUND,
+				  "commit %.12s is not in the repository or "
+				  "the push",
+				  git_odb_exists(q->odb, &a) ? descendant
+							     : ancestor);
+	rc = git_graph_descendant_of(q->repo, &d, &a);
+	if (rc < 0)
+		return git_fail(GUTS_EGIT, "ancestry of %.12s", descendant);
+	return rc;
+}
+
+void gitx_quarantine_free(struct gitx_quarantine *q)
+{
+	if (!q)
+		return;
+	git_odb_free(q->odb);
+	git_repository_free(q->repo);
+	if (q->dir) {
+		char *pack_dir = guts_xasprintf("%s/pack", q->dir);
+		DIR *d = opendir(pack_dir);
+		struct dirent *e;
+
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] != '.')
+				unlinkat(dirfd(d), e->d_name, 0);
+		}
+		if (d)
+			closedir(d);
+		rmdir(pack_dir);
+		rmdir(q->dir);
+		free(pack_dir);
+		free(q->dir);
+	}
+	free(q->tmp_dir);
+	free(q);
+}
+
 static int resolve_in(git_repository *repo, const char *rev, git_oid *out)
 {
 	static const char *const prefixes[] = {"refs/heads/", "refs/tags/"};
@@ -816,6 +955,152 @@ int gitx_commit_info(const char *repo_path, const char *sha, char **subject,
 		*author = guts_xstrdup(sig && sig->name ? sig->name : "");
 	}
 	git_commit_free(commit);
+	git_repository_free(repo);
+	return rc;
+}
+
+/* ---- pull requests: merges and refs ------------------------------------ */
+
+/* The paths of the conflicts in @index, sorted, into @out. */
+static void conflict_paths(git_index *index, struct guts_strvec *out)
+{
+	git_index_conflict_iterator *it = NULL;
+	const git_index_entry *anc, *ours, *theirs;
+	struct guts_strvec all = GUTS_STRVEC_INIT;
+
+	if (git_index_conflict_iterator_new(&it, index) < 0)
+		return;
+	while (git_index_conflict_next(&anc, &ours, &theirs, it) == 0) {
+		const git_index_entry *e = ours ? ours : theirs ? theirs : anc;
+
+		if (e)
+			guts_strvec_push(&all, e->path);
+	}
+	git_index_conflict_iterator_free(it);
+	if (all.nr)
+		qsort(all.v, all.nr, sizeof(*all.v), cmp_str);
+	for (size_t i = 0; i < all.nr; i++)
+		if (!i || strcmp(all.v[i - 1], all.v[i]))
+			guts_strvec_push(out, all.v[i]);
+	guts_strvec_release(&all);
+}
+
+int gitx_merge(const char *repo_path, const char *base_sha,
+	       const char *head_sha, int squash, const char *message,
+	       const char *name, const char *email, char *out,
+	       struct guts_strvec *conflicts)
+{
+	git_repository *repo = NULL;
+	git_commit *base = NULL, *head = NULL;
+	git_index *index = NULL;
+	git_tree *tree = NULL;
+	git_signature *sig = NULL;
+	git_merge_options opts;
+	git_oid tree_oid, oid;
+	int rc;
+
+	git_merge_options_init(&opts, GIT_MERGE_OPTIONS_VERSION);
+	rc = repo_open(&repo, repo_path);
+	if (rc < 0)
+		return rc;
+	rc = commit_of(&base, repo, base_sha);
+	if (!rc)
+		rc = commit_of(&head, repo, head_sha);
+	if (rc < 0)
+		goto out;
+	if (git_merge_commits(&index, repo, base, head, &opts) < 0) {
+		rc = git_fail(GUTS_EGIT, "cannot merge %.12s into %.12s",
+			      head_sha, base_sha);
+		goto out;
+	}
+	if (git_index_has_conflicts(index)) {
+		if (conflicts)
+			conflict_paths(index, conflicts);
+		rc = guts_error(GUTS_ECONFLICT,
+				"%.12s and %.12s do not merge cleanly",
+				head_sha, base_sha);
+		goto out;
+	}
+	if (git_index_write_tree_to(&tree_oid, index, repo) < 0 ||
+	    git_tree_lookup(&tree, repo, &tree_oid) < 0) {
+		rc = git_fail(GUTS_EGIT, "cannot write the merged tree");
+		goto out;
+	}
+	if (git_signature_now(&sig, name && *name ? name : "Guts",
+			      email && *email ? email : "guts@localhost") < 0) {
+		rc = git_fail(GUTS_EINVAL, "bad signature '%s'", name);
+		goto out;
+	}
+	{
+		const git_commit *parents[2] = {base, head};
+
+		if (git_commit_create(&oid, repo, NULL, sig, sig, "UTF-8",
+				      message, tree, squash ? 1 : 2,
+				      parents) < 0) {
+			rc = git_fail(GUTS_EGIT,
+				      "cannot write the merge commit");
+			goto out;
+		}
+	}
+	oid_hex(out, &oid);
+out:
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_index_free(index);
+	git_commit_free(head);
+	git_commit_free(base);
+	git_repository_free(repo);
+	return rc;
+}
+
+int gitx_set_ref(const char *repo_path, const char *ref, const char *new_sha,
+		 const char *old_sha, const char *log_message)
+{
+	git_repository *repo = NULL;
+	git_reference *r = NULL;
+	git_oid new_oid, old_oid;
+	int rc, err, valid = 0;
+
+	if (ref)
+		git_reference_name_is_valid(&valid, ref);
+	if (!ref || strncmp(ref, "refs/", 5) || !valid)
+		return guts_error(GUTS_EINVAL, "bad ref name '%s'",
+				  ref ? ref : "(null)");
+	if (parse_sha(&new_oid, new_sha) < 0 ||
+	    (old_sha && parse_sha(&old_oid, old_sha) < 0))
+		return guts_error(GUTS_EINVAL, "not a sha");
+	rc = repo_open(&repo, repo_path);
+	if (rc < 0)
+		return rc;
+	if (!old_sha)
+		err = git_reference_create(&r, repo, ref, &new_oid, 1,
+					   log_message);
+	else if (is_zero_sha(old_sha))
+		err = git_reference_create(&r, repo, ref, &new_oid, 0,
+					   log_message);
+	else
+		err = git_reference_create_matching(&r, repo, ref, &new_oid, 1,
+						    &old_oid, log_message);
+	if (err == GIT_EMODIFIED || err == GIT_EEXISTS)
+		rc = guts_error(GUTS_ECONFLICT, "%s moved underneath us", ref);
+	else if (err < 0)
+		rc = git_fail(GUTS_EGIT, "cannot update %s", ref);
+	git_reference_free(r);
+	git_repository_free(repo);
+	return rc;
+}
+
+int gitx_delete_ref(const char *repo_path, const char *ref)
+{
+	git_repository *repo = NULL;
+	int rc, err;
+
+	rc = repo_open(&repo, repo_path);
+	if (rc < 0)
+		return rc;
+	err = git_reference_remove(repo, ref);
+	if (err < 0 && err != GIT_ENOTFOUND)
+		rc = git_fail(GUTS_EGIT, "cannot delete %s", ref);
 	git_repository_free(repo);
 	return rc;
 }

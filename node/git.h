@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct guts_buf;
 struct guts_strvec;
 
 #define GITX_SHA_HEX 40
@@ -86,6 +87,69 @@ struct gitx_ref_update {
 int gitx_parse_push_commands(const char *body, size_t len,
 			     struct gitx_ref_update **out, size_t *nr);
 void gitx_ref_updates_free(struct gitx_ref_update *u, size_t nr);
+
+#define GITX_MAX_PUSH_OPTIONS 100 /* `git push -o` options in one push */
+
+/* The parts of a receive-pack request body before its pack. */
+struct gitx_push {
+	struct gitx_ref_update *updates;
+	size_t nr;
+	char *caps;	/* the first command's capabilities; "" when none */
+	char **options; /* push options, NULL-terminated (never NULL) */
+	size_t nr_options;
+	size_t pack_at; /* where the pack (if any) starts in the body */
+};
+
+/**
+ * gitx_parse_push_commands(), plus the capabilities, the push options
+ * (when the capabilities include "push-options": pkt-lines up to a flush,
+ * at most 100) and the offset of the pack.  Same errors; a malformed
+ * option list is GUTS_EINVAL.  Release with gitx_push_release().
+ */
+int gitx_parse_push(const char *body, size_t len, struct gitx_push *out);
+void gitx_push_release(struct gitx_push *p);
+
+/** Whether the space-separated @caps has the capability @name. */
+int gitx_push_has_cap(const char *caps, const char *name);
+
+/**
+ * Append to @out the body of a receive-pack answer that refuses the whole
+ * push without running git: report-status ("unpack ok", then "ng REF
+ * REASON" for every update: @why[i], or @other when that is NULL), wrapped
+ * in side-band(-64k) when the client asked for it, after @message (may be
+ * NULL) on band 2, which git prints as "remote: ..." lines.  Serve it as
+ * application/x-git-receive-pack-result.  GUTS_EINVAL (nothing appended)
+ * when the client did not ask for report-status: it would then take any
+ * answer for success, so refuse it at the HTTP level instead.
+ */
+int gitx_push_refusal(struct guts_buf *out, const struct gitx_push *push,
+		      char *const *why, const char *other, const char *message);
+
+/*
+ * A repository together with the objects a push brings, before git has
+ * them: the pack of the request body is indexed (libgit2) into a temporary
+ * directory that the repository's object database reads as an alternate,
+ * as receive-pack's quarantine does.  Nothing is written to the repository.
+ */
+struct gitx_quarantine;
+
+/**
+ * Open @repo_path with the pack at byte @pack_at of the regular file
+ * @pack_fd (-1: no pack); the pack is only indexed (under @tmp_dir) when a
+ * commit the repository lacks is asked about.  Free with
+ * gitx_quarantine_free(), which removes the temporary files.
+ */
+int gitx_quarantine_open(struct gitx_quarantine **out, const char *repo_path,
+			 const char *tmp_dir, int pack_fd, long long pack_at);
+void gitx_quarantine_free(struct gitx_quarantine *q);
+
+/**
+ * gitx_is_ancestor() over the repository and the pushed pack: 1 yes, 0 no;
+ * GUTS_ENOTFOUND when either commit is in neither, GUTS_EGIT when the pack
+ * cannot be indexed.
+ */
+int gitx_quarantine_is_ancestor(struct gitx_quarantine *q, const char *ancestor,
+				const char *descendant);
 
 /* ---- reading repositories ---- */
 
@@ -255,5 +319,32 @@ int gitx_cgi_finish(struct gitx_cgi *c);
 
 /** Free what @c holds (finishing first, if that was not done). */
 void gitx_cgi_release(struct gitx_cgi *c);
+
+/* ---- pull requests ---- */
+
+/**
+ * Merge commit @head_sha into @base_sha in memory and write the result as a
+ * new commit (referenced by nothing yet), its sha in @out: with parents
+ * base and head, or with @squash base only.  @message is the commit
+ * message; @name and @email sign it as author and committer (NULL: Guts).
+ * GUTS_ECONFLICT when the two do not merge cleanly, with the conflicting
+ * paths (sorted, each once) pushed onto @conflicts when not NULL.
+ */
+int gitx_merge(const char *repo_path, const char *base_sha,
+	       const char *head_sha, int squash, const char *message,
+	       const char *name, const char *email, char *out,
+	       struct guts_strvec *conflicts);
+
+/**
+ * Point @ref (a full "refs/..." name) at @new_sha.  @old_sha NULL: whatever
+ * it pointed at; all zeros: only when it does not exist yet; a sha: only
+ * when it still points there.  GUTS_ECONFLICT when the ref is not what
+ * @old_sha says (a push or merge moved it first).
+ */
+int gitx_set_ref(const char *repo_path, const char *ref, const char *new_sha,
+		 const char *old_sha, const char *log_message);
+
+/** Delete @ref; a ref that is already gone is not an error. */
+int gitx_delete_ref(const char *repo_path, const char *ref);
 
 #endif

@@ -137,11 +137,17 @@ static int parse_command(const char *p, size_t n, struct gitx_ref_update *u)
 	return 0;
 }
 
-int gitx_parse_push_commands(const char *body, size_t len,
-			     struct gitx_ref_update **out, size_t *nr)
+/*
+ * The command list proper: the updates, the first command's capabilities
+ * (when @caps is not NULL) and where the list's flush-pkt ends (@end).
+ */
+static int parse_commands(const char *body, size_t len,
+			  struct gitx_ref_update **out, size_t *nr, char **caps,
+			  size_t *end)
 {
 	struct gitx_ref_update *u = NULL;
 	size_t pos = 0, n = 0, alloc = 0;
+	char *first_caps = NULL;
 	int rc = 0;
 
 	if (!body && len)
@@ -208,12 +214,18 @@ int gitx_parse_push_commands(const char *body, size_t len,
 		}
 		nul = memchr(p, '\0', plen);
 		if (nul) {
+			size_t clen = plen - (size_t)(nul - p) - 1;
+
 			if (n) {
 				rc = bad_pkt(p, plen,
 					     "capabilities after the first "
 					     "command");
 				break;
 			}
+			if (clen && nul[clen] == '\n')
+				clen--;
+			if (caps && !first_caps)
+				first_caps = guts_xstrndup(nul + 1, clen);
 			plen = (size_t)(nul - p);
 		} else if (plen && p[plen - 1] == '\n') {
 			plen--;
@@ -232,6 +244,7 @@ int gitx_parse_push_commands(const char *body, size_t len,
 	}
 	if (rc < 0) {
 		gitx_ref_updates_free(u, n);
+		free(first_caps);
 		return rc;
 	}
 	if (!n) {
@@ -240,6 +253,184 @@ int gitx_parse_push_commands(const char *body, size_t len,
 	}
 	*out = u;
 	*nr = n;
+	if (caps)
+		*caps = first_caps ? first_caps : guts_xstrdup("");
+	if (end)
+		*end = pos + 4;
+	return 0;
+}
+
+int gitx_parse_push_commands(const char *body, size_t len,
+			     struct gitx_ref_update **out, size_t *nr)
+{
+	return parse_commands(body, len, out, nr, NULL, NULL);
+}
+
+int gitx_push_has_cap(const char *caps, const char *name)
+{
+	size_t n = strlen(name);
+
+	while (caps && *caps) {
+		size_t w = strcspn(caps, " ");
+
+		if (w == n && !memcmp(caps, name, n))
+			return 1;
+		caps += w;
+		caps += strspn(caps, " ");
+	}
+	return 0;
+}
+
+/* The push options after the command list: pkt-lines up to a flush. */
+static int parse_options(const char *body, size_t len, size_t *pos,
+			 struct guts_strvec *opts)
+{
+	for (;;) {
+		size_t pkt_len = 0;
+		const char *p;
+		size_t plen;
+
+		if (len - *pos < 4)
+			return guts_error(GUTS_EINVAL,
+					  "bad push options: they end before "
+					  "their flush-pkt");
+		if (!all_hex(body + *pos, 4))
+			return bad_pkt(body + *pos, 4, "a bad pkt-line length");
+		for (int i = 0; i < 4; i++)
+			pkt_len =
+			    pkt_len * 16 +
+			    (size_t)hex_digit((unsigned char)body[*pos + i]);
+		if (pkt_len == 0) {
+			*pos += 4;
+			return 0;
+		}
+		if (pkt_len < 4 || pkt_len > PKT_MAX || pkt_len > len - *pos)
+			return bad_pkt(body + *pos, 4,
+				       "a bad push option pkt-line");
+		p = body + *pos + 4;
+		plen = pkt_len - 4;
+		*pos += pkt_len;
+		if (plen && p[plen - 1] == '\n')
+			plen--;
+		if (memchr(p, '\0', plen))
+			return bad_pkt(p, plen, "a NUL in a push option");
+		if (opts->nr == GITX_MAX_PUSH_OPTIONS)
+			return guts_error(GUTS_ETOOBIG,
+					  "a push of more than %d push "
+					  "options",
+					  GITX_MAX_PUSH_OPTIONS);
+		guts_strvec_push_nodup(opts, guts_xstrndup(p, plen));
+	}
+}
+
+int gitx_parse_push(const char *body, size_t len, struct gitx_push *out)
+{
+	struct gitx_push p = {0};
+	struct guts_strvec opts = GUTS_STRVEC_INIT;
+	size_t pos = 0;
+	int rc;
+
+	rc = parse_commands(body, len, &p.updates, &p.nr, &p.caps, &pos);
+	if (rc < 0)
+		return rc;
+	/* Options come only when the client said it sends them. */
+	if (p.nr && gitx_push_has_cap(p.caps, "push-options")) {
+		rc = parse_options(body, len, &pos, &opts);
+		if (rc < 0) {
+			guts_strvec_release(&opts);
+			gitx_push_release(&p);
+			return rc;
+		}
+	}
+	p.nr_options = opts.nr;
+	p.options = guts_strvec_detach(&opts);
+	p.pack_at = pos;
+	*out = p;
+	return 0;
+}
+
+void gitx_push_release(struct gitx_push *p)
+{
+	gitx_ref_updates_free(p->updates, p->nr);
+	guts_strvec_free_array(p->options);
+	free(p->caps);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Append @len bytes as one pkt-line (the caller keeps it under PKT_MAX). */
+static void pkt_add(struct guts_buf *b, const char *data, size_t len)
+{
+	guts_buf_addf(b, "%04zx", len + 4);
+	guts_buf_add(b, data, len);
+}
+
+/* @data on side-band @band, in packets of at most @max payload bytes. */
+static void band_add(struct guts_buf *b, int band, const char *data, size_t len,
+		     size_t max)
+{
+	while (len) {
+		size_t n = len > max ? max : len;
+
+		guts_buf_addf(b, "%04zx", n + 5);
+		guts_buf_addch(b, (char)band);
+		guts_buf_add(b, data, n);
+		data += n;
+		len -= n;
+	}
+}
+
+int gitx_push_refusal(struct guts_buf *out, const struct gitx_push *push,
+		      char *const *why, const char *other, const char *message)
+{
+	struct guts_buf report;
+	size_t max = 0;
+
+	if (!gitx_push_has_cap(push->caps, "report-status") &&
+	    !gitx_push_has_cap(push->caps, "report-status-v2"))
+		return guts_error(GUTS_EINVAL,
+				  "the client did not ask for a push report");
+	if (gitx_push_has_cap(push->caps, "side-band-64k"))
+		max = PKT_MAX - 5;
+	else if (gitx_push_has_cap(push->caps, "side-band"))
+		max = 1000 - 5;
+	guts_buf_init(&report, 0);
+	pkt_add(&report, "unpack ok\n", 10);
+	for (size_t i = 0; i < push->nr; i++) {
+		char *line = guts_xasprintf("ng %s %s\n", push->updates[i].ref,
+					    why[i] ? why[i] : other);
+		size_t n = strlen(line);
+
+		/* A reason is one line; a pkt-line has a size limit. */
+		for (size_t k = 0; k + 1 < n; k++)
+			if (line[k] == '\n' || line[k] == '\r')
+				line[k] = ' ';
+		if (n > PKT_MAX - 4) {
+			n = PKT_MAX - 4;
+			line[n - 1] = '\n';
+		}
+		pkt_add(&report, line, n);
+		free(line);
+	}
+	guts_buf_adds(&report, "0000");
+	if (!max) {
+		guts_buf_add(out, report.data, report.len);
+		guts_buf_release(&report);
+		return 0;
+	}
+	/* Progress first, as receive-pack sends its hooks' output. */
+	if (message && *message) {
+		struct guts_buf m;
+
+		guts_buf_init(&m, 0);
+		guts_buf_adds(&m, message);
+		if (m.data[m.len - 1] != '\n')
+			guts_buf_addch(&m, '\n');
+		band_add(out, 2, m.data, m.len, max);
+		guts_buf_release(&m);
+	}
+	band_add(out, 1, report.data, report.len, max);
+	guts_buf_adds(out, "0000");
+	guts_buf_release(&report);
 	return 0;
 }
 
@@ -306,6 +497,11 @@ static void build_env(struct guts_strvec *env, const struct gitx_cgi_req *req,
 	env_add(env, "GIT_PROTOCOL", req->git_protocol);
 	env_add(env, "REMOTE_USER", req->remote_user);
 	env_add(env, "REMOTE_ADDR", req->remote_addr);
+	/* receive-pack offers push options (`git push -o bypass`); the
+	 * node reads them before git does (gitx_parse_push). */
+	env_add(env, "GIT_CONFIG_COUNT", "1");
+	env_add(env, "GIT_CONFIG_KEY_0", "receive.advertisePushOptions");
+	env_add(env, "GIT_CONFIG_VALUE_0", "true");
 }
 
 /* The body's length when the caller did not say: what is left of the file. */

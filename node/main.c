@@ -26,6 +26,8 @@
 #include "guts/strvec.h"
 #include "http.h"
 #include "hub.h"
+#include "pulls.h"
+#include "schedule.h"
 #include "scheduler.h"
 #include "trigger.h"
 #include "banned.h"
@@ -515,6 +517,7 @@ int main(int argc, char **argv)
 		   NULL, 0, NULL);
 	sched_recover(&n);
 	trigger_process_pending(&n);
+	pulls_recover(&n);
 	ret = http_start(&n);
 	if (ret < 0) {
 		fprintf(stderr, "guts-node: %s\n", guts_error_message());
@@ -541,6 +544,7 @@ int main(int argc, char **argv)
 		now = store_now_ms();
 		if (now - last_tick >= 1000) {
 			sched_tick(&n);
+			schedule_tick(&n);
 			last_tick = now;
 		}
 	}

@@ -1082,6 +1082,11 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 	ret = store_begin(n->st);
 	if (ret < 0)
 		goto out_unlocked;
+	if (rq->claim) {
+		ret = rq->claim(n, rq->claim_ud);
+		if (ret < 0)
+			goto out;
+	}
 	ret = store_query_one(n->st, "SELECT * FROM workflows WHERE id = $1",
 			      STORE_ARGS(SI(rq->workflow_id)), &wfrow);
 	if (ret < 0)

@@ -40,6 +40,12 @@ struct run_request {
 	/* The workflow's text for this run when it is not the entry's (a
 	 * push to another branch), or NULL. */
 	const char *source;
+	/* Called in the run's store transaction, before the run is inserted
+	 * (a schedule records its last fire there, so both commit or neither
+	 * does).  A negative return creates no run and is returned.  NULL:
+	 * nothing to do. */
+	int (*claim)(struct node *n, void *ud);
+	void *claim_ud;
 };
 
 /** Create a run of the workflow (as stored) and schedule it. */

@@ -13,6 +13,7 @@
 #include "guts/strvec.h"
 #include "guts/trigger.h"
 #include "guts/workflow.h"
+#include "pulls.h"
 #include "scheduler.h"
 #include "trigger.h"
 #include "banned.h"
@@ -232,73 +233,82 @@ static json_t *push_payload(const json_t *ev, const char *gitdir)
 	return p;
 }
 
-/* Runs for one push event that landed. */
-static void process_event(struct node *n, const json_t *ev)
+/*
+ * What starts runs: an event in a repository, with where its workflows are
+ * read and what its runs carry.
+ */
+struct start {
+	int64_t repo_id;
+	const char *gitdir;
+	const char *sha;	/* workflows read here; the runs build it */
+	const char *status_sha; /* statuses go here (NULL: sha) */
+	const char *ref;
+	const char *actor, *title;
+	const json_t *payload;
+	const char *key;    /* event_key = "<key>:<workflow id>" */
+	int update_entries; /* a push to the default branch */
+	struct guts_event e;
+};
+
+/* A workflow its path filters kept from running: each of its job contexts
+ * is a success that says so, so that required checks never hang. */
+static void post_path_skipped(struct node *n, const struct start *st,
+			      const struct guts_workflow *wf,
+			      const char *wf_name)
 {
-	const char *ref = api_str(ev, "ref"), *after = api_str(ev, "after_sha");
-	const char *before = api_str(ev, "before_sha");
-	const char *defb = api_str(ev, "default_branch");
-	char *gitdir =
-	    node_repo_dir(n, api_str(ev, "owner"), api_str(ev, "repo_name"));
-	char *defref = guts_xasprintf("refs/heads/%s", defb);
+	const char *sha = st->status_sha ? st->status_sha : st->sha;
+
+	for (size_t k = 0; k < wf->nr_jobs; k++) {
+		char *ctx = sched_job_context(wf_name, &wf->jobs[k]);
+
+		sched_post_status(n, st->repo_id, sha, ctx, "success",
+				  "skipped: no matching paths", NULL, "guts");
+		free(ctx);
+	}
+}
+
+/* Read the workflows at st->sha and start a run of each that matches. */
+static void start_runs(struct node *n, struct start *st)
+{
 	struct gitx_file *files = NULL;
 	size_t nr = 0;
-	struct guts_strvec paths;
-	int have_paths = 0, on_default = !strcmp(ref, defref);
-	json_t *payload;
-	char *subject = NULL, *author = NULL;
-	struct reader rd = {gitdir, after};
+	struct reader rd = {st->gitdir, st->sha};
+	const char *what = st->e.name;
 
-	guts_strvec_init(&paths);
-	if (!strcmp(after, zeros) ||
-	    (strncmp(ref, "refs/heads/", 11) && strncmp(ref, "refs/tags/", 10)))
-		goto out; /* deletions and other refs start nothing */
-	if (gitx_read_workflows(gitdir, after, &files, &nr) < 0) {
-		nlog(LOG_ERROR, "push %s %s: reading workflows: %s", ref, after,
+	if (gitx_read_workflows(st->gitdir, st->sha, &files, &nr) < 0) {
+		nlog(LOG_ERROR, "%s %s: reading workflows: %s", what, st->sha,
 		     guts_error_message());
-		goto out;
+		return;
 	}
-	/* The default branch's own first push has nothing to diff against. */
-	if (gitx_changed_paths(gitdir, before, after,
-			       on_default && !strcmp(before, zeros) ? NULL
-								    : defb,
-			       &paths, &have_paths) < 0)
-		have_paths = 0;
-	if (gitx_commit_info(gitdir, after, &subject, &author) == 0) {
-		char *a = guts_utf8_lossy(subject);
-
-		free(subject);
-		subject = a;
-	}
-	payload = push_payload(ev, gitdir);
 	for (size_t i = 0; i < nr; i++) {
 		json_t *row = NULL, *old = NULL;
 		struct guts_workflow *wf = NULL;
 		struct guts_diags d;
-		int created, valid, record_it = on_default;
+		int created, valid, record_it = st->update_entries;
 		char *key;
 		int64_t run_id;
 		struct run_request rq = {0};
 
 		if (!files[i].text) {
-			nlog(LOG_WARN, "push %s: %s: %s", ref, files[i].path,
+			nlog(LOG_WARN, "%s %s: %s: %s", what, st->ref,
+			     files[i].path,
 			     files[i].error ? files[i].error : "unreadable");
 			continue;
 		}
-		/* Branches other than the default one only add entries. */
+		/* Other branches only add entries. */
 		if (!record_it)
-			record_it = store_query_one(
-					n->st,
-					"SELECT id FROM workflows WHERE "
-					"repo_id = $1 AND path = $2",
-					STORE_ARGS(SI(api_int(ev, "repo_id")),
-						   SS(files[i].path)),
-					&old) == GUTS_ENOTFOUND;
+			record_it =
+			    store_query_one(
+				n->st,
+				"SELECT * FROM workflows WHERE "
+				"repo_id = $1 AND path = $2",
+				STORE_ARGS(SI(st->repo_id), SS(files[i].path)),
+				&old) == GUTS_ENOTFOUND;
 		if (record_it) {
-			if (record(n, api_int(ev, "repo_id"), files[i].path,
-				   files[i].text, files[i].len, after, &rd, 0,
-				   &row, &created) < 0) {
-				nlog(LOG_ERROR, "push %s: %s: %s", ref,
+			if (record(n, st->repo_id, files[i].path, files[i].text,
+				   files[i].len, st->sha, &rd, 0, &row,
+				   &created) < 0) {
+				nlog(LOG_ERROR, "%s %s: %s: %s", what, st->ref,
 				     files[i].path, guts_error_message());
 				json_decref(old);
 				continue;
@@ -312,21 +322,26 @@ static void process_event(struct node *n, const json_t *ev)
 					    files[i].len, NULL, &d) == 0;
 		guts_diags_release(&d);
 		if (valid) {
-			struct guts_event e = {0};
 			struct guts_trigger_result tr =
 			    GUTS_TRIGGER_RESULT_INIT;
 
-			e.name = "push";
-			e.ref = ref;
-			e.before = before;
-			e.after = after;
-			e.paths = (const char *const *)paths.v;
-			e.nr_paths = paths.nr;
-			e.have_paths = have_paths;
-			guts_trigger_match(&tr, wf, &e);
+			guts_trigger_match(&tr, wf, &st->e);
 			if (!tr.matched) {
-				nlog(LOG_DEBUG, "push %s: %s: %s", ref,
+				struct guts_trigger_result all =
+				    GUTS_TRIGGER_RESULT_INIT;
+				struct guts_event e = st->e;
+
+				nlog(LOG_DEBUG, "%s %s: %s: %s", what, st->ref,
 				     files[i].path, tr.reason);
+				/* Would it run with every path? Then only
+				 * its path filters kept it. */
+				e.have_paths = 0;
+				if (st->e.have_paths &&
+				    guts_trigger_match(&all, wf, &e) == 0 &&
+				    all.matched)
+					post_path_skipped(n, st, wf,
+							  api_str(row, "name"));
+				guts_trigger_result_release(&all);
 				guts_trigger_result_release(&tr);
 				guts_workflow_free(wf);
 				json_decref(row);
@@ -334,35 +349,145 @@ static void process_event(struct node *n, const json_t *ev)
 			}
 			guts_trigger_result_release(&tr);
 		}
-		key = guts_xasprintf("push:%lld:%lld",
-				     (long long)api_int(ev, "id"),
+		key = guts_xasprintf("%s:%lld", st->key,
 				     (long long)api_int(row, "id"));
-		rq.repo_id = api_int(ev, "repo_id");
+		rq.repo_id = st->repo_id;
 		rq.workflow_id = api_int(row, "id");
-		rq.event = "push";
-		rq.ref = ref;
-		rq.sha = after;
-		rq.actor = api_str(ev, "actor");
-		rq.payload = payload;
-		rq.title = subject;
+		rq.event = st->e.name;
+		rq.ref = st->ref;
+		rq.sha = st->sha;
+		rq.head_sha = st->status_sha;
+		rq.actor = st->actor;
+		rq.payload = st->payload;
+		rq.title = st->title;
 		rq.event_key = key;
-		/* The run uses the text as pushed (a branch's own). */
+		/* The run uses the text at its sha (a branch's own). */
 		rq.source = files[i].text;
 		if (sched_create_run(n, &rq, &run_id) < 0)
-			nlog(LOG_ERROR, "push %s: %s: creating the run: %s",
-			     ref, files[i].path, guts_error_message());
+			nlog(LOG_ERROR, "%s %s: %s: creating the run: %s", what,
+			     st->ref, files[i].path, guts_error_message());
 		free(key);
 		guts_workflow_free(wf);
 		json_decref(row);
 	}
-	json_decref(payload);
-out:
 	gitx_files_free(files, nr);
+}
+
+/* Runs for one push event that landed. */
+static void process_event(struct node *n, const json_t *ev)
+{
+	const char *ref = api_str(ev, "ref"), *after = api_str(ev, "after_sha");
+	const char *before = api_str(ev, "before_sha");
+	const char *defb = api_str(ev, "default_branch");
+	char *gitdir =
+	    node_repo_dir(n, api_str(ev, "owner"), api_str(ev, "repo_name"));
+	char *defref = guts_xasprintf("refs/heads/%s", defb);
+	struct guts_strvec paths;
+	int have_paths = 0, on_default = !strcmp(ref, defref);
+	char *subject = NULL, *author = NULL, *key;
+	struct start st = {0};
+
+	guts_strvec_init(&paths);
+	if (!strcmp(after, zeros) ||
+	    (strncmp(ref, "refs/heads/", 11) && strncmp(ref, "refs/tags/", 10)))
+		goto out; /* deletions and other refs start nothing */
+	/* The default branch's own first push has nothing to diff against. */
+	if (gitx_changed_paths(gitdir, before, after,
+			       on_default && !strcmp(before, zeros) ? NULL
+								    : defb,
+			       &paths, &have_paths) < 0)
+		have_paths = 0;
+	if (gitx_commit_info(gitdir, after, &subject, &author) == 0) {
+		char *a = guts_utf8_lossy(subject);
+
+		free(subject);
+		subject = a;
+	}
+	key = guts_xasprintf("push:%lld", (long long)api_int(ev, "id"));
+	st.repo_id = api_int(ev, "repo_id");
+	st.gitdir = gitdir;
+	st.sha = after;
+	st.ref = ref;
+	st.actor = api_str(ev, "actor");
+	st.title = subject;
+	st.payload = push_payload(ev, gitdir);
+	st.key = key;
+	st.update_entries = on_default;
+	st.e.name = "push";
+	st.e.ref = ref;
+	st.e.before = before;
+	st.e.after = after;
+	st.e.paths = (const char *const *)paths.v;
+	st.e.nr_paths = paths.nr;
+	st.e.have_paths = have_paths;
+	start_runs(n, &st);
+	json_decref((json_t *)st.payload);
+	free(key);
+out:
+	if (!strncmp(ref, "refs/heads/", 11))
+		pulls_on_push(n, ev);
 	guts_strvec_release(&paths);
 	free(subject);
 	free(author);
 	free(gitdir);
 	free(defref);
+}
+
+int trigger_pull_request(struct node *n, const json_t *repo, const json_t *pull,
+			 const char *action, const char *key, const char *actor,
+			 const json_t *payload)
+{
+	char *gitdir =
+	    node_repo_dir(n, api_str(repo, "owner"), api_str(repo, "name"));
+	const char *head = api_str(pull, "head_sha"),
+		   *sha = api_str(pull, "merge_sha");
+	char *ref = guts_xasprintf("refs/pull/%lld/merge",
+				   (long long)api_int(pull, "number"));
+	char *basefull = guts_xasprintf("refs/heads/%s", api_str(pull, "base"));
+	struct guts_strvec paths;
+	int have_paths = 0;
+	struct start st = {0};
+
+	guts_strvec_init(&paths);
+	if (!strcmp(action, "closed") && api_int(pull, "merged"))
+		sha = api_str(pull, "merged_sha");
+	else if (!strcmp(action, "closed") && (!sha || !*sha))
+		sha = head;
+	if (!sha || !*sha || !head) {
+		/* As GitHub: a pull request that does not merge cleanly has
+		 * no test merge to build, and no runs. */
+		nlog(LOG_INFO, "pull request #%lld %s: no test merge (%s)",
+		     (long long)api_int(pull, "number"), action,
+		     head ? "conflicts" : "no head");
+		goto out;
+	}
+	/* The pull request's diff: from the merge base to the head. */
+	if (gitx_changed_paths(gitdir, zeros, head, api_str(pull, "base"),
+			       &paths, &have_paths) < 0)
+		have_paths = 0;
+	st.repo_id = api_int(repo, "id");
+	st.gitdir = gitdir;
+	st.sha = sha;
+	st.status_sha = head;
+	st.ref = ref;
+	st.actor = actor;
+	st.title = api_str(pull, "title");
+	st.payload = payload;
+	st.key = key;
+	st.e.name = "pull_request";
+	st.e.action = action;
+	st.e.base_ref = basefull;
+	st.e.head_ref = api_str(pull, "head");
+	st.e.paths = (const char *const *)paths.v;
+	st.e.nr_paths = paths.nr;
+	st.e.have_paths = have_paths;
+	start_runs(n, &st);
+out:
+	guts_strvec_release(&paths);
+	free(gitdir);
+	free(ref);
+	free(basefull);
+	return 0;
 }
 
 void trigger_process_pending(struct node *n)

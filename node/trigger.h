@@ -37,4 +37,16 @@ int trigger_push_begin(struct node *n, int64_t repo_id, const char *actor,
  * not).  Called after a push, and at start-up for anything left. */
 void trigger_process_pending(struct node *n);
 
+/*
+ * The pull_request event @action (opened, synchronize, reopened, closed) of
+ * @pull (a pulls row, refreshed) in @repo: the workflows at its test merge
+ * that match get runs of refs/pull/N/merge whose statuses go to the head
+ * sha.  @key makes it idempotent ("pr:<id>:<action>:<what>").  A pull
+ * request without a test merge (conflicts) starts nothing, as on GitHub.
+ * Called with n->push_lock held.
+ */
+int trigger_pull_request(struct node *n, const json_t *repo, const json_t *pull,
+			 const char *action, const char *key, const char *actor,
+			 const json_t *payload);
+
 #endif

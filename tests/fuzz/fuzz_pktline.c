@@ -3,7 +3,8 @@
  * module.  Oracles: a success gives exactly *nr updates, each with two
  * 40-digit lower-case shas and a ref under refs/ of at most 4096 bytes
  * without control characters or spaces, within the command cap; a failure
- * says why.
+ * says why.  gitx_parse_push agrees with it on the updates, keeps its push
+ * options within their cap and its pack offset within the body.
  *
  *   make fuzz
  *   build-fuzz/fuzz/fuzz_pktline -max_len=131072 CORPUS_DIR
@@ -65,6 +66,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	else if (!*guts_error_message())
 		abort();
+	{
+		struct gitx_push p;
+		int prc = gitx_parse_push(body, size, &p);
+
+		if (prc == 0) {
+			if (rc != 0 || p.nr != nr || p.pack_at > size ||
+			    p.nr_options > GITX_MAX_PUSH_OPTIONS || !p.caps ||
+			    !p.options || p.options[p.nr_options])
+				abort();
+			for (size_t i = 0; i < nr; i++)
+				if (strcmp(p.updates[i].ref, u[i].ref))
+					abort();
+			gitx_push_release(&p);
+		} else if (rc == 0 &&
+			   (prc != GUTS_EINVAL && prc != GUTS_ETOOBIG)) {
+			abort();
+		}
+	}
 	gitx_ref_updates_free(u, nr);
 	free(body);
 	return 0;
