@@ -499,9 +499,14 @@ static void build_env(struct guts_strvec *env, const struct gitx_cgi_req *req,
 	env_add(env, "REMOTE_ADDR", req->remote_addr);
 	/* receive-pack offers push options (`git push -o bypass`); the
 	 * node reads them before git does (gitx_parse_push). */
-	env_add(env, "GIT_CONFIG_COUNT", "1");
+	env_add(env, "GIT_CONFIG_COUNT", "2");
 	env_add(env, "GIT_CONFIG_KEY_0", "receive.advertisePushOptions");
 	env_add(env, "GIT_CONFIG_VALUE_0", "true");
+	/* refs/pull/N/{head,merge} are the node's: a push cannot move them
+	 * (receive-pack refuses updates to hidden refs); fetches still see
+	 * them. */
+	env_add(env, "GIT_CONFIG_KEY_1", "receive.hideRefs");
+	env_add(env, "GIT_CONFIG_VALUE_1", "refs/pull");
 }
 
 /* The body's length when the caller did not say: what is left of the file. */

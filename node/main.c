@@ -22,6 +22,7 @@
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "guts/fs.h"
+#include "guts/builtin.h"
 #include "guts/runcmd.h"
 #include "guts/strvec.h"
 #include "http.h"
@@ -462,6 +463,11 @@ int main(int argc, char **argv)
 	n.repos_dir = guts_xasprintf("%s/repos", data);
 	n.logs_dir = guts_xasprintf("%s/logs", data);
 	n.tmp_dir = guts_xasprintf("%s/tmp", data);
+	/* Nothing in tmp/ outlives the process that made it (spooled push
+	 * bodies, pack quarantines): what a kill -9 left goes now. */
+	if (guts_remove_tree(n.tmp_dir) < 0)
+		nlog(LOG_WARN, "cannot clear %s: %s", n.tmp_dir,
+		     guts_error_message());
 	if (guts_fs_mkdirs(data, 0700) < 0 ||
 	    guts_fs_mkdirs(n.repos_dir, 0700) < 0 ||
 	    guts_fs_mkdirs(n.logs_dir, 0700) < 0 ||

@@ -193,11 +193,43 @@ static void fire(struct node *n, const json_t *repo, const json_t *pull,
 	json_decref(payload);
 }
 
+/*
+ * The pull request's pending event (pending_action, set in the same
+ * statement as the change it reports): its runs, then the mark cleared.
+ * Keyed by event_seq, so firing it again after a crash starts nothing
+ * twice.  *pull is refreshed first when it is open.
+ */
+static void settle(struct node *n, const json_t *repo, const char *gitdir,
+		   json_t **pull, const char *actor)
+{
+	const char *pending = api_str(*pull, "pending_action");
+	char *what, *action;
+
+	if (!pending || !strcmp(pending, "merging"))
+		return;
+	/* refresh() replaces *pull. */
+	action = guts_xstrdup(pending);
+	if (!strcmp(api_str(*pull, "state"), "open") &&
+	    refresh(n, gitdir, pull) < 0)
+		nlog(LOG_WARN, "pull request #%lld: %s",
+		     (long long)api_int(*pull, "number"), guts_error_message());
+	what = guts_xasprintf("%lld", (long long)api_int(*pull, "event_seq"));
+	fire(n, repo, *pull, action, what, actor);
+	free(what);
+	free(action);
+	store_exec(n->st,
+		   "UPDATE pulls SET pending_action = NULL WHERE id = $1 AND "
+		   "event_seq = $2",
+		   STORE_ARGS(SI(api_int(*pull, "id")),
+			      SI(api_int(*pull, "event_seq"))),
+		   NULL);
+}
+
 void pulls_on_push(struct node *n, const json_t *ev)
 {
 	const char *branch = api_str(ev, "ref") + 11;
 	json_t *rows = NULL, *row, *repo = NULL;
-	char *gitdir = NULL, *what;
+	char *gitdir = NULL;
 	size_t i;
 
 	if (!strcmp(api_str(ev, "after_sha"), GITX_ZERO_SHA))
@@ -213,20 +245,20 @@ void pulls_on_push(struct node *n, const json_t *ev)
 			    STORE_ARGS(SI(api_int(ev, "repo_id"))), &repo) < 0)
 		goto out;
 	gitdir = repo_gitdir(n, repo);
-	what = guts_xasprintf("push%lld", (long long)api_int(ev, "id"));
 	json_array_foreach(rows, i, row) {
 		json_t *p = json_incref(row);
 
+		/* Keyed by the head it builds: pushes processed together
+		 * (or again, after a crash) start one set of runs. */
 		if (refresh(n, gitdir, &p) < 0)
 			nlog(LOG_WARN, "pull request #%lld: %s",
 			     (long long)api_int(p, "number"),
 			     guts_error_message());
 		else if (!strcmp(api_str(p, "head"), branch))
-			fire(n, repo, p, "synchronize", what,
+			fire(n, repo, p, "synchronize", api_str(p, "head_sha"),
 			     api_str(ev, "actor"));
 		json_decref(p);
 	}
-	free(what);
 out:
 	free(gitdir);
 	json_decref(repo);
@@ -366,19 +398,15 @@ void api_pulls_create(struct http_req *r)
 	ret = store_query_one(
 	    n->st,
 	    "INSERT INTO pulls (repo_id, number, title, body, head, base, "
-	    "state, author, created_at, updated_at) VALUES ($1, (SELECT "
-	    "COALESCE(MAX(number), 0) + 1 FROM pulls WHERE repo_id = $1), $2, "
-	    "$3, $4, $5, 'open', $6, $7, $7) RETURNING *",
+	    "state, author, pending_action, event_seq, created_at, "
+	    "updated_at) VALUES ($1, (SELECT COALESCE(MAX(number), 0) + 1 "
+	    "FROM pulls WHERE repo_id = $1), $2, $3, $4, $5, 'open', $6, "
+	    "'opened', 1, $7, $7) RETURNING *",
 	    STORE_ARGS(SI(api_int(repo, "id")), SS(title), SS(body), SS(head),
 		       SS(base), SS(r->who.user), SI(now)),
 	    &row);
-	if (ret == 0) {
-		if (refresh(n, gitdir, &row) < 0)
-			nlog(LOG_WARN, "pull request #%lld: %s",
-			     (long long)api_int(row, "number"),
-			     guts_error_message());
-		fire(n, repo, row, "opened", "new", r->who.user);
-	}
+	if (ret == 0)
+		settle(n, repo, gitdir, &row, r->who.user);
 	pthread_mutex_unlock(&n->push_lock);
 	if (ret < 0) {
 		http_fail(r, ret);
@@ -612,20 +640,14 @@ void api_pulls_patch(struct http_req *r)
 		    "COALESCE($3, body), state = COALESCE($4, state), "
 		    "closed_at = CASE WHEN $4 = 'closed' THEN COALESCE("
 		    "closed_at, $5) WHEN $4 = 'open' THEN NULL ELSE closed_at "
-		    "END, updated_at = $5 WHERE id = $1 RETURNING *",
+		    "END, updated_at = $5, pending_action = COALESCE($6, "
+		    "pending_action), event_seq = event_seq + CASE WHEN $6 IS "
+		    "NULL THEN 0 ELSE 1 END WHERE id = $1 RETURNING *",
 		    STORE_ARGS(SI(api_int(pull, "id")), SS(title), SS(body),
-			       SS(state), SI(now)),
+			       SS(state), SI(now), SS(action)),
 		    &row);
-	if (ret == 0 && action) {
-		char *what = guts_xasprintf("%lld", (long long)now);
-
-		if (!strcmp(action, "reopened") && refresh(n, gitdir, &row) < 0)
-			nlog(LOG_WARN, "pull request #%lld: %s",
-			     (long long)api_int(row, "number"),
-			     guts_error_message());
-		fire(n, repo, row, action, what, r->who.user);
-		free(what);
-	}
+	if (ret == 0 && action)
+		settle(n, repo, gitdir, &row, r->who.user);
 	pthread_mutex_unlock(&n->push_lock);
 	if (ret < 0) {
 		http_fail(r, ret);
@@ -709,7 +731,6 @@ static int move_base(struct node *n, const json_t *repo, const char *gitdir,
 	u.ref = guts_xasprintf("refs/heads/%s", branch);
 	memcpy(u.old_sha, old, 41);
 	memcpy(u.new_sha, new, 41);
-	pthread_mutex_lock(node_repo_lock(n, api_int(repo, "id")));
 	ret = trigger_push_begin(n, api_int(repo, "id"), actor, &u, 1, &id);
 	if (ret == 0) {
 		ret = gitx_set_ref(gitdir, u.ref, new, old, "guts: merge");
@@ -717,9 +738,19 @@ static int move_base(struct node *n, const json_t *repo, const char *gitdir,
 		    n->st, "UPDATE push_events SET state = $2 WHERE id = $1",
 		    STORE_ARGS(SI(id), SS(ret ? "dropped" : "applied")), NULL);
 	}
-	pthread_mutex_unlock(node_repo_lock(n, api_int(repo, "id")));
 	free(u.ref);
 	return ret;
+}
+
+/* The merge of @pull_id as @sha landed: closed, merged, `closed` pending. */
+static int finish_merge(struct node *n, int64_t pull_id, json_t **row)
+{
+	return store_query_one(
+	    n->st,
+	    "UPDATE pulls SET state = 'closed', merged = 1, merged_at = $2, "
+	    "closed_at = $2, updated_at = $2, pending_action = 'closed', "
+	    "event_seq = event_seq + 1 WHERE id = $1 RETURNING *",
+	    STORE_ARGS(SI(pull_id), SI(store_now_ms())), row);
 }
 
 void api_pulls_merge(struct http_req *r)
@@ -731,6 +762,7 @@ void api_pulls_merge(struct http_req *r)
 	int bypass = bp && !strcmp(bp, "1");
 	char *gitdir = NULL, *msg = NULL, *full = NULL, *who = NULL;
 	char head[41], base[41], new[41];
+	pthread_mutex_t *rlock = NULL;
 	int ret, locked = 0;
 
 	if (!route_pull(r, SCOPE_WRITE, &repo, &pull))
@@ -759,6 +791,10 @@ void api_pulls_merge(struct http_req *r)
 		goto out;
 	}
 	gitdir = repo_gitdir(n, repo);
+	/* The repository's lock first, as pushes take it: a push in flight
+	 * makes this merge wait, not every push's processing. */
+	rlock = node_repo_lock(n, api_int(repo, "id"));
+	pthread_mutex_lock(rlock);
 	pthread_mutex_lock(&n->push_lock);
 	locked = 1;
 	json_decref(pull);
@@ -787,6 +823,12 @@ void api_pulls_merge(struct http_req *r)
 		    (long long)api_int(pull, "number"), head, expect);
 		goto out;
 	}
+	if (gitx_is_ancestor(gitdir, head, base) > 0) {
+		http_error(r, "conflict",
+			   "nothing to merge: %s already contains %s",
+			   api_str(pull, "base"), api_str(pull, "head"));
+		goto out;
+	}
 	who = guts_xasprintf("%s@guts", r->who.user);
 	if (!strcmp(method, "fast-forward")) {
 		ret = gitx_is_ancestor(gitdir, base, head);
@@ -807,9 +849,26 @@ void api_pulls_merge(struct http_req *r)
 		ret = gitx_merge(gitdir, base, head, !strcmp(method, "squash"),
 				 msg, r->who.user, who, new, NULL);
 	}
+	/* The intent first: a crash once the base moved finishes the merge
+	 * at start-up (pulls_recover()). */
 	if (ret == 0)
+		ret =
+		    store_exec(n->st,
+			       "UPDATE pulls SET pending_action = 'merging', "
+			       "merged_sha = $2, merged_by = $3 WHERE id = $1",
+			       STORE_ARGS(SI(api_int(pull, "id")), SS(new),
+					  SS(r->who.user)),
+			       NULL);
+	if (ret == 0) {
 		ret = move_base(n, repo, gitdir, api_str(pull, "base"), base,
 				new, r->who.user);
+		if (ret < 0)
+			store_exec(n->st,
+				   "UPDATE pulls SET pending_action = NULL, "
+				   "merged_sha = NULL, merged_by = NULL WHERE "
+				   "id = $1",
+				   STORE_ARGS(SI(api_int(pull, "id"))), NULL);
+	}
 	if (ret == GUTS_ECONFLICT) {
 		http_error(r, "conflict", "%s: %s", api_str(pull, "base"),
 			   guts_error_message());
@@ -819,21 +878,20 @@ void api_pulls_merge(struct http_req *r)
 		http_fail(r, ret);
 		goto out;
 	}
-	ret = store_query_one(
-	    n->st,
-	    "UPDATE pulls SET state = 'closed', merged = 1, merged_sha = $2, "
-	    "merged_by = $3, merged_at = $4, closed_at = $4, updated_at = $4 "
-	    "WHERE id = $1 RETURNING *",
-	    STORE_ARGS(SI(api_int(pull, "id")), SS(new), SS(r->who.user),
-		       SI(store_now_ms())),
-	    &row);
+	if (finish_merge(n, api_int(pull, "id"), &row) < 0)
+		nlog(LOG_ERROR,
+		     "pull request #%lld merged as %.12s, but not recorded: "
+		     "%s (the next start records it)",
+		     (long long)api_int(pull, "number"), new,
+		     guts_error_message());
 	pthread_mutex_unlock(&n->push_lock);
+	pthread_mutex_unlock(rlock);
 	locked = 0;
 	/* The base branch's push runs (and the other pull requests). */
 	trigger_process_pending(n);
-	if (ret == 0) {
+	if (row) {
 		pthread_mutex_lock(&n->push_lock);
-		fire(n, repo, row, "closed", "merged", r->who.user);
+		settle(n, repo, gitdir, &row, r->who.user);
 		pthread_mutex_unlock(&n->push_lock);
 	}
 	full = guts_xasprintf("%s/%s#%lld", api_str(repo, "owner"),
@@ -848,8 +906,10 @@ void api_pulls_merge(struct http_req *r)
 			    "method", method, "message",
 			    "pull request merged"));
 out:
-	if (locked)
+	if (locked) {
 		pthread_mutex_unlock(&n->push_lock);
+		pthread_mutex_unlock(rlock);
+	}
 	free(who);
 	free(full);
 	free(msg);
@@ -867,34 +927,62 @@ void pulls_recover(struct node *n)
 	size_t i;
 
 	pthread_mutex_lock(&n->push_lock);
-	/* Open pull requests that a crash left without their `opened` runs
-	 * (or without refs): open them again; the event key makes the runs
-	 * that did start count. */
 	if (store_query(n->st,
-			"SELECT p.* FROM pulls p WHERE p.state = 'open' AND "
-			"(p.head_sha IS NULL OR NOT EXISTS (SELECT 1 FROM "
-			"runs r WHERE r.repo_id = p.repo_id AND r.event_key "
-			"LIKE 'pr:' || p.id || ':%')) ORDER BY p.id",
-			NULL, 0, &rows) == 0) {
-		json_array_foreach(rows, i, row) {
-			json_t *repo = NULL, *p = json_incref(row);
-			char *gitdir;
+			"SELECT * FROM pulls WHERE pending_action IS NOT NULL "
+			"ORDER BY id",
+			NULL, 0, &rows) < 0) {
+		pthread_mutex_unlock(&n->push_lock);
+		return;
+	}
+	json_array_foreach(rows, i, row) {
+		json_t *repo = NULL, *p = json_incref(row), *done = NULL;
+		char *gitdir, *ref, tip[41];
 
-			if (store_query_one(
-				n->st, "SELECT * FROM repos WHERE id = $1",
-				STORE_ARGS(SI(api_int(p, "repo_id"))),
-				&repo) < 0) {
-				json_decref(p);
-				continue;
-			}
-			gitdir = repo_gitdir(n, repo);
-			if (refresh(n, gitdir, &p) == 0)
-				fire(n, repo, p, "opened", "new",
-				     api_str(p, "author"));
-			free(gitdir);
-			json_decref(repo);
+		if (store_query_one(n->st, "SELECT * FROM repos WHERE id = $1",
+				    STORE_ARGS(SI(api_int(p, "repo_id"))),
+				    &repo) < 0) {
 			json_decref(p);
+			continue;
 		}
+		gitdir = repo_gitdir(n, repo);
+		if (!strcmp(api_str(p, "pending_action"), "merging")) {
+			/* Did the base move to the merge before the crash? */
+			ref =
+			    guts_xasprintf("refs/heads/%s", api_str(p, "base"));
+			if (gitx_ref_sha(gitdir, ref, tip) == 0 &&
+			    gitx_is_ancestor(gitdir, api_str(p, "merged_sha"),
+					     tip) > 0 &&
+			    finish_merge(n, api_int(p, "id"), &done) == 0) {
+				nlog(LOG_INFO,
+				     "pull request #%lld: its merge landed "
+				     "before a restart; recorded",
+				     (long long)api_int(p, "number"));
+				json_decref(p);
+				p = done;
+			} else {
+				store_exec(n->st,
+					   "UPDATE pulls SET pending_action = "
+					   "NULL, merged_sha = NULL, merged_by "
+					   "= NULL WHERE id = $1",
+					   STORE_ARGS(SI(api_int(p, "id"))),
+					   NULL);
+				json_object_set_new(p, "pending_action",
+						    json_null());
+			}
+			free(ref);
+		}
+		{
+			char *actor = guts_xstrdup(
+			    api_str(p, "merged_by") ? api_str(p, "merged_by")
+			    : api_str(p, "author")  ? api_str(p, "author")
+						    : "guts");
+
+			settle(n, repo, gitdir, &p, actor);
+			free(actor);
+		}
+		free(gitdir);
+		json_decref(repo);
+		json_decref(p);
 	}
 	json_decref(rows);
 	pthread_mutex_unlock(&n->push_lock);

@@ -32,8 +32,9 @@ void api_pulls_merge(struct http_req *r);
 void pulls_on_push(struct node *n, const json_t *ev);
 
 /*
- * At start-up: open pull requests that a crash left without refs or without
- * any run get their refs and their `opened` runs (idempotent).
+ * At start-up: what a crash interrupted.  A merge whose base branch moved
+ * is recorded as merged, one whose base did not is forgotten; a pending
+ * event (opened, reopened, closed) gets its runs, at most once each.
  */
 void pulls_recover(struct node *n);
 

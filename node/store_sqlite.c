@@ -125,6 +125,7 @@ static const char *const migrations[] = {
     " head TEXT NOT NULL, base TEXT NOT NULL, state TEXT NOT NULL,"
     " author TEXT, head_sha TEXT, base_sha TEXT, merge_sha TEXT,"
     " mergeable INTEGER, conflicts TEXT, merged INTEGER NOT NULL DEFAULT 0,"
+    " pending_action TEXT, event_seq INTEGER NOT NULL DEFAULT 0,"
     " merged_sha TEXT, merged_by TEXT, merged_at INTEGER,"
     " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
     " closed_at INTEGER, UNIQUE (repo_id, number));"

@@ -13,6 +13,7 @@
 #include "guts/strvec.h"
 #include "guts/trigger.h"
 #include "guts/workflow.h"
+#include "hub.h"
 #include "pulls.h"
 #include "scheduler.h"
 #include "trigger.h"
@@ -250,8 +251,15 @@ struct start {
 	struct guts_event e;
 };
 
-/* A workflow its path filters kept from running: each of its job contexts
- * is a success that says so, so that required checks never hang. */
+/*
+ * A workflow its path filters kept from running for a pull request: each of
+ * its job contexts is a success that says so, so that required checks never
+ * hang.  Only for pull requests, whose paths are the whole change (merge
+ * base to head): a push's paths are only what that push added, and a
+ * docs-only push on top of untested code must not pass a check.  A context
+ * that already has a status on the sha (a push run of the same workflow)
+ * keeps it.
+ */
 static void post_path_skipped(struct node *n, const struct start *st,
 			      const struct guts_workflow *wf,
 			      const char *wf_name)
@@ -260,9 +268,25 @@ static void post_path_skipped(struct node *n, const struct start *st,
 
 	for (size_t k = 0; k < wf->nr_jobs; k++) {
 		char *ctx = sched_job_context(wf_name, &wf->jobs[k]);
+		json_t *row = NULL;
 
-		sched_post_status(n, st->repo_id, sha, ctx, "success",
-				  "skipped: no matching paths", NULL, "guts");
+		if (store_query_one(
+			n->st,
+			"SELECT id FROM statuses WHERE repo_id = "
+			"$1 AND sha = $2 AND context = $3 LIMIT 1",
+			STORE_ARGS(SI(st->repo_id), SS(sha), SS(ctx)),
+			&row) == GUTS_ENOTFOUND &&
+		    sched_post_status(n, st->repo_id, sha, ctx, "success",
+				      "skipped: no matching paths", NULL,
+				      "guts") == 0)
+			hub_publish(n, "check_run.completed", st->repo_id,
+				    json_pack("{s:{s:s, s:s, s:s, s:s, s:s}}",
+					      "check_run", "name", ctx,
+					      "head_sha", sha, "status",
+					      "completed", "conclusion",
+					      "skipped", "output",
+					      "skipped: no matching paths"));
+		json_decref(row);
 		free(ctx);
 	}
 }
@@ -337,6 +361,7 @@ static void start_runs(struct node *n, struct start *st)
 				 * its path filters kept it. */
 				e.have_paths = 0;
 				if (st->e.have_paths &&
+				    !strcmp(st->e.name, "pull_request") &&
 				    guts_trigger_match(&all, wf, &e) == 0 &&
 				    all.matched)
 					post_path_skipped(n, st, wf,

@@ -257,3 +257,28 @@ test('merges and pull request changes are audited', async () => {
   for (const want of ['pull.create', 'pull.merge', 'pull.state'])
     assert.ok(actions.includes(want), `${want} in ${actions}`);
 });
+
+test('the node\'s refs/pull/* cannot be pushed to', async () => {
+  const r = await git(['push', node.remote(repo.full), `${repo.sha}:refs/pull/1/merge`], repo.dir, { check: false });
+  assert.notEqual(r.code, 0, r.stderr);
+  assert.match(r.stderr, /hidden ref|rejected/);
+});
+
+test('a push is never path-skipped: a docs-only push on untested code does not pass the check', async () => {
+  const wf = 'name: PushSrc\non:\n  push:\n    paths: [\'src/**\']\njobs:\n  t:\n    runs-on: default\n    steps:\n      - run: "false"\n';
+  await git(['fetch', '-q', node.remote(repo.full), 'main'], repo.dir);
+  await git(['checkout', '-q', '-B', 'main', 'FETCH_HEAD'], repo.dir);
+  await branch('sneaky', { '.guts/workflows/pushsrc.yml': wf, 'src/broken.c': 'broken\n' });
+  await git(['checkout', '-q', 'sneaky'], repo.dir);
+  const docs = await node.commit(repo, { 'docs/x.md': 'x\n' }, { branch: 'sneaky' });
+  await git(['checkout', '-q', 'main'], repo.dir);
+  const c = await node.ok(200, 'GET', `/api/repos/${repo.full}/commits/${docs}/status`);
+  assert.equal(c.statuses.find((s) => s.context === 'PushSrc / t'), undefined, JSON.stringify(c.statuses));
+});
+
+test('a restart starts no pull_request runs again', async () => {
+  const before = (await runsOf('pull_request')).length;
+  await node.restart();
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await runsOf('pull_request')).length, before);
+});
