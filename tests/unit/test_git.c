@@ -848,6 +848,114 @@ static void test_git__http_backend_push(void **state)
 	free(c1);
 }
 
+/* ---- merges and refs ---- */
+
+static void test_git__merge_and_refs(void **state)
+{
+	struct fixture *fx = *state;
+	struct guts_strvec conflicts = GUTS_STRVEC_INIT;
+	char *base, *head, *other, *parents, *tree, *merged_tree;
+	char out[41], sq[41], sha[41];
+
+	write_text(fx, "a.txt", "a\n");
+	write_text(fx, "clash.txt", "base\n");
+	base = commit_all(fx, "base");
+	git(fx, "checkout", "-q", "-b", "feature");
+	write_text(fx, "b.txt", "b\n");
+	head = commit_all(fx, "feature");
+	git(fx, "checkout", "-q", "-b", "other", base);
+	write_text(fx, "clash.txt", "other\n");
+	other = commit_all(fx, "other");
+	git(fx, "checkout", "-q", "main");
+	write_text(fx, "clash.txt", "main\n");
+	free(commit_all(fx, "main moves"));
+	push(fx, "refs/heads/*:refs/heads/*");
+
+	/* A clean merge: parents (base, head), the union of both trees. */
+	assert_int_equal(gitx_merge(fx->bare, base, head, 0, "Merge it\n",
+				    "Ann", "ann@example.org", out, &conflicts),
+			 0);
+	assert_int_equal(conflicts.nr, 0);
+	git(fx, "fetch", "-q", fx->bare, out);
+	parents = git_str(fx, "log", "-1", "--format=%P", out);
+	tree = guts_xasprintf("%s %s", base, head);
+	assert_string_equal(parents, tree);
+	free(parents);
+	free(tree);
+	parents = git_str(fx, "log", "-1", "--format=%an <%ae>|%s", out);
+	assert_string_equal(parents, "Ann <ann@example.org>|Merge it");
+	free(parents);
+	/* Squash: one parent, the same tree. */
+	assert_int_equal(gitx_merge(fx->bare, base, head, 1, "Squashed\n", NULL,
+				    NULL, sq, NULL),
+			 0);
+	git(fx, "fetch", "-q", fx->bare, sq);
+	parents = git_str(fx, "log", "-1", "--format=%P", sq);
+	assert_string_equal(parents, base);
+	free(parents);
+	{
+		char *t1 = guts_xasprintf("%s^{tree}", sq),
+		     *t2 = guts_xasprintf("%s^{tree}", out);
+
+		tree = git_str(fx, "rev-parse", t1);
+		merged_tree = git_str(fx, "rev-parse", t2);
+		assert_string_equal(tree, merged_tree);
+		free(tree);
+		free(merged_tree);
+		free(t1);
+		free(t2);
+	}
+
+	/* A conflict: GUTS_ECONFLICT with the path, nothing written. */
+	{
+		char main_sha[41];
+
+		assert_int_equal(
+		    gitx_ref_sha(fx->bare, "refs/heads/main", main_sha), 0);
+		assert_int_equal(gitx_merge(fx->bare, main_sha, other, 0, "x",
+					    NULL, NULL, out, &conflicts),
+				 GUTS_ECONFLICT);
+		assert_int_equal(conflicts.nr, 1);
+		assert_string_equal(conflicts.v[0], "clash.txt");
+	}
+
+	/* Refs: set, compare-and-swap, create-only, delete. */
+	assert_int_equal(
+	    gitx_set_ref(fx->bare, "refs/pull/1/head", head, NULL, "test"), 0);
+	assert_int_equal(gitx_ref_sha(fx->bare, "refs/pull/1/head", sha), 0);
+	assert_string_equal(sha, head);
+	assert_int_equal(
+	    gitx_set_ref(fx->bare, "refs/pull/1/head", base, other, "test"),
+	    GUTS_ECONFLICT);
+	assert_int_equal(gitx_set_ref(fx->bare, "refs/pull/1/head", base,
+				      GITX_ZERO_SHA, "test"),
+			 GUTS_ECONFLICT);
+	assert_int_equal(
+	    gitx_set_ref(fx->bare, "refs/pull/1/head", base, head, "test"), 0);
+	assert_int_equal(gitx_ref_sha(fx->bare, "refs/pull/1/head", sha), 0);
+	assert_string_equal(sha, base);
+	assert_int_equal(gitx_set_ref(fx->bare, "heads/x", base, NULL, "t"),
+			 GUTS_EINVAL);
+	assert_int_equal(
+	    gitx_set_ref(fx->bare, "refs/heads/a..b", base, NULL, "t"),
+	    GUTS_EINVAL);
+	assert_int_equal(gitx_delete_ref(fx->bare, "refs/pull/1/head"), 0);
+	assert_int_equal(gitx_delete_ref(fx->bare, "refs/pull/1/head"), 0);
+	assert_int_equal(gitx_ref_sha(fx->bare, "refs/pull/1/head", sha),
+			 GUTS_ENOTFOUND);
+
+	/* Ancestry. */
+	assert_int_equal(gitx_is_ancestor(fx->bare, base, head), 1);
+	assert_int_equal(gitx_is_ancestor(fx->bare, head, base), 0);
+	assert_int_equal(gitx_is_ancestor(fx->bare, head, head), 1);
+	assert_int_equal(gitx_is_ancestor(fx->bare, head, other), 0);
+
+	guts_strvec_release(&conflicts);
+	free(base);
+	free(head);
+	free(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -862,6 +970,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_git__changed_paths, setup,
 					    teardown),
 	    cmocka_unit_test(test_git__parse_push_commands),
+	    cmocka_unit_test_setup_teardown(test_git__merge_and_refs, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_git__http_backend_info_refs,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_git__http_backend_push, setup,
