@@ -36,6 +36,7 @@ libcmocka-dev
 libcurl4-openssl-dev
 libmicrohttpd-dev
 libsqlite3-dev
+sqlite3
 libgit2-dev
 libzstd-dev
 bubblewrap
