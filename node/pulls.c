@@ -248,6 +248,17 @@ void pulls_on_push(struct node *n, const json_t *ev)
 	json_array_foreach(rows, i, row) {
 		json_t *p = json_incref(row);
 
+		/* Only the base moved: the test merge is made again when
+		 * someone looks (GET, merge), as GitHub does, so a push to
+		 * a busy base costs no merge per open pull request. */
+		if (strcmp(api_str(p, "head"), branch)) {
+			store_exec(n->st,
+				   "UPDATE pulls SET mergeable = NULL WHERE "
+				   "id = $1",
+				   STORE_ARGS(SI(api_int(p, "id"))), NULL);
+			json_decref(p);
+			continue;
+		}
 		/* Keyed by the head it builds: pushes processed together
 		 * (or again, after a crash) start one set of runs. */
 		if (refresh(n, gitdir, &p) < 0)
@@ -506,8 +517,10 @@ static json_t *blockers(struct node *n, const json_t *repo, const json_t *pull,
 	}
 	if (!api_str(pull, "head_sha")) {
 		json_array_append_new(
-		    out, json_sprintf("the head branch '%s' is gone",
-				      api_str(pull, "head")));
+		    out,
+		    json_sprintf("the head branch '%s' or the base branch "
+				 "'%s' no longer exists",
+				 api_str(pull, "head"), api_str(pull, "base")));
 		return out;
 	}
 	if (json_is_integer(json_object_get(pull, "mergeable")) &&
@@ -552,6 +565,13 @@ void api_pulls_get(struct http_req *r)
 	if (!route_pull(r, SCOPE_READ, &repo, &pull))
 		return;
 	gitdir = repo_gitdir(r->node, repo);
+	if (!strcmp(api_str(pull, "state"), "open")) {
+		/* Up to date with both branches (the base may have moved). */
+		pthread_mutex_lock(&r->node->push_lock);
+		if (refresh(r->node, gitdir, &pull) == GUTS_ENOTFOUND)
+			json_object_set_new(pull, "head_sha", json_null());
+		pthread_mutex_unlock(&r->node->push_lock);
+	}
 	why = blockers(r->node, repo, pull, gitdir, 0);
 	j = pull_json(r->node, repo, pull);
 	json_object_set_new(j, "can_merge",
