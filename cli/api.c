@@ -87,6 +87,57 @@ int cli_opt_value(int argc, char **argv, int *i, const char *name,
 	return 1;
 }
 
+int api_args_id(struct api *a, int argc, char **argv, const char *cmd,
+		const char *usage, const struct cli_opt *opts,
+		const char **vals, const char *noun, const char *what,
+		long long *id)
+{
+	if (id)
+		*id = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		int r, taken = 0;
+
+		if (cli_is_help(argv[i])) {
+			fputs(usage, stdout);
+			return -1;
+		}
+		if ((r = api_opt(a, argc, argv, &i)) != 0) {
+			if (r < 0)
+				return 2;
+			continue;
+		}
+		for (size_t k = 0; opts && opts[k].name && !taken; k++) {
+			if (opts[k].flag) {
+				taken = !strcmp(argv[i], opts[k].name) ||
+					(opts[k].alias &&
+					 !strcmp(argv[i], opts[k].alias));
+				if (taken)
+					vals[k] = "1";
+				continue;
+			}
+			r = cli_opt_value(argc, argv, &i, opts[k].name,
+					  opts[k].alias, &v);
+			if (r < 0)
+				return 2;
+			if (r > 0)
+				vals[k] = v;
+			taken = r != 0;
+		}
+		if (taken)
+			continue;
+		if (!id || (argv[i][0] == '-' && argv[i][1]) || *id)
+			return cli_unknown(cmd, argv[i]);
+		v = argv[i][0] == '#' ? argv[i] + 1 : argv[i];
+		if ((*id = cli_positive(what, v)) < 0)
+			return 2;
+	}
+	if (id && !*id)
+		return cli_fail(2, "%s: which %s? (see 'guts %s --help')", cmd,
+				noun, cmd);
+	return api_repo(a);
+}
+
 long long cli_positive(const char *what, const char *s)
 {
 	char *end;

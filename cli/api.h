@@ -74,6 +74,26 @@ int api_opt(struct api *a, int argc, char **argv, int *i);
 int api_args(struct api *a, int argc, char **argv, const char *cmd,
 	     const char *usage, long long *limit, const char **arg);
 
+/* An option of a command: "--name" (and "-a"), with a value or a flag. */
+struct cli_opt {
+	const char *name, *alias;
+	int flag; /* takes no value; its value is "1" when given */
+};
+
+/**
+ * The arguments of a command about one object: client options, the
+ * options in @opts (ended by a zeroed entry; their values go to @vals) and,
+ * when @id is not NULL, the object's number ("N" or "#N"), then required:
+ * @noun names it in errors ("run", "pull request"), @what in a bad
+ * number's ("the run ID").  With @id NULL no positional argument is taken.
+ * Resolves the repository.  0 to go on; -1 when --help was printed (exit
+ * 0); else the exit status, the error printed.
+ */
+int api_args_id(struct api *a, int argc, char **argv, const char *cmd,
+		const char *usage, const struct cli_opt *opts,
+		const char **vals, const char *noun, const char *what,
+		long long *id);
+
 /** One usage error line for an argument nobody took; returns 2. */
 int cli_unknown(const char *cmd, const char *arg);
 

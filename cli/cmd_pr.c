@@ -113,70 +113,6 @@ static const char reopen_usage[] =
     "Open closed pull request N again (not a merged one).\n"
     "\n" API_CLIENT_HELP API_REPO_HELP;
 
-/* ---- arguments ----------------------------------------------------------- */
-
-struct opt {
-	const char *name;
-	int flag; /* takes no value; its value is "1" when given */
-};
-
-/*
- * The arguments of a pr command: client options, the options in @opts (a
- * NULL-terminated list; their values go to @vals) and, when @number is
- * set, the pull request's number ("N" or "#N"), which is then required.
- * The repository is resolved too.  0 to go on, -1 after --help, else the
- * exit status, the error printed.
- */
-static int pr_args(struct api *a, int argc, char **argv, const char *cmd,
-		   const char *usage, const struct opt *opts, const char **vals,
-		   long long *number)
-{
-	if (number)
-		*number = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-		int r, taken = 0;
-
-		if (cli_is_help(argv[i])) {
-			fputs(usage, stdout);
-			return -1;
-		}
-		if ((r = api_opt(a, argc, argv, &i)) != 0) {
-			if (r < 0)
-				return 2;
-			continue;
-		}
-		for (size_t k = 0; opts && opts[k].name && !taken; k++) {
-			if (opts[k].flag) {
-				taken = !strcmp(argv[i], opts[k].name);
-				if (taken)
-					vals[k] = "1";
-				continue;
-			}
-			r = cli_opt_value(argc, argv, &i, opts[k].name, NULL,
-					  &v);
-			if (r < 0)
-				return 2;
-			if (r > 0)
-				vals[k] = v;
-			taken = r != 0;
-		}
-		if (taken)
-			continue;
-		if (!number || (argv[i][0] == '-' && argv[i][1]) || *number)
-			return cli_unknown(cmd, argv[i]);
-		v = argv[i][0] == '#' ? argv[i] + 1 : argv[i];
-		if ((*number = cli_positive("the pull request number", v)) < 0)
-			return 2;
-	}
-	if (number && !*number)
-		return cli_fail(2,
-				"%s: which pull request? (see 'guts %s "
-				"--help')",
-				cmd, cmd);
-	return api_repo(a);
-}
-
 /* ---- helpers ------------------------------------------------------------- */
 
 /* The string @key of the object @sub of @o ("head" "ref"), or NULL. */
@@ -322,9 +258,9 @@ static int read_body_file(const char *file, char **out)
 static int pr_create(int argc, char **argv)
 {
 	enum { HEAD, BASE, TITLE, BODY, BODY_FILE };
-	static const struct opt opts[] = {{"--head", 0},      {"--base", 0},
-					  {"--title", 0},     {"--body", 0},
-					  {"--body-file", 0}, {0}};
+	static const struct cli_opt opts[] = {
+	    {"--head", NULL, 0}, {"--base", NULL, 0},	   {"--title", NULL, 0},
+	    {"--body", NULL, 0}, {"--body-file", NULL, 0}, {0}};
 	const char *vals[5] = {NULL, NULL, NULL, NULL, NULL};
 	struct api a;
 	json_t *body = NULL, *repo = NULL, *out = NULL;
@@ -333,8 +269,8 @@ static int pr_create(int argc, char **argv)
 	int rc;
 
 	api_init(&a);
-	rc = pr_args(&a, argc, argv, "pr create", create_usage, opts, vals,
-		     NULL);
+	rc = api_args_id(&a, argc, argv, "pr create", create_usage, opts, vals,
+			 "pull request", "the pull request number", NULL);
 	if (!rc && (!vals[HEAD] || !*vals[HEAD]))
 		rc = cli_fail(2, "pr create: --head BRANCH is required");
 	if (!rc && (!vals[TITLE] || !*vals[TITLE]))
@@ -404,7 +340,8 @@ out:
 
 static int pr_list(int argc, char **argv)
 {
-	static const struct opt opts[] = {{"--state", 0}, {"--limit", 0}, {0}};
+	static const struct cli_opt opts[] = {
+	    {"--state", NULL, 0}, {"--limit", NULL, 0}, {0}};
 	const char *vals[2] = {NULL, NULL};
 	const char *state;
 	struct api a;
@@ -415,7 +352,8 @@ static int pr_list(int argc, char **argv)
 	int rc;
 
 	api_init(&a);
-	rc = pr_args(&a, argc, argv, "pr list", list_usage, opts, vals, NULL);
+	rc = api_args_id(&a, argc, argv, "pr list", list_usage, opts, vals,
+			 "pull request", "the pull request number", NULL);
 	state = vals[0] ? vals[0] : "open";
 	if (!rc && strcmp(state, "open") && strcmp(state, "closed") &&
 	    strcmp(state, "all"))
@@ -617,8 +555,8 @@ static int pr_view(int argc, char **argv)
 	int rc;
 
 	api_init(&a);
-	rc =
-	    pr_args(&a, argc, argv, "pr view", view_usage, NULL, NULL, &number);
+	rc = api_args_id(&a, argc, argv, "pr view", view_usage, NULL, NULL,
+			 "pull request", "the pull request number", &number);
 	if (rc)
 		goto out;
 	path = api_repo_path(&a, "/pulls/%lld", number);
@@ -666,11 +604,11 @@ static int is_sha(const char *s)
 static int pr_merge(int argc, char **argv)
 {
 	enum { MERGE, SQUASH, FF, SHA, TITLE, MESSAGE, BYPASS };
-	static const struct opt opts[] = {
-	    {"--merge", 1},	   {"--squash", 1},
-	    {"--fast-forward", 1}, {"--sha", 0},
-	    {"--title", 0},	   {"--message", 0},
-	    {"--bypass", 1},	   {0}};
+	static const struct cli_opt opts[] = {
+	    {"--merge", NULL, 1},	 {"--squash", NULL, 1},
+	    {"--fast-forward", NULL, 1}, {"--sha", NULL, 0},
+	    {"--title", NULL, 0},	 {"--message", NULL, 0},
+	    {"--bypass", NULL, 1},	 {0}};
 	static const char *const methods[] = {"merge", "squash",
 					      "fast-forward"};
 	const char *vals[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
@@ -682,8 +620,8 @@ static int pr_merge(int argc, char **argv)
 	int rc, chosen = 0;
 
 	api_init(&a);
-	rc = pr_args(&a, argc, argv, "pr merge", merge_usage, opts, vals,
-		     &number);
+	rc = api_args_id(&a, argc, argv, "pr merge", merge_usage, opts, vals,
+			 "pull request", "the pull request number", &number);
 	for (int k = MERGE; k <= FF; k++) {
 		if (vals[k]) {
 			method = methods[k];
@@ -746,7 +684,8 @@ static int set_state(int argc, char **argv, const char *cmd, const char *usage,
 	int rc;
 
 	api_init(&a);
-	rc = pr_args(&a, argc, argv, cmd, usage, NULL, NULL, &number);
+	rc = api_args_id(&a, argc, argv, cmd, usage, NULL, NULL, "pull request",
+			 "the pull request number", &number);
 	if (rc)
 		goto out;
 	body = json_pack("{s:s}", "state", state);

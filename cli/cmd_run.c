@@ -255,65 +255,6 @@ out:
 	return rc < 0 ? 0 : rc;
 }
 
-/*
- * The arguments of view, logs, cancel and rerun: client options, an ID and
- * the options in @opts (NULL-terminated names; their values go to @vals,
- * a value-less flag gets "1").  0 to go on, -1 after --help, else the exit
- * status.
- */
-struct opt {
-	const char *name, *alias;
-	int flag;
-};
-
-static int id_args(struct api *a, int argc, char **argv, const char *cmd,
-		   const char *usage, const struct opt *opts, const char **vals,
-		   long long *id)
-{
-	*id = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-		int r, taken = 0;
-
-		if (cli_is_help(argv[i])) {
-			fputs(usage, stdout);
-			return -1;
-		}
-		if ((r = api_opt(a, argc, argv, &i)) != 0) {
-			if (r < 0)
-				return 2;
-			continue;
-		}
-		for (size_t k = 0; opts && opts[k].name && !taken; k++) {
-			if (opts[k].flag) {
-				taken = !strcmp(argv[i], opts[k].name) ||
-					(opts[k].alias &&
-					 !strcmp(argv[i], opts[k].alias));
-				if (taken)
-					vals[k] = "1";
-				continue;
-			}
-			r = cli_opt_value(argc, argv, &i, opts[k].name,
-					  opts[k].alias, &v);
-			if (r < 0)
-				return 2;
-			if (r > 0)
-				vals[k] = v;
-			taken = r != 0;
-		}
-		if (taken)
-			continue;
-		if (argv[i][0] == '-' || *id)
-			return cli_unknown(cmd, argv[i]);
-		if ((*id = cli_positive("the run ID", argv[i])) < 0)
-			return 2;
-	}
-	if (!*id)
-		return cli_fail(2, "%s: which run? (see 'guts %s --help')", cmd,
-				cmd);
-	return api_repo(a);
-}
-
 /* The jobs of run @id (attempt @attempt, 0: the latest) into *jobs. */
 static int get_jobs(struct api *a, long long id, long long attempt,
 		    json_t **jobs)
@@ -435,7 +376,7 @@ static void print_run(const json_t *run, const json_t *jobs)
 
 static int run_view(int argc, char **argv)
 {
-	static const struct opt opts[] = {{"--attempt", NULL, 0}, {0}};
+	static const struct cli_opt opts[] = {{"--attempt", NULL, 0}, {0}};
 	const char *vals[1] = {NULL};
 	struct api a;
 	long long id, attempt = 0;
@@ -444,7 +385,8 @@ static int run_view(int argc, char **argv)
 	int rc;
 
 	api_init(&a);
-	rc = id_args(&a, argc, argv, "run view", view_usage, opts, vals, &id);
+	rc = api_args_id(&a, argc, argv, "run view", view_usage, opts, vals,
+			 "run", "the run ID", &id);
 	if (!rc && vals[0] &&
 	    (attempt = cli_positive("--attempt", vals[0])) < 0)
 		rc = 2;
@@ -737,11 +679,11 @@ static int show_logs(struct logs *l, long long id, long long attempt)
 
 static int run_logs(int argc, char **argv)
 {
-	static const struct opt opts[] = {{"--job", "-j", 0},
-					  {"--step", NULL, 0},
-					  {"--attempt", NULL, 0},
-					  {"--follow", "-f", 1},
-					  {0}};
+	static const struct cli_opt opts[] = {{"--job", "-j", 0},
+					      {"--step", NULL, 0},
+					      {"--attempt", NULL, 0},
+					      {"--follow", "-f", 1},
+					      {0}};
 	const char *vals[4] = {NULL, NULL, NULL, NULL};
 	struct api a;
 	struct logs l = {0};
@@ -750,7 +692,8 @@ static int run_logs(int argc, char **argv)
 
 	l.tty = isatty(STDOUT_FILENO);
 	api_init(&a);
-	rc = id_args(&a, argc, argv, "run logs", logs_usage, opts, vals, &id);
+	rc = api_args_id(&a, argc, argv, "run logs", logs_usage, opts, vals,
+			 "run", "the run ID", &id);
 	if (!rc && vals[1] && (l.step = cli_positive("--step", vals[1])) < 0)
 		rc = 2;
 	if (!rc && vals[2] &&
@@ -785,8 +728,8 @@ static int run_cancel(int argc, char **argv)
 	int rc;
 
 	api_init(&a);
-	rc = id_args(&a, argc, argv, "run cancel", cancel_usage, NULL, NULL,
-		     &id);
+	rc = api_args_id(&a, argc, argv, "run cancel", cancel_usage, NULL, NULL,
+			 "run", "the run ID", &id);
 	if (rc)
 		goto out;
 	path = api_repo_path(&a, "/runs/%lld/cancel", id);
@@ -807,7 +750,7 @@ out:
 
 static int run_rerun(int argc, char **argv)
 {
-	static const struct opt opts[] = {{"--failed", NULL, 1}, {0}};
+	static const struct cli_opt opts[] = {{"--failed", NULL, 1}, {0}};
 	const char *vals[1] = {NULL};
 	struct api a;
 	long long id;
@@ -816,7 +759,8 @@ static int run_rerun(int argc, char **argv)
 	int rc;
 
 	api_init(&a);
-	rc = id_args(&a, argc, argv, "run rerun", rerun_usage, opts, vals, &id);
+	rc = api_args_id(&a, argc, argv, "run rerun", rerun_usage, opts, vals,
+			 "run", "the run ID", &id);
 	if (rc)
 		goto out;
 	body = json_pack("{s:b}", "failed_only", vals[0] != NULL);
