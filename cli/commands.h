@@ -18,6 +18,8 @@ int cmd_pr(int argc, char **argv);
 int cmd_runner(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_protect(int argc, char **argv);
+int cmd_artifact(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 /* guts workflow list and guts workflow run (cmd_workflow_api.c) */
 int cmd_workflow_list(int argc, char **argv);
 int cmd_workflow_run(int argc, char **argv);

@@ -29,6 +29,8 @@ static const struct command commands[] = {
     {"runner", cmd_runner, "list the node's runners"},
     {"token", cmd_token, "make API tokens"},
     {"protect", cmd_protect, "protect branches: required checks, pushes"},
+    {"artifact", cmd_artifact, "list, download and remove run artifacts"},
+    {"cache", cmd_cache, "list and remove dependency caches"},
 };
 
 static void usage(FILE *f)

@@ -39,6 +39,7 @@ libsqlite3-dev
 sqlite3
 libgit2-dev
 libzstd-dev
+libarchive-dev
 bubblewrap
 "
 
