@@ -392,8 +392,12 @@ static int extract(int fd, const char *dir, const char *name,
 		if (r != ARCHIVE_EOF ||
 		    archive_write_finish_entry(out) != ARCHIVE_OK) {
 			rc = cli_fail(
-			    1, "%s: %s: %s", name, path,
+			    1, "%s: %s: %s; removed", name, path,
 			    archive_error_string(r != ARCHIVE_EOF ? in : out));
+			/* Never leave half a file behind. */
+			full = guts_xasprintf("%s/%s", dir, path);
+			unlink(full);
+			free(full);
 			goto out;
 		}
 		if (strcmp(hex,
