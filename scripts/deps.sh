@@ -39,6 +39,8 @@ libsqlite3-dev
 sqlite3
 libgit2-dev
 libzstd-dev
+libarchive-dev
+unzip
 bubblewrap
 "
 
