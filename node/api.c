@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "api.h"
+#include "artifacts.h"
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "guts/trigger.h"
@@ -1583,6 +1584,8 @@ static void get_audit(struct http_req *r)
 /* ---- the table ---------------------------------------------------------- */
 
 #define REPO "/api/repos/{}/{}"
+/* A manifest of GUTS_ARTIFACT_MAX_FILES entries fits. */
+#define ARTS_MANIFEST_CAP (64u << 20)
 
 const struct route node_routes[] = {
     {"GET", "/api/health", get_health, 0},
@@ -1619,6 +1622,20 @@ const struct route node_routes[] = {
     {"GET", REPO "/branches/{*}/protection", protect_api_get, 0},
     {"PUT", REPO "/branches/{*}/protection", protect_api_put, 0},
     {"DELETE", REPO "/branches/{*}/protection", protect_api_delete, 0},
+    {"POST", REPO "/runs/{}/artifacts", api_artifacts_create,
+     ARTS_MANIFEST_CAP},
+    {"GET", REPO "/runs/{}/artifacts", api_artifacts_run_list, 0},
+    {"GET", REPO "/artifacts", api_artifacts_list, 0},
+    {"GET", REPO "/artifacts/{}", api_artifacts_get, 0},
+    {"DELETE", REPO "/artifacts/{}", api_artifacts_delete, 0},
+    {"GET", REPO "/artifacts/{}/zip", api_artifacts_download, 0},
+    {"POST", REPO "/uploads/{}/finalize", api_uploads_finalize, 0},
+    {"PUT", REPO "/blobs/{}", api_blobs_put, 0},
+    {"GET", REPO "/blobs/{}", api_blobs_get, 0},
+    {"POST", REPO "/caches", api_caches_create, ARTS_MANIFEST_CAP},
+    {"POST", REPO "/caches/lookup", api_caches_lookup, 0},
+    {"GET", REPO "/caches", api_caches_list, 0},
+    {"DELETE", REPO "/caches/{}", api_caches_delete, 0},
     {"GET", "/api/runners", api_runners_list, 0},
     {"POST", "/api/runners/registration-token", api_runners_regtoken, 0},
     {"POST", "/api/runners/register", api_runners_register, 0},
@@ -1628,4 +1645,9 @@ const struct route node_routes[] = {
     {"POST", "/api/runners/jobs/{}/steps/{}", api_runners_step, 0},
     {"POST", "/api/runners/jobs/{}/complete", api_runners_complete, 0},
     {NULL, NULL, NULL, 0},
+};
+
+const struct http_stream node_streams[] = {
+    {api_blobs_put, api_blobs_put_open, api_blobs_put_write},
+    {NULL, NULL, NULL},
 };

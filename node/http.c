@@ -550,8 +550,12 @@ void http_wake_expired(struct node *n)
 static void dispatch(struct http_req *r)
 {
 	if (r->too_big) {
-		http_error(r, "too_large",
-			   "the request body is over %llu bytes", r->body_cap);
+		if (r->cap_msg)
+			http_error(r, "too_large", "%s", r->cap_msg);
+		else
+			http_error(r, "too_large",
+				   "the request body is over %llu bytes",
+				   r->body_cap);
 		return;
 	}
 	if (r->is_git) {
@@ -618,6 +622,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 						 "Content-Length");
 		if (!authenticate(r))
 			return MHD_YES;
+		for (const struct http_stream *s = node_streams;
+		     r->route && s->fn; s++)
+			if (s->fn == r->route->fn)
+				r->stream = s;
+		if (r->stream) {
+			r->stream->open(r);
+			if (r->answered)
+				return MHD_YES;
+		}
 		/* Refused before any body is read: too big, or (git) not
 		 * allowed. */
 		if (cl && strtoull(cl, NULL, 10) > r->body_cap) {
@@ -628,11 +641,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 			 * first, so a client that writes its whole body before
 			 * reading sees the 413 instead of a broken pipe.
 			 */
-			if (strtoull(cl, NULL, 10) > r->body_cap + (64u << 20))
-				http_error(
-				    r, "too_large",
-				    "the request body is over %llu bytes",
-				    r->body_cap);
+			if (strtoull(cl, NULL, 10) >
+			    r->body_cap + (64u << 20)) {
+				if (r->cap_msg)
+					http_error(r, "too_large", "%s",
+						   r->cap_msg);
+				else
+					http_error(r, "too_large",
+						   "the request body is over "
+						   "%llu bytes",
+						   r->body_cap);
+			}
 			return MHD_YES;
 		}
 		if (r->is_git)
@@ -655,7 +674,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 			r->too_big = 1;
 			return MHD_YES;
 		}
-		if (r->is_git) {
+		if (r->stream) {
+			int rc =
+			    r->sink_err ? 0 : r->stream->write(r, upload, len);
+
+			if (rc < 0)
+				r->sink_err = rc;
+			r->spool_len += len;
+		} else if (r->is_git) {
 			if (r->spool_fd < 0) {
 				r->spool_path = guts_xasprintf("%s/push-XXXXXX",
 							       n->tmp_dir);
@@ -718,6 +744,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->spool_path);
 	}
 	guts_buf_release(&r->body);
+	free(r->cap_msg);
 	free(r->who.user);
 	free(r->path);
 	free(r);

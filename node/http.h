@@ -48,6 +48,20 @@ struct route {
 	size_t body_cap; /* 0: HTTP_BODY_CAP */
 };
 
+/*
+ * Routes whose body is streamed (blob uploads), by handler: @open runs
+ * once the headers are in and the caller is authenticated; it may answer
+ * (the body is then dropped) and may set r->body_cap and r->cap_msg.
+ * @write then gets each piece of the body instead of r->body; a negative
+ * return stops the pieces (the handler then sees r->sink_err).  The
+ * handler runs at the end, as for any route.
+ */
+struct http_stream {
+	http_fn fn;
+	void (*open)(struct http_req *r);
+	int (*write)(struct http_req *r, const char *data, size_t len);
+};
+
 /* What a parked long-poll waits for. */
 enum wait_kind { WAIT_JOBS, WAIT_LOG, WAIT_CANCEL };
 
@@ -67,6 +81,10 @@ struct http_req {
 	char *spool_path;
 	unsigned long long spool_len;
 	int is_git;
+	/* streamed bodies (struct http_stream) */
+	const struct http_stream *stream;
+	char *cap_msg; /* what a 413 says instead of the bare cap */
+	int sink_err;  /* the first negative return of route->write */
 	struct auth who;
 	int status;
 	int64_t t0_ms;
@@ -134,6 +152,7 @@ int http_need_user(struct http_req *r, enum scope s);
 
 /* The routes (api.c) and the git handler (api_git.c). */
 extern const struct route node_routes[];
+extern const struct http_stream node_streams[]; /* ends with a NULL fn */
 void api_git(struct http_req *r);
 int api_git_precheck(struct http_req *r);
 

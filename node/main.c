@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "artifacts.h"
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "guts/fs.h"
@@ -485,6 +486,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "guts-node: %s\n", guts_error_message());
 		return 1;
 	}
+	if (artifacts_init(&n) < 0) {
+		fprintf(stderr, "guts-node: artifacts: %s\n",
+			guts_error_message());
+		return 1;
+	}
 	if (bootstrap(&n) < 0) {
 		fprintf(stderr, "guts-node: bootstrap: %s\n",
 			guts_error_message());
@@ -524,6 +530,8 @@ int main(int argc, char **argv)
 	sched_recover(&n);
 	trigger_process_pending(&n);
 	pulls_recover(&n);
+	/* The collector runs beside the requests, never inside one. */
+	artifacts_start(&n);
 	ret = http_start(&n);
 	if (ret < 0) {
 		fprintf(stderr, "guts-node: %s\n", guts_error_message());
@@ -558,6 +566,7 @@ int main(int argc, char **argv)
 	     nr == 1 ? "" : "s");
 	stop_runners(&n, rs, (int)nr);
 	http_stop(&n);
+	artifacts_stop(&n);
 	hub_free(n.hub);
 	store_close(n.st);
 	nlog(LOG_INFO, "stopped");

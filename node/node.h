@@ -32,6 +32,7 @@ struct node_config {
 
 struct waiter;
 struct hub;
+struct artifacts;
 
 struct node {
 	struct node_config cfg;
@@ -61,6 +62,8 @@ struct node {
 	pthread_mutex_t sched_lock;
 	/* Events for subscribers: check runs now, later runs and jobs. */
 	struct hub *hub;
+	/* Artifacts, caches and their blobs (artifacts.h). */
+	struct artifacts *arts;
 };
 
 extern enum log_level node_log_level;

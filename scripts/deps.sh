@@ -40,6 +40,7 @@ sqlite3
 libgit2-dev
 libzstd-dev
 libarchive-dev
+unzip
 bubblewrap
 "
 

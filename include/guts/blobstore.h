@@ -82,6 +82,46 @@ int guts_blobstore_get_file(struct guts_blobstore *bs, const char *hex,
 int guts_blobstore_read(struct guts_blobstore *bs, const char *hex, char **out,
 			size_t *len, size_t cap);
 
+/*
+ * A blob written piece by piece, for content that arrives in pieces (an
+ * HTTP body): the same temporary file, hash and rename as
+ * guts_blobstore_put_fd().  Writes are buffered, so small pieces cost no
+ * system call each.  A writer belongs to one thread at a time.
+ */
+struct guts_blob_writer;
+
+/** Start a blob; free with guts_blob_writer_commit() or _free(). */
+int guts_blob_writer_new(struct guts_blobstore *bs,
+			 struct guts_blob_writer **out);
+/** Append @len bytes; GUTS_EIO when the disk refuses them. */
+int guts_blob_writer_write(struct guts_blob_writer *w, const void *data,
+			   size_t len);
+/** The bytes written so far. */
+unsigned long long guts_blob_writer_size(const struct guts_blob_writer *w);
+/**
+ * Finish: hash, fsync, rename into place, and free @w (whatever happens).
+ * With @expect (a blob name) content hashing to anything else is refused
+ * with GUTS_EINVAL naming both hashes, and nothing is stored.  @hex
+ * receives the name, *@existed (when not NULL) whether the blob was stored
+ * already.
+ */
+int guts_blob_writer_commit(struct guts_blob_writer *w, const char *expect,
+			    char hex[GUTS_SHA256_HEX_LEN + 1], int *existed);
+/** Drop an unfinished blob (its temporary file goes); NULL does nothing. */
+void guts_blob_writer_free(struct guts_blob_writer *w);
+
+/**
+ * Open blob @hex for reading (O_CLOEXEC, not following links): *@fd and
+ * *@size (when not NULL).  GUTS_ENOTFOUND when it is not stored.  The
+ * content is not verified: hash it as it is read, or call
+ * guts_blobstore_verify() first.
+ */
+int guts_blobstore_open_blob(struct guts_blobstore *bs, const char *hex,
+			     int *fd, unsigned long long *size);
+
+/** Hash blob @hex's content: GUTS_EIO "blob ... is corrupted" on mismatch. */
+int guts_blobstore_verify(struct guts_blobstore *bs, const char *hex);
+
 /** Remove blob @hex; 0 when it was not there either. */
 int guts_blobstore_remove(struct guts_blobstore *bs, const char *hex);
 

@@ -223,6 +223,139 @@ out:
 	return rc;
 }
 
+/* ---- piece by piece ------------------------------------------------ */
+
+#define WRITER_BUF (1u << 20)
+
+struct guts_blob_writer {
+	struct guts_blobstore *bs;
+	char *tmp;
+	int fd;
+	struct guts_sha256 h;
+	char *buf;
+	size_t len;
+	unsigned long long total;
+};
+
+int guts_blob_writer_new(struct guts_blobstore *bs,
+			 struct guts_blob_writer **out)
+{
+	struct guts_blob_writer *w = guts_xcalloc(1, sizeof(*w));
+
+	w->bs = bs;
+	w->tmp = guts_xasprintf("%s/put-XXXXXX", bs->tmp_dir);
+	w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	if (w->fd < 0) {
+		int rc = guts_error_errno("cannot create a file in '%s'",
+					  bs->tmp_dir);
+
+		free(w->tmp);
+		free(w);
+		return rc;
+	}
+	w->buf = guts_xmalloc(WRITER_BUF);
+	guts_sha256_init(&w->h);
+	*out = w;
+	return 0;
+}
+
+static int writer_flush(struct guts_blob_writer *w)
+{
+	if (!w->len)
+		return 0;
+	guts_sha256_update(&w->h, w->buf, w->len);
+	if (write_all(w->fd, w->buf, w->len) < 0)
+		return guts_error_errno("cannot write '%s'", w->tmp);
+	w->len = 0;
+	return 0;
+}
+
+int guts_blob_writer_write(struct guts_blob_writer *w, const void *data,
+			   size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		size_t n = WRITER_BUF - w->len;
+		int rc;
+
+		if (n > len)
+			n = len;
+		memcpy(w->buf + w->len, p, n);
+		w->len += n;
+		w->total += n;
+		p += n;
+		len -= n;
+		if (w->len == WRITER_BUF) {
+			rc = writer_flush(w);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+unsigned long long guts_blob_writer_size(const struct guts_blob_writer *w)
+{
+	return w->total;
+}
+
+void guts_blob_writer_free(struct guts_blob_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0) {
+		close(w->fd);
+		unlink(w->tmp);
+	}
+	if (w->h.ctx)
+		guts_sha256_release(&w->h);
+	free(w->buf);
+	free(w->tmp);
+	free(w);
+}
+
+int guts_blob_writer_commit(struct guts_blob_writer *w, const char *expect,
+			    char hex[GUTS_SHA256_HEX_LEN + 1], int *existed)
+{
+	uint8_t digest[GUTS_SHA256_LEN];
+	char name[GUTS_SHA256_HEX_LEN + 1];
+	int rc, had;
+
+	rc = writer_flush(w);
+	if (rc < 0)
+		goto out;
+	guts_sha256_final(&w->h, digest);
+	guts_sha256_hex(name, digest);
+	if (expect && strcmp(expect, name)) {
+		rc = guts_error(GUTS_EINVAL,
+				"the content hashes to %s, not %s: refused",
+				name, expect);
+		goto out;
+	}
+	if (fsync(w->fd) < 0) {
+		rc = guts_error_errno("cannot fsync '%s'", w->tmp);
+		goto out;
+	}
+	rc = close(w->fd);
+	w->fd = -1;
+	if (rc < 0) {
+		rc = guts_error_errno("cannot close '%s'", w->tmp);
+		unlink(w->tmp);
+		goto out;
+	}
+	had = guts_blobstore_has(w->bs, name) == 1;
+	rc = commit_blob(w->bs, w->tmp, name, w->total);
+	if (rc < 0)
+		goto out;
+	memcpy(hex, name, sizeof(name));
+	if (existed)
+		*existed = had;
+out:
+	guts_blob_writer_free(w);
+	return rc;
+}
+
 int guts_blobstore_put_file(struct guts_blobstore *bs, const char *path,
 			    char hex[GUTS_SHA256_HEX_LEN + 1],
 			    unsigned long long *size)
@@ -357,6 +490,65 @@ int guts_blobstore_get_fd(struct guts_blobstore *bs, const char *hex, int fd)
 			rc = guts_error_errno("cannot write blob %s out", hex);
 			break;
 		}
+	}
+	close(bfd);
+	free(buf);
+	if (rc < 0) {
+		guts_sha256_release(&h);
+		return rc;
+	}
+	guts_sha256_final(&h, digest);
+	guts_sha256_hex(name, digest);
+	if (strcmp(name, hex))
+		return corrupted(hex, digest);
+	return 0;
+}
+
+int guts_blobstore_open_blob(struct guts_blobstore *bs, const char *hex,
+			     int *fd, unsigned long long *size)
+{
+	struct stat st;
+	int bfd, rc;
+
+	rc = open_blob(bs, hex, &bfd);
+	if (rc < 0)
+		return rc;
+	if (fstat(bfd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(bfd);
+		return guts_error(GUTS_EIO, "blob %s is not a regular file",
+				  hex);
+	}
+	*fd = bfd;
+	if (size)
+		*size = (unsigned long long)st.st_size;
+	return 0;
+}
+
+int guts_blobstore_verify(struct guts_blobstore *bs, const char *hex)
+{
+	uint8_t digest[GUTS_SHA256_LEN];
+	char name[GUTS_SHA256_HEX_LEN + 1];
+	struct guts_sha256 h;
+	char *buf;
+	int bfd, rc;
+
+	rc = open_blob(bs, hex, &bfd);
+	if (rc < 0)
+		return rc;
+	buf = guts_xmalloc(1u << 20);
+	guts_sha256_init(&h);
+	for (;;) {
+		ssize_t n = read(bfd, buf, 1u << 20);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = guts_error_errno("cannot read blob %s", hex);
+			break;
+		}
+		if (!n)
+			break;
+		guts_sha256_update(&h, buf, (size_t)n);
 	}
 	close(bfd);
 	free(buf);

@@ -277,6 +277,82 @@ static void test_blobstore__concurrent_writers_agree(void **state)
 	rm_rf(dir);
 }
 
+static void test_blobstore__writer_stores_pieces_as_one_blob(void **state)
+{
+	char *dir = make_tmpdir(), *tmp;
+	char hex[GUTS_SHA256_HEX_LEN + 1], want[GUTS_SHA256_HEX_LEN + 1];
+	uint8_t d[GUTS_SHA256_LEN];
+	struct guts_blob_writer *w;
+	struct guts_blobstore *bs;
+	static char big[3u << 20]; /* crosses the writer's buffer */
+	int existed = -1;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 7);
+	guts_sha256_buf(d, big, sizeof(big));
+	guts_sha256_hex(want, d);
+	assert_int_equal(guts_blobstore_open(&bs, dir), 0);
+	assert_int_equal(guts_blob_writer_new(bs, &w), 0);
+	for (size_t off = 0; off < sizeof(big); off += 4093) {
+		size_t n = sizeof(big) - off < 4093 ? sizeof(big) - off : 4093;
+
+		assert_int_equal(guts_blob_writer_write(w, big + off, n), 0);
+	}
+	assert_int_equal(guts_blob_writer_size(w), sizeof(big));
+	assert_int_equal(guts_blob_writer_commit(w, want, hex, &existed), 0);
+	assert_string_equal(hex, want);
+	assert_int_equal(existed, 0);
+	assert_int_equal(guts_blobstore_verify(bs, hex), 0);
+	/* The same again: stored once, and said so. */
+	assert_int_equal(guts_blob_writer_new(bs, &w), 0);
+	assert_int_equal(guts_blob_writer_write(w, big, sizeof(big)), 0);
+	assert_int_equal(guts_blob_writer_commit(w, NULL, hex, &existed), 0);
+	assert_int_equal(existed, 1);
+	tmp = guts_xasprintf("%s/blobs/tmp", dir);
+	assert_int_equal(count_entries(tmp), 0);
+	free(tmp);
+	guts_blobstore_free(bs);
+	rm_rf(dir);
+}
+
+static void test_blobstore__writer_refuses_an_unexpected_hash(void **state)
+{
+	char *dir = make_tmpdir(), *tmp;
+	char hex[GUTS_SHA256_HEX_LEN + 1], claimed[GUTS_SHA256_HEX_LEN + 1];
+	struct guts_blob_writer *w;
+	struct guts_blobstore_stats st;
+	struct guts_blobstore *bs;
+
+	(void)state;
+	memset(claimed, 'a', GUTS_SHA256_HEX_LEN);
+	claimed[GUTS_SHA256_HEX_LEN] = '\0';
+	assert_int_equal(guts_blobstore_open(&bs, dir), 0);
+	assert_int_equal(guts_blob_writer_new(bs, &w), 0);
+	assert_int_equal(guts_blob_writer_write(w, "hello\n", 6), 0);
+	assert_int_equal(guts_blob_writer_commit(w, claimed, hex, NULL),
+			 GUTS_EINVAL);
+	/* Both hashes named; nothing stored, no temporary file left. */
+	assert_non_null(strstr(guts_error_message(), claimed));
+	assert_non_null(strstr(guts_error_message(),
+			       "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34"
+			       "d08286a2e846f6be03"));
+	assert_int_equal(guts_blobstore_stats(bs, &st), 0);
+	assert_int_equal(st.blobs, 0);
+	tmp = guts_xasprintf("%s/blobs/tmp", dir);
+	assert_int_equal(count_entries(tmp), 0);
+	free(tmp);
+	/* An abandoned writer leaves nothing either. */
+	assert_int_equal(guts_blob_writer_new(bs, &w), 0);
+	assert_int_equal(guts_blob_writer_write(w, "x", 1), 0);
+	guts_blob_writer_free(w);
+	tmp = guts_xasprintf("%s/blobs/tmp", dir);
+	assert_int_equal(count_entries(tmp), 0);
+	free(tmp);
+	guts_blobstore_free(bs);
+	rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +362,8 @@ int main(void)
 	    cmocka_unit_test(test_blobstore__names_are_checked),
 	    cmocka_unit_test(test_blobstore__put_fd_streams_from_a_pipe),
 	    cmocka_unit_test(test_blobstore__concurrent_writers_agree),
+	    cmocka_unit_test(test_blobstore__writer_stores_pieces_as_one_blob),
+	    cmocka_unit_test(test_blobstore__writer_refuses_an_unexpected_hash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
