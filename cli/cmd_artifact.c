@@ -318,8 +318,8 @@ static const json_t *manifest_entry(const json_t *files, const char *path)
  * each file's content hashed as it is written and compared with @files.
  * Returns the number of files written, or an exit status (< 0 never).
  */
-static int extract(int fd, const char *dir, const char *name,
-		   const json_t *files, size_t *written)
+static int extract_here(int fd, const char *name, const json_t *files,
+			size_t *written)
 {
 	struct archive *in = archive_read_new(),
 		       *out = archive_write_disk_new();
@@ -342,7 +342,7 @@ static int extract(int fd, const char *dir, const char *name,
 	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
 		const char *path = archive_entry_pathname(e);
 		const json_t *m;
-		char *full, hex[GUTS_SHA256_HEX_LEN + 1];
+		char hex[GUTS_SHA256_HEX_LEN + 1];
 		struct guts_sha256 h;
 		uint8_t digest[GUTS_SHA256_LEN];
 		const void *buf;
@@ -367,9 +367,6 @@ static int extract(int fd, const char *dir, const char *name,
 				      name, path);
 			goto out;
 		}
-		full = guts_xasprintf("%s/%s", dir, path);
-		archive_entry_set_pathname(e, full);
-		free(full);
 		if (archive_write_header(out, e) != ARCHIVE_OK) {
 			rc = cli_fail(1, "%s: %s: %s", name, path,
 				      archive_error_string(out));
@@ -395,9 +392,7 @@ static int extract(int fd, const char *dir, const char *name,
 			    1, "%s: %s: %s; removed", name, path,
 			    archive_error_string(r != ARCHIVE_EOF ? in : out));
 			/* Never leave half a file behind. */
-			full = guts_xasprintf("%s/%s", dir, path);
-			unlink(full);
-			free(full);
+			unlink(path);
 			goto out;
 		}
 		if (strcmp(hex,
@@ -408,9 +403,7 @@ static int extract(int fd, const char *dir, const char *name,
 				      "%s: %s: content does not match the "
 				      "manifest (sha256 %s); removed",
 				      name, path, hex);
-			full = guts_xasprintf("%s/%s", dir, path);
-			unlink(full);
-			free(full);
+			unlink(path);
 			goto out;
 		}
 		(*written)++;
@@ -423,6 +416,29 @@ static int extract(int fd, const char *dir, const char *name,
 out:
 	archive_read_free(in);
 	archive_write_free(out);
+	return rc;
+}
+
+/*
+ * Extract in @dir: libarchive's secure flags judge paths relative to the
+ * working directory (an absolute one is refused), so work from there.
+ */
+static int extract(int fd, const char *dir, const char *name,
+		   const json_t *files, size_t *written)
+{
+	int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (here < 0 || chdir(dir) < 0) {
+		rc = cli_fail(1, "%s: %s", dir, strerror(errno));
+		if (here >= 0)
+			close(here);
+		return rc;
+	}
+	rc = extract_here(fd, name, files, written);
+	if (fchdir(here) < 0 && !rc)
+		rc = cli_fail(1, "cannot go back to the directory: %s",
+			      strerror(errno));
+	close(here);
 	return rc;
 }
 
