@@ -5,6 +5,7 @@
 #   rss.sh         guts-node's resident memory, against sleep and nginx
 #   latency.sh     push -> first step running, against a bare git push
 #   throughput.sh  1,000 queued jobs through 2 runners, against bare bwrap
+#   artifacts.sh   1 GiB upload vs openssl sha256; dedup; 10k-file restore vs tar
 #
 #   bench/node/run.sh [BUILD_DIR]
 #
@@ -15,7 +16,7 @@ build=${1:-build}
 dir=$(dirname "$0")
 status=0
 
-for b in http rss latency throughput; do
+for b in http rss latency throughput artifacts; do
 	echo "== node/$b"
 	if ! "$dir/$b.sh" "$build"; then
 		echo "node/$b: failed" >&2
