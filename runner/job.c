@@ -608,6 +608,7 @@ static void run_job(struct runner_job *j, struct guts_job_result *res)
 	struct guts_job_spec spec = {0};
 	char *dir = NULL, *mirror = NULL, *why = NULL, *run_id = NULL;
 	char *scope = NULL, *fallback = NULL;
+	struct guts_artifact_store *store = NULL;
 	const char *def;
 
 	if (!src || !key) {
@@ -681,7 +682,21 @@ static void run_job(struct runner_job *j, struct guts_job_result *res)
 	spec.cache_scope = scope;
 	spec.cache_fallback_scope =
 	    fallback && strcmp(fallback, scope) ? fallback : NULL;
-	spec.store = j->r->store;
+	/*
+	 * Artifacts and caches live on the node, so that jobs of a run meet
+	 * there whichever runner runs them; the runner's local store is the
+	 * fallback when the lease lacks what the node's calls need.
+	 */
+	if (runner_store_node_open(&store, j->r->url, j->job_token, repo,
+				   strcmp(run_id, "0") ? run_id : NULL,
+				   scope) == 0) {
+		spec.store = store;
+	} else {
+		job_log(j, GUTS_LOG_WARNING,
+			"Artifacts and caches stay on this runner (%s)",
+			guts_error_message());
+		spec.store = j->r->store;
+	}
 	spec.host_env = guts_host_env;
 	spec.hidden = (const char *const *)j->r->hidden.v;
 	spec.nr_hidden = j->r->hidden.nr;
@@ -703,6 +718,7 @@ out:
 	free(why);
 	free(dir);
 	free(mirror);
+	guts_artifact_store_free(store);
 	free(run_id);
 	free(scope);
 	free(fallback);

@@ -8,6 +8,7 @@
  *   client.c  job calls (the fence headers, JSON answers) and back-off
  *   mirror.c  the bare mirror checkout clones from, fetched with the job
  *             token
+ *   store_node.c  the artifact store of a job, on the node (docs/artifacts.md)
  *   job.c     one leased job: its thread, log sender and heartbeat
  *   config.c  arguments, the config file and `register`
  *   main.c    the `next` loop, capacity and signals
@@ -204,6 +205,29 @@ int runner_mirror_fetch(const char *mirror, const char *clone_url,
 
 /** Whether @s is one safe path segment of a repository name. */
 int runner_name_ok(const char *s);
+
+/* ---- the node-backed artifact store (store_node.c) ---------------------- */
+
+struct guts_artifact_store;
+
+/*
+ * A job's artifacts and caches on the node, over the HTTP calls of
+ * docs/artifacts.md, authorised by the job token.  One per job: it knows
+ * the repository (@repo, "owner/name"), the run (@run_id, digits) and the
+ * job's cache scope (@scope, the string the built-ins pass; the node
+ * decides the real scope from the token, and falls back to the default
+ * branch itself, so lookups in any other scope miss).  A transport error
+ * or a 5xx answer is retried a few times with back-off; any other error
+ * answer is an error carrying the node's message.  Thread-safe (calls are
+ * serialised).
+ */
+int runner_store_node_open(struct guts_artifact_store **out, const char *url,
+			   const char *job_token, const char *repo,
+			   const char *run_id, const char *scope);
+
+/** Tries per call (at least 1) and the first back-off delay; for tests. */
+void runner_store_node_set_retry(struct guts_artifact_store *s, int tries,
+				 long first_delay_ms);
 
 /* ---- the runner and its jobs (job.c, main.c) --------------------------- */
 

@@ -1,11 +1,17 @@
 /*
  * Where the built-in actions keep artifacts and caches: struct
  * guts_artifact_store, a table of functions and the data they work on, so
- * that the local store below and a node-backed store (a later issue) are
- * interchangeable for the callers in builtin.c.
+ * that the local store below and the runner's node-backed store
+ * (runner/store_node.c) are interchangeable for the callers in builtin.c.
  *
- * Both kinds of entry are a manifest plus blobs.  A manifest is a JSON array
- * of files sorted by path (byte order):
+ * Both kinds of entry are a manifest plus blobs, and both are uploaded
+ * manifest first (struct guts_artifact_upload below): the caller hashes
+ * its files and builds the manifest, upload_begin answers which blobs the
+ * store lacks, the caller puts only those (blob_put_as), and
+ * upload_finalize records the entry.  Identical content is never sent
+ * twice.  docs/artifacts.md maps these steps onto a node's HTTP calls.
+ *
+ * A manifest is a JSON array of files sorted by path (byte order):
  *
  *   {"path": "dir/file.txt", "mode": 420, "size": 12, "sha256": "<hex>"}
  *
@@ -55,6 +61,31 @@
 #define GUTS_CACHE_DEFAULT_MAX_BYTES (10ULL << 30)
 
 struct guts_artifact_store;
+struct guts_blobstore;
+
+enum guts_upload_kind {
+	GUTS_UPLOAD_ARTIFACT,
+	GUTS_UPLOAD_CACHE,
+};
+
+/*
+ * One entry being uploaded manifest first.  The caller fills the request
+ * (GUTS_UPLOAD_ARTIFACT: run_id, name, retention_days, overwrite;
+ * GUTS_UPLOAD_CACHE: scope, version, key, paths) and the manifest, which
+ * it keeps alive until the upload is released; upload_begin fills @id and
+ * @missing.  guts_artifact_upload_release() frees what begin filled.
+ */
+struct guts_artifact_upload {
+	enum guts_upload_kind kind;
+	const json_t *files; /* the manifest */
+	const char *run_id, *name;
+	int retention_days, overwrite;
+	const char *scope, *version, *key;
+	const json_t *paths;
+	/* Filled by upload_begin. */
+	char *id;	 /* the store's upload id, or NULL (the local store) */
+	json_t *missing; /* an array of the sha256 hexes the store lacks */
+};
 
 struct guts_artifact_store_ops {
 	/* Store the content read from @fd to its end. */
@@ -100,6 +131,30 @@ struct guts_artifact_store_ops {
 	int (*cache_put)(struct guts_artifact_store *s, const char *scope,
 			 const char *version, const char *key,
 			 const json_t *paths, const json_t *files);
+	/*
+	 * Manifest first, step 1: check the request and the manifest and
+	 * answer, in @up->missing, the blobs the store lacks (each hex once,
+	 * in the manifest's order).  GUTS_ECONFLICT as artifact_put and
+	 * cache_put would say it; nothing is recorded yet.
+	 */
+	int (*upload_begin)(struct guts_artifact_store *s,
+			    struct guts_artifact_upload *up);
+	/*
+	 * Step 2, for each missing blob: store the content of @fd (read to
+	 * its end), which the caller hashed as @hex (@size bytes).  Content
+	 * that does not hash to @hex is refused (GUTS_ECONFLICT: the file
+	 * changed since it was hashed) and not recorded under @hex.
+	 */
+	int (*blob_put_as)(struct guts_artifact_store *s, int fd,
+			   const char *hex, unsigned long long size);
+	/*
+	 * Step 3: record the entry.  GUTS_ECONFLICT when a blob is still
+	 * missing or the entry exists meanwhile.  @digest (may be NULL)
+	 * receives the manifest's digest.
+	 */
+	int (*upload_finalize)(struct guts_artifact_store *s,
+			       struct guts_artifact_upload *up,
+			       char digest[GUTS_SHA256_HEX_LEN + 1]);
 	void (*free)(struct guts_artifact_store *s);
 };
 
@@ -135,6 +190,24 @@ int guts_artifact_store_cache_put(struct guts_artifact_store *s,
 				  const char *scope, const char *version,
 				  const char *key, const json_t *paths,
 				  const json_t *files);
+
+int guts_artifact_store_upload_begin(struct guts_artifact_store *s,
+				     struct guts_artifact_upload *up);
+int guts_artifact_store_blob_put_as(struct guts_artifact_store *s, int fd,
+				    const char *hex, unsigned long long size);
+int guts_artifact_store_upload_finalize(struct guts_artifact_store *s,
+					struct guts_artifact_upload *up,
+					char digest[GUTS_SHA256_HEX_LEN + 1]);
+/** Free what upload_begin filled in @up (the request is the caller's). */
+void guts_artifact_upload_release(struct guts_artifact_upload *up);
+
+/**
+ * The sha256 hexes of @files (a manifest) not in @bs, each once, in the
+ * manifest's order (an array of strings): the local store's answer to
+ * upload_begin.  GUTS_EINVAL for an entry without a valid "sha256".
+ */
+int guts_artifact_blobs_missing(struct guts_blobstore *bs, const json_t *files,
+				json_t **missing);
 
 /**
  * Check an artifact name: 1 to GUTS_ARTIFACT_NAME_MAX bytes, no '/', '\\',

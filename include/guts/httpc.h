@@ -65,7 +65,19 @@ struct guts_http_opts {
 	long timeout_ms;
 	int (*on_data)(void *ud, const char *data, size_t len);
 	void *ud;
+	/*
+	 * A streamed body instead of @body: @on_read fills up to @len bytes
+	 * of @buf and returns how many (0 at the end; GUTS_READ_ABORT stops
+	 * the transfer, which then fails with GUTS_EIO).  @upload_len is the
+	 * body's length (Content-Length).  Nothing is held in memory.
+	 */
+	size_t (*on_read)(void *ud, char *buf, size_t len);
+	void *read_ud;
+	unsigned long long upload_len;
 };
+
+/* What on_read returns to stop a streamed upload. */
+#define GUTS_READ_ABORT ((size_t)-1)
 
 /**
  * @method @path (starting with '/', query included) against the base URL.

@@ -139,7 +139,9 @@ int guts__upload_artifact_run(const json_t *with,
 	const char *name, *path, *nff, *s;
 	char *root = NULL, *size = NULL, *ws = NULL;
 	unsigned long long total = 0;
-	json_t *manifest = NULL, *existing = NULL;
+	json_t *manifest = NULL, *existing = NULL, *sources = NULL;
+	struct guts_artifact_upload up = {0};
+	struct guts__upload_stats sent = {0, 0};
 	long retention = 0, level;
 	int overwrite, rc;
 
@@ -213,8 +215,8 @@ int guts__upload_artifact_run(const json_t *with,
 		goto out;
 	if (files.nr) {
 		root = artifact_root(g, &files);
-		rc = guts__upload_files(ctx, UPLOAD, &files, root, NULL,
-					&manifest, &total);
+		rc = guts__hash_files(ctx, UPLOAD, &files, root, NULL,
+				      &manifest, &total, &sources);
 		if (rc < 0)
 			goto out;
 	}
@@ -246,22 +248,30 @@ int guts__upload_artifact_run(const json_t *with,
 			       name);
 		goto out;
 	}
-	rc = guts_artifact_store_artifact_put(ctx->store, ctx->run_id, name,
-					      manifest, (int)retention,
-					      overwrite, digest);
-	if (rc < 0) {
-		rc = guts_error_wrap(rc, UPLOAD);
-		goto out;
-	}
+	up.kind = GUTS_UPLOAD_ARTIFACT;
+	up.files = manifest;
+	up.run_id = ctx->run_id;
+	up.name = name;
+	up.retention_days = (int)retention;
+	up.overwrite = overwrite;
+	rc = guts__upload_entry(ctx, UPLOAD, &up, sources, digest, &sent);
+	if (rc < 0)
+		goto out; /* the message names the action */
 	size = guts__format_size(total);
 	guts__log(ctx, UPLOAD ": uploaded %zu file%s, %s, from %s as '%s'",
 		  json_array_size(manifest),
 		  json_array_size(manifest) == 1 ? "" : "s", size, root, name);
+	guts__log(ctx,
+		  UPLOAD ": %zu blob%s (%llu bytes) sent; the store had the "
+			 "rest",
+		  sent.blobs, sent.blobs == 1 ? "" : "s", sent.bytes);
 	guts__log(ctx, UPLOAD ": artifact digest sha256:%s", digest);
 	if (outputs)
 		json_object_set_new(outputs, "artifact-digest",
 				    json_string(digest));
 out:
+	guts_artifact_upload_release(&up);
+	json_decref(sources);
 	json_decref(existing);
 	json_decref(manifest);
 	guts_pathglob_free(g);

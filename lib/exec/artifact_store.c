@@ -94,6 +94,38 @@ int guts_artifact_store_cache_put(struct guts_artifact_store *s,
 	return s->ops->cache_put(s, scope, version, key, paths, files);
 }
 
+int guts_artifact_store_upload_begin(struct guts_artifact_store *s,
+				     struct guts_artifact_upload *up)
+{
+	up->id = NULL;
+	up->missing = NULL;
+	return s->ops->upload_begin(s, up);
+}
+
+int guts_artifact_store_blob_put_as(struct guts_artifact_store *s, int fd,
+				    const char *hex, unsigned long long size)
+{
+	if (!guts_blobstore_valid_hex(hex))
+		return guts_error(GUTS_EINVAL, "'%.80s' is not a blob name",
+				  hex ? hex : "");
+	return s->ops->blob_put_as(s, fd, hex, size);
+}
+
+int guts_artifact_store_upload_finalize(struct guts_artifact_store *s,
+					struct guts_artifact_upload *up,
+					char digest[GUTS_SHA256_HEX_LEN + 1])
+{
+	return s->ops->upload_finalize(s, up, digest);
+}
+
+void guts_artifact_upload_release(struct guts_artifact_upload *up)
+{
+	free(up->id);
+	json_decref(up->missing);
+	up->id = NULL;
+	up->missing = NULL;
+}
+
 void guts_artifact_store_free(struct guts_artifact_store *store)
 {
 	if (store)
@@ -222,6 +254,44 @@ int guts_artifact_manifest_check(const json_t *files, int allow_roots)
 		prev = path;
 		prev_root = root;
 	}
+	return 0;
+}
+
+int guts_artifact_blobs_missing(struct guts_blobstore *bs, const json_t *files,
+				json_t **missing)
+{
+	json_t *seen = json_object(), *out = json_array();
+	size_t i;
+	json_t *f;
+	int rc = 0;
+
+	json_array_foreach(files, i, f) {
+		const char *hex =
+		    json_string_value(json_object_get(f, "sha256"));
+
+		if (!guts_blobstore_valid_hex(hex)) {
+			rc = guts_error(GUTS_EINVAL,
+					"manifest entry %zu has no valid "
+					"sha256",
+					i);
+			break;
+		}
+		if (json_object_get(seen, hex))
+			continue;
+		json_object_set_new(seen, hex, json_true());
+		rc = guts_blobstore_has(bs, hex);
+		if (rc < 0)
+			break;
+		if (!rc)
+			json_array_append_new(out, json_string(hex));
+		rc = 0;
+	}
+	json_decref(seen);
+	if (rc < 0) {
+		json_decref(out);
+		return rc;
+	}
+	*missing = out;
 	return 0;
 }
 
@@ -862,6 +932,113 @@ out:
 	return rc;
 }
 
+static int local_upload_begin(struct guts_artifact_store *s,
+			      struct guts_artifact_upload *up)
+{
+	struct local *l = local_of(s);
+	int is_cache = up->kind == GUTS_UPLOAD_CACHE;
+	int rc;
+
+	if (!is_cache) {
+		rc = run_id_check(up->run_id);
+		if (!rc)
+			rc = guts_artifact_name_check("artifact", up->name);
+		if (rc < 0)
+			return rc;
+	} else if (!up->scope || !up->version || !up->key) {
+		return guts_error(GUTS_EINVAL,
+				  "a cache upload needs a scope, version and "
+				  "key");
+	}
+	rc = guts_artifact_manifest_check(up->files, is_cache);
+	if (rc < 0)
+		return rc;
+	/*
+	 * Say early what the record would refuse, before any blob is
+	 * written; finalize still decides, as another writer may come first.
+	 */
+	if (is_cache && local_cache_has(s, up->scope, up->version, up->key))
+		return guts_error(GUTS_ECONFLICT,
+				  "a cache entry with key '%s' exists already",
+				  up->key);
+	if (!is_cache && !up->overwrite) {
+		char *path = guts_xasprintf("%s/%s/%s.json", l->art_dir,
+					    up->run_id, up->name);
+		struct stat st;
+		int there = lstat(path, &st) == 0;
+
+		free(path);
+		if (there)
+			return guts_error(GUTS_ECONFLICT,
+					  "an artifact named '%s' exists "
+					  "already in run %s",
+					  up->name, up->run_id);
+	}
+	return guts_artifact_blobs_missing(l->bs, up->files, &up->missing);
+}
+
+static int local_blob_put_as(struct guts_artifact_store *s, int fd,
+			     const char *hex, unsigned long long size)
+{
+	char got[GUTS_SHA256_HEX_LEN + 1];
+	unsigned long long n = 0;
+	int rc;
+
+	rc = guts_blobstore_put_fd(local_of(s)->bs, fd, got, &n);
+	if (rc < 0)
+		return rc;
+	/*
+	 * Content that hashes otherwise went in under its own name, which
+	 * nothing references; the collector takes it after the grace.
+	 */
+	if (strcmp(got, hex) || n != size)
+		return guts_error(GUTS_ECONFLICT,
+				  "the content changed since it was hashed "
+				  "(sha256 %.12s, %llu bytes; now %.12s, %llu "
+				  "bytes)",
+				  hex, size, got, n);
+	return 0;
+}
+
+static int local_upload_finalize(struct guts_artifact_store *s,
+				 struct guts_artifact_upload *up,
+				 char digest[GUTS_SHA256_HEX_LEN + 1])
+{
+	struct local *l = local_of(s);
+	char hex[GUTS_SHA256_HEX_LEN + 1];
+	json_t *missing = NULL;
+	int rc;
+
+	/* A record must never name a blob the store does not hold. */
+	rc = guts_artifact_blobs_missing(l->bs, up->files, &missing);
+	if (rc < 0)
+		return rc;
+	if (json_array_size(missing)) {
+		rc = guts_error(GUTS_ECONFLICT,
+				"%zu blob%s of the upload %s still missing "
+				"(%.12s...)",
+				json_array_size(missing),
+				json_array_size(missing) == 1 ? "" : "s",
+				json_array_size(missing) == 1 ? "is" : "are",
+				json_string_value(json_array_get(missing, 0)));
+		json_decref(missing);
+		return rc;
+	}
+	json_decref(missing);
+	if (up->kind == GUTS_UPLOAD_CACHE) {
+		rc = local_cache_put(s, up->scope, up->version, up->key,
+				     up->paths, up->files);
+		if (!rc && digest)
+			guts_artifact_manifest_digest(up->files, digest);
+		return rc;
+	}
+	rc = local_artifact_put(s, up->run_id, up->name, up->files,
+				up->retention_days, up->overwrite, hex);
+	if (!rc && digest)
+		memcpy(digest, hex, sizeof(hex));
+	return rc;
+}
+
 static void local_free(struct guts_artifact_store *s)
 {
 	struct local *l = local_of(s);
@@ -883,6 +1060,9 @@ static const struct guts_artifact_store_ops local_ops = {
     .cache_get = local_cache_get,
     .cache_has = local_cache_has,
     .cache_put = local_cache_put,
+    .upload_begin = local_upload_begin,
+    .blob_put_as = local_blob_put_as,
+    .upload_finalize = local_upload_finalize,
     .free = local_free,
 };
 

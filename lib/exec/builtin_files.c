@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "guts/fs.h"
+#include "guts/hash.h"
 #include "builtin_internal.h"
 #include "banned.h"
 
@@ -266,12 +268,50 @@ static int cmp_mentry(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-int guts__upload_files(const struct guts_builtin_ctx *ctx, const char *action,
-		       const struct guts_strvec *files, const char *root,
-		       const char *home_root, json_t **manifest,
-		       unsigned long long *total)
+/* Hash what is left of @fd; *@size gets its length. */
+static int hash_fd(int fd, const char *action, const char *path,
+		   char hex[GUTS_SHA256_HEX_LEN + 1], unsigned long long *size)
+{
+	static const size_t bufsize = 256 * 1024;
+	char *buf = guts_xmalloc(bufsize);
+	uint8_t d[GUTS_SHA256_LEN];
+	struct guts_sha256 h;
+	unsigned long long n = 0;
+	int rc = 0;
+
+	guts_sha256_init(&h);
+	for (;;) {
+		ssize_t r = read(fd, buf, bufsize);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = guts_error_errno("%s: cannot read '%s'", action,
+					      path);
+			break;
+		}
+		if (r == 0)
+			break;
+		guts_sha256_update(&h, buf, (size_t)r);
+		n += (unsigned long long)r;
+	}
+	guts_sha256_final(&h, d);
+	guts_sha256_release(&h);
+	free(buf);
+	if (rc < 0)
+		return rc;
+	guts_sha256_hex(hex, d);
+	*size = n;
+	return 0;
+}
+
+int guts__hash_files(const struct guts_builtin_ctx *ctx, const char *action,
+		     const struct guts_strvec *files, const char *root,
+		     const char *home_root, json_t **manifest,
+		     unsigned long long *total, json_t **sources)
 {
 	struct mentry *v = guts_xcalloc(files->nr ? files->nr : 1, sizeof(*v));
+	json_t *src = json_object();
 	unsigned long long sum = 0;
 	size_t nr = 0;
 	json_t *arr;
@@ -311,12 +351,15 @@ int guts__upload_files(const struct guts_builtin_ctx *ctx, const char *action,
 		}
 		if (rc < 0)
 			break;
-		rc = guts_artifact_store_blob_put(ctx->store, fd, hex, &size);
+		rc = hash_fd(fd, action, path, hex, &size);
 		close(fd);
-		if (rc < 0) {
-			rc = guts_error_wrap(rc, "%s: '%s'", action, path);
+		if (rc < 0)
 			break;
-		}
+		if (!json_object_get(src, hex))
+			json_object_set_new(src, hex,
+					    json_pack("{s:s, s:I}", "path",
+						      path, "size",
+						      (json_int_t)size));
 		v[nr].home = home;
 		v[nr].path = guts_xstrdup(rel);
 		v[nr].obj = json_pack("{s:s, s:i, s:I, s:s}", "path", rel,
@@ -336,12 +379,81 @@ int guts__upload_files(const struct guts_builtin_ctx *ctx, const char *action,
 		}
 		*manifest = arr;
 		*total = sum;
+		*sources = src;
+		src = NULL;
 	}
 	for (size_t i = 0; i < nr; i++) {
 		free(v[i].path);
 		json_decref(v[i].obj);
 	}
+	json_decref(src);
 	free(v);
+	return rc;
+}
+
+int guts__upload_entry(const struct guts_builtin_ctx *ctx, const char *action,
+		       struct guts_artifact_upload *up, const json_t *sources,
+		       char digest[GUTS_SHA256_HEX_LEN + 1],
+		       struct guts__upload_stats *stats)
+{
+	struct guts__upload_stats st = {0, 0};
+	size_t i;
+	json_t *m;
+	int rc;
+
+	rc = guts_artifact_store_upload_begin(ctx->store, up);
+	if (rc < 0) {
+		rc = guts_error_wrap(rc, "%s", action);
+		goto out;
+	}
+	json_array_foreach(up->missing, i, m) {
+		const char *hex = json_string_value(m);
+		const json_t *src = json_object_get(sources, hex ? hex : "");
+		const char *path =
+		    json_string_value(json_object_get(src, "path"));
+		unsigned long long size =
+		    (unsigned long long)json_integer_value(
+			json_object_get(src, "size"));
+		struct stat fst;
+		int fd = -1;
+
+		if (!path) {
+			rc = guts_error(GUTS_EINVAL,
+					"%s: the store asked for blob '%.80s', "
+					"which the upload does not hold",
+					action, hex ? hex : "?");
+			goto out;
+		}
+		rc = guts__open_inside(ctx, action, path, &fd, &fst);
+		if (rc == 1)
+			rc = guts_error(GUTS_EIO,
+					"%s: '%s' changed while it was being "
+					"uploaded",
+					action, path);
+		if (rc < 0)
+			goto out;
+		rc = guts_artifact_store_blob_put_as(ctx->store, fd, hex, size);
+		close(fd);
+		if (rc < 0) {
+			/*
+			 * A conflict here is the file changing under us, not
+			 * the entry existing: callers read GUTS_ECONFLICT as
+			 * the latter.
+			 */
+			rc = guts_error_wrap(rc == GUTS_ECONFLICT ? GUTS_EIO
+								  : rc,
+					     "%s: '%s'", action, path);
+			goto out;
+		}
+		st.blobs++;
+		st.bytes += size;
+	}
+	rc = guts_artifact_store_upload_finalize(ctx->store, up, digest);
+	if (rc < 0)
+		rc = guts_error_wrap(rc, "%s", action);
+out:
+	if (stats)
+		*stats = st;
 	return rc;
 }
 

@@ -101,14 +101,34 @@ int guts__open_inside(const struct guts_builtin_ctx *ctx, const char *action,
 
 /**
  * Build a manifest from @files (absolute, sorted) stored relative to
- * @root, uploading each file's content to @store.  @home_root, when not
- * NULL, is a second root: files under it (and not under a deeper @root)
- * get "root": "home".  *@total receives the bytes uploaded.
+ * @root, hashing each file's content; nothing is stored yet.  @home_root,
+ * when not NULL, is a second root: files under it (and not under a deeper
+ * @root) get "root": "home".  *@total receives the bytes hashed and
+ * *@sources an object from each sha256 to {"path", "size"} of a file
+ * holding it, for guts__upload_entry().
  */
-int guts__upload_files(const struct guts_builtin_ctx *ctx, const char *action,
-		       const struct guts_strvec *files, const char *root,
-		       const char *home_root, json_t **manifest,
-		       unsigned long long *total);
+int guts__hash_files(const struct guts_builtin_ctx *ctx, const char *action,
+		     const struct guts_strvec *files, const char *root,
+		     const char *home_root, json_t **manifest,
+		     unsigned long long *total, json_t **sources);
+
+/* What guts__upload_entry() sent. */
+struct guts__upload_stats {
+	size_t blobs;		  /* blobs put */
+	unsigned long long bytes; /* their bytes */
+};
+
+/**
+ * Upload @up (request and manifest filled in) manifest first: ask the
+ * store which blobs it lacks, put only those, reading each from its file
+ * in @sources again (through guts__open_inside()), then record the entry.
+ * @digest (may be NULL) receives its digest, @stats (may be NULL) what
+ * was sent.  The store's GUTS_ECONFLICT comes back unchanged.
+ */
+int guts__upload_entry(const struct guts_builtin_ctx *ctx, const char *action,
+		       struct guts_artifact_upload *up, const json_t *sources,
+		       char digest[GUTS_SHA256_HEX_LEN + 1],
+		       struct guts__upload_stats *stats);
 
 /* ---- writing files ------------------------------------------------ */
 

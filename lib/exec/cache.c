@@ -142,7 +142,9 @@ static int save(const struct guts_builtin_ctx *ctx, struct req *r,
 	char *home = ctx->home ? guts__path_normalize(ctx->home) : NULL;
 	char *text = NULL, *size = NULL;
 	unsigned long long total = 0;
-	json_t *manifest = NULL, *paths = NULL;
+	json_t *manifest = NULL, *paths = NULL, *sources = NULL;
+	struct guts_artifact_upload up = {0};
+	struct guts__upload_stats sent = {0, 0};
 	struct guts_buf joined = GUTS_BUF_INIT;
 	int rc;
 
@@ -169,8 +171,8 @@ static int save(const struct guts_builtin_ctx *ctx, struct req *r,
 	if (rc < 0)
 		goto warn;
 	if (files.nr) {
-		rc = guts__upload_files(ctx, CACHE, &files, ws, home, &manifest,
-					&total);
+		rc = guts__hash_files(ctx, CACHE, &files, ws, home, &manifest,
+				      &total, &sources);
 		if (rc < 0)
 			goto warn;
 	}
@@ -184,8 +186,13 @@ static int save(const struct guts_builtin_ctx *ctx, struct req *r,
 	paths = json_array();
 	for (size_t i = 0; i < r->paths.nr; i++)
 		json_array_append_new(paths, json_string(r->paths.v[i]));
-	rc = guts_artifact_store_cache_put(ctx->store, ctx->cache_scope,
-					   r->version, key, paths, manifest);
+	up.kind = GUTS_UPLOAD_CACHE;
+	up.files = manifest;
+	up.scope = ctx->cache_scope;
+	up.version = r->version;
+	up.key = key;
+	up.paths = paths;
+	rc = guts__upload_entry(ctx, CACHE, &up, sources, NULL, &sent);
 	if (rc == GUTS_ECONFLICT) {
 		/* Another job of the run saved it meanwhile. */
 		guts__log(ctx,
@@ -198,15 +205,20 @@ static int save(const struct guts_builtin_ctx *ctx, struct req *r,
 	if (rc < 0)
 		goto warn;
 	size = guts__format_size(total);
-	guts__log(ctx, CACHE ": cache saved with key: %s (%zu file%s, %s)", key,
-		  json_array_size(manifest),
-		  json_array_size(manifest) == 1 ? "" : "s", size);
+	guts__log(ctx,
+		  CACHE ": cache saved with key: %s (%zu file%s, %s; %zu "
+			"blob%s, %llu bytes sent)",
+		  key, json_array_size(manifest),
+		  json_array_size(manifest) == 1 ? "" : "s", size, sent.blobs,
+		  sent.blobs == 1 ? "" : "s", sent.bytes);
 	goto out;
 warn:
 	guts__log(ctx, "warning: " CACHE ": failed to save: %s",
 		  guts_error_message());
 	rc = 0;
 out:
+	guts_artifact_upload_release(&up);
+	json_decref(sources);
 	guts_buf_release(&joined);
 	json_decref(paths);
 	json_decref(manifest);

@@ -71,6 +71,14 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
 	return guts_buf_add(&s->r->body, p, len) ? 0 : len;
 }
 
+static size_t on_read(char *buf, size_t size, size_t n, void *ud)
+{
+	const struct guts_http_opts *o = ud;
+	size_t got = o->on_read(o->read_ud, buf, size * n);
+
+	return got == GUTS_READ_ABORT ? CURL_READFUNC_ABORT : got;
+}
+
 static char *header_value(const char *line, size_t len, const char *name)
 {
 	size_t nl = strlen(name);
@@ -161,7 +169,18 @@ int guts_http_request(struct guts_http *h, const char *method, const char *path,
 	if (opts && opts->headers)
 		for (const char *const *p = opts->headers; *p; p++)
 			hdrs = curl_slist_append(hdrs, *p);
-	if (opts && opts->body) {
+	if (opts && opts->on_read) {
+		ctype = guts_xasprintf("Content-Type: %s",
+				       opts->content_type
+					   ? opts->content_type
+					   : "application/octet-stream");
+		hdrs = curl_slist_append(hdrs, ctype);
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, (void *)opts);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+				 (curl_off_t)opts->upload_len);
+	} else if (opts && opts->body) {
 		ctype = guts_xasprintf("Content-Type: %s",
 				       opts->content_type ? opts->content_type
 							  : "application/json");
@@ -172,7 +191,8 @@ int guts_http_request(struct guts_http *h, const char *method, const char *path,
 	}
 	if (!strcmp(method, "HEAD"))
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	else if (strcmp(method, "GET") || (opts && opts->body))
+	else if (strcmp(method, "GET") ||
+		 (opts && (opts->body || opts->on_read)))
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	guts_buf_reset(&r->body);
