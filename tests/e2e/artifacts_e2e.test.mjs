@@ -2,11 +2,6 @@
 // (docs/artifacts.md, issue 6): job A uploads on one runner, job B
 // downloads on another; a second run sends no blob; a cache misses, is
 // saved, then hits; restore-keys restores the newest prefix match.
-//
-// The runner side is built; the node side lands separately.  Each test
-// probes the node first and skips itself while the node has no artifact
-// endpoints (GET /api/repos/{o}/{r}/artifacts answers 404), so the file
-// turns itself on once the node implements docs/artifacts.md.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { test, GutsNode, startRunner, waitFor, HAVE_RUNNER } from './harness.mjs';
@@ -87,7 +82,7 @@ function logText(l) {
 }
 
 describe('artifacts and caches on the node', () => {
-  let node, repo, ra, rb, haveNode = false;
+  let node, repo, ra, rb;
   before(async () => {
     if (skip) return;
     node = new GutsNode({ runners: 0 });
@@ -96,10 +91,6 @@ describe('artifacts and caches on the node', () => {
       '.guts/workflows/hand.yml': HAND,
       '.guts/workflows/cache.yml': CACHE,
     });
-    // The probe: the node side of docs/artifacts.md.
-    const r = await node.api('GET', `/api/repos/${repo.full}/artifacts`);
-    haveNode = r.status === 200;
-    if (!haveNode) return;
     ra = await startRunner(node, 'ra', ['ra']);
     rb = await startRunner(node, 'rb', ['rb']);
   });
@@ -109,16 +100,7 @@ describe('artifacts and caches on the node', () => {
     await node?.stop();
   });
 
-  const probe = (t) => {
-    if (!haveNode) {
-      t.skip('the node has no artifact endpoints yet (GET …/artifacts is not 200)');
-      return false;
-    }
-    return true;
-  };
-
-  test('job A uploads on one runner, job B downloads identical files with modes on another', { skip }, async (t) => {
-    if (!probe(t)) return;
+  test('job A uploads on one runner, job B downloads identical files with modes on another', { skip }, async () => {
     const run = await dispatch(node, repo.full, 'hand.yml');
     const { done, jobs, logs } = await finished(node, repo.full, run);
     assert.equal(done.conclusion, 'success', JSON.stringify({ done, logs }));
@@ -135,16 +117,14 @@ describe('artifacts and caches on the node', () => {
     assert.deepEqual(items.map((x) => x.name), ['bundle']);
   });
 
-  test('a second run of the same files sends no blob', { skip }, async (t) => {
-    if (!probe(t)) return;
+  test('a second run of the same files sends no blob', { skip }, async () => {
     const run = await dispatch(node, repo.full, 'hand.yml');
     const { done, logs } = await finished(node, repo.full, run);
     assert.equal(done.conclusion, 'success', JSON.stringify({ done, logs }));
     assert.match(logText(logs.a), /upload-artifact: 0 blobs \(0 bytes\) sent/);
   });
 
-  test('a cache misses and is saved, then hits; restore-keys takes the newest match', { skip }, async (t) => {
-    if (!probe(t)) return;
+  test('a cache misses and is saved, then hits; restore-keys takes the newest match', { skip }, async () => {
     const one = await finished(node, repo.full, await dispatch(node, repo.full, 'cache.yml', { key: 'deps-a' }));
     assert.equal(one.done.conclusion, 'success');
     assert.match(logText(one.logs.c), /hit=false matched= content=none/);
