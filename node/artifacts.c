@@ -190,9 +190,12 @@ int artifacts_blob_referenced(struct node *n, int64_t repo_id, const char *hex,
 				     STORE_ARGS(SS(hex), SI(repo_id), SS(kind)),
 				     &row);
 	else
+		/* Only content the repository proved it has: it sent the
+		 * bytes, or a finalized entry of its own holds them. */
 		rc = store_query_one(n->st,
 				     "SELECT 1 AS x FROM blob_refs WHERE "
-				     "sha256 = $1 AND repo_id = $2 LIMIT 1",
+				     "sha256 = $1 AND repo_id = $2 AND proven "
+				     "= 1 LIMIT 1",
 				     STORE_ARGS(SS(hex), SI(repo_id)), &row);
 	json_decref(row);
 	return rc == 0;
@@ -293,12 +296,21 @@ static void create_upload(struct http_req *r, const json_t *repo,
 		    &row);
 	if (rc == 0) {
 		id = api_int(row, "id");
+		/*
+		 * Proven: a finalized artifact or cache of this repository
+		 * holds the blob already.  Anything else must be sent, even
+		 * when another repository stored the same bytes: knowing a
+		 * hash must never be enough to read content (the bytes are
+		 * then not stored twice, only sent).
+		 */
 		json_object_foreach(set, hex, v) {
 			rc = store_exec(
 			    n->st,
-			    "INSERT INTO blob_refs (sha256, "
-			    "owner_kind, owner_id, repo_id) VALUES "
-			    "($1, 'upload', $2, $3)",
+			    "INSERT INTO blob_refs (sha256, owner_kind, "
+			    "owner_id, repo_id, proven) VALUES ($1, 'upload', "
+			    "$2, $3, EXISTS (SELECT 1 FROM blob_refs o WHERE "
+			    "o.sha256 = $1 AND o.repo_id = $3 AND o.owner_kind "
+			    "IN ('artifact', 'cache')))",
 			    STORE_ARGS(SS(hex), SI(id), SI(repo_id)), NULL);
 			if (rc < 0)
 				break;
@@ -309,6 +321,20 @@ static void create_upload(struct http_req *r, const json_t *repo,
 	else
 		store_rollback(n->st);
 	if (rc == 0) {
+		json_t *unproven = NULL, *row_u;
+		size_t i;
+
+		rc =
+		    store_query(n->st,
+				"SELECT sha256 FROM blob_refs WHERE owner_kind "
+				"= 'upload' AND owner_id = $1 AND proven = 0",
+				STORE_ARGS(SI(id)), &unproven);
+		json_array_foreach(unproven, i, row_u)
+			json_object_del(set, api_str(row_u, "sha256"));
+		json_array_foreach(unproven, i, row_u)
+			json_array_append(missing,
+					  json_object_get(row_u, "sha256"));
+		json_decref(unproven);
 		json_object_foreach(set, hex, v) {
 			if (guts_blobstore_has(a->bs, hex) != 1)
 				json_array_append_new(missing,
@@ -965,12 +991,29 @@ static void evict_caches(struct node *n, int64_t repo_id, int64_t keep)
  * Every blob of @files stored, with the size the manifest says: NULL, or
  * answered (409 with the missing blobs, 422 for a size that differs).
  */
-static int blobs_complete(struct http_req *r, const json_t *files)
+static int blobs_complete(struct http_req *r, int64_t upload_id,
+			  const json_t *files)
 {
 	struct artifacts *a = r->node->arts;
-	json_t *missing = json_array(), *f;
+	json_t *missing = json_array(), *f, *unproven = NULL;
 	size_t i;
 
+	/* Blobs this repository has not sent are missing, whoever else
+	 * stored them (and their sizes are not told). */
+	if (store_query(r->node->st,
+			"SELECT sha256 FROM blob_refs WHERE owner_kind = "
+			"'upload' AND owner_id = $1 AND proven = 0",
+			STORE_ARGS(SI(upload_id)), &unproven) < 0) {
+		json_decref(missing);
+		http_error(r, "internal", "cannot read upload %lld",
+			   (long long)upload_id);
+		return 0;
+	}
+	json_array_foreach(unproven, i, f)
+		json_array_append(missing, json_object_get(f, "sha256"));
+	json_decref(unproven);
+	if (json_array_size(missing))
+		goto answer;
 	json_array_foreach(files, i, f) {
 		const char *hex = api_str(f, "sha256");
 		unsigned long long size;
@@ -991,6 +1034,7 @@ static int blobs_complete(struct http_req *r, const json_t *files)
 			return 0;
 		}
 	}
+answer:
 	if (json_array_size(missing)) {
 		size_t nr = json_array_size(missing);
 
@@ -1006,6 +1050,30 @@ static int blobs_complete(struct http_req *r, const json_t *files)
 	return 1;
 }
 
+/*
+ * Take upload @id for this finalize, inside its transaction: exactly one
+ * finalize wins (a retried or concurrent one, or the collector dropping
+ * it as expired, makes the others GUTS_ENOTFOUND), and the references
+ * moved to the new entry are the upload's, all of them.
+ */
+static int claim_upload(struct node *n, int64_t id)
+{
+	json_t *row = NULL;
+	int rc = store_query_one(n->st,
+				 "DELETE FROM uploads WHERE id = $1 AND "
+				 "expires_at > $2 RETURNING id",
+				 STORE_ARGS(SI(id), SI(store_now_ms())), &row);
+
+	json_decref(row);
+	if (rc == GUTS_ENOTFOUND)
+		return guts_error(
+		    GUTS_ENOTFOUND,
+		    "upload %lld not found (finalized, expired or "
+		    "never made)",
+		    (long long)id);
+	return rc;
+}
+
 static int finalize_artifact(struct http_req *r, const json_t *up,
 			     const json_t *files, const char *digest,
 			     json_t **out)
@@ -1018,6 +1086,9 @@ static int finalize_artifact(struct http_req *r, const json_t *up,
 	rc = store_begin(n->st);
 	if (rc < 0)
 		return rc;
+	rc = claim_upload(n, up_id);
+	if (rc < 0)
+		goto out;
 	if (store_query_one(
 		n->st,
 		"SELECT id, expires_at FROM artifacts WHERE run_id "
@@ -1060,9 +1131,6 @@ static int finalize_artifact(struct http_req *r, const json_t *up,
 				"owner_id = $1",
 				STORE_ARGS(SI(up_id), SI(api_int(row, "id"))),
 				NULL);
-	if (rc == 0)
-		rc = store_exec(n->st, "DELETE FROM uploads WHERE id = $1",
-				STORE_ARGS(SI(up_id)), NULL);
 out:
 	json_decref(old);
 	if (rc < 0) {
@@ -1091,18 +1159,23 @@ static int finalize_cache(struct http_req *r, const json_t *up,
 	rc = store_begin(n->st);
 	if (rc < 0)
 		return rc;
-	rc = store_query_one(
-	    n->st,
-	    "INSERT INTO caches (repo_id, ref, key, version, paths, "
-	    "size_bytes, files_count, content_hash, manifest, created_at, "
-	    "last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-	    "$10) RETURNING *",
-	    STORE_ARGS(SI(api_int(up, "repo_id")), SS(api_str(up, "ref")),
-		       SS(api_str(up, "key")), SS(api_str(up, "version")),
-		       SS(api_str(up, "paths")), SI(api_int(up, "size_bytes")),
-		       SI(json_array_size(files)), SS(digest),
-		       SS(api_str(up, "manifest")), SI(now)),
-	    &row);
+	rc = claim_upload(n, up_id);
+	if (rc == 0)
+		rc = store_query_one(
+		    n->st,
+		    "INSERT INTO caches (repo_id, ref, key, version, paths, "
+		    "size_bytes, files_count, content_hash, manifest, "
+		    "created_at, "
+		    "last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+		    "$10, "
+		    "$10) RETURNING *",
+		    STORE_ARGS(
+			SI(api_int(up, "repo_id")), SS(api_str(up, "ref")),
+			SS(api_str(up, "key")), SS(api_str(up, "version")),
+			SS(api_str(up, "paths")), SI(api_int(up, "size_bytes")),
+			SI(json_array_size(files)), SS(digest),
+			SS(api_str(up, "manifest")), SI(now)),
+		    &row);
 	if (rc == GUTS_ECONFLICT)
 		rc = guts_error(GUTS_ECONFLICT,
 				"a cache entry with key '%s' exists already in "
@@ -1115,9 +1188,6 @@ static int finalize_cache(struct http_req *r, const json_t *up,
 				"owner_id = $1",
 				STORE_ARGS(SI(up_id), SI(api_int(row, "id"))),
 				NULL);
-	if (rc == 0)
-		rc = store_exec(n->st, "DELETE FROM uploads WHERE id = $1",
-				STORE_ARGS(SI(up_id)), NULL);
 	if (rc < 0) {
 		json_decref(row);
 		store_rollback(n->st);
@@ -1171,7 +1241,7 @@ void api_uploads_finalize(struct http_req *r)
 			   (long long)id);
 		goto done;
 	}
-	if (!blobs_complete(r, files))
+	if (!blobs_complete(r, id, files))
 		goto done;
 	guts_artifact_manifest_digest(files, digest);
 	if (!strcmp(api_str(up, "kind"), "artifact"))

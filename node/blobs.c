@@ -34,6 +34,7 @@
 
 struct put_state {
 	int ok; /* the caller may write this blob */
+	int64_t repo_id;
 	struct guts_blob_writer *w;
 	char *err; /* why a write failed */
 };
@@ -73,6 +74,7 @@ void api_blobs_put_open(struct http_req *r)
 			   hex, r->params[0], r->params[1]);
 	} else {
 		ps->ok = 1;
+		ps->repo_id = api_int(repo, "id");
 		r->body_cap = a->max_file;
 		r->cap_msg = guts_xasprintf("the blob is over the per-file cap "
 					    "of %llu bytes "
@@ -130,6 +132,13 @@ void api_blobs_put(struct http_req *r)
 			   guts_error_message());
 		return;
 	}
+	/* The repository sent these bytes: it has proved it holds them. */
+	if (rc == 0)
+		rc =
+		    store_exec(r->node->st,
+			       "UPDATE blob_refs SET proven = 1 WHERE sha256 = "
+			       "$1 AND repo_id = $2 AND owner_kind = 'upload'",
+			       STORE_ARGS(SS(hex), SI(ps->repo_id)), NULL);
 	if (rc < 0) {
 		http_fail(r, rc);
 		return;

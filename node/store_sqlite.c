@@ -182,6 +182,7 @@ static const char *const migrations[] = {
     " sha256 TEXT NOT NULL, owner_kind TEXT NOT NULL,"
     " owner_id INTEGER NOT NULL,"
     " repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,"
+    " proven INTEGER NOT NULL DEFAULT 1,"
     " PRIMARY KEY (owner_kind, owner_id, sha256));"
     "CREATE INDEX blob_refs_sha ON blob_refs (sha256, repo_id);",
 };

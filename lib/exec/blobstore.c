@@ -235,7 +235,15 @@ struct guts_blob_writer {
 	char *buf;
 	size_t len;
 	unsigned long long total;
+	/* Bytes written to the file, and how far writeback was started. */
+	unsigned long long written, flushed;
 };
+
+/* Start the kernel's writeback every WRITEBACK_STEP bytes, and wait for
+ * the window before the last, so that dirty pages stay bounded and the
+ * final fsync has little left to do: the disk works while the body is
+ * still arriving. */
+#define WRITEBACK_STEP (8ull << 20)
 
 int guts_blob_writer_new(struct guts_blobstore *bs,
 			 struct guts_blob_writer **out)
@@ -266,7 +274,24 @@ static int writer_flush(struct guts_blob_writer *w)
 	guts_sha256_update(&w->h, w->buf, w->len);
 	if (write_all(w->fd, w->buf, w->len) < 0)
 		return guts_error_errno("cannot write '%s'", w->tmp);
+	w->written += w->len;
 	w->len = 0;
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (w->written - w->flushed >= WRITEBACK_STEP) {
+		/* Advisory: errors show up at the final fsync anyway. */
+		(void)sync_file_range(w->fd, (off_t)w->flushed,
+				      (off_t)(w->written - w->flushed),
+				      SYNC_FILE_RANGE_WRITE);
+		if (w->flushed >= WRITEBACK_STEP)
+			(void)sync_file_range(
+			    w->fd, (off_t)(w->flushed - WRITEBACK_STEP),
+			    (off_t)WRITEBACK_STEP,
+			    SYNC_FILE_RANGE_WAIT_BEFORE |
+				SYNC_FILE_RANGE_WRITE |
+				SYNC_FILE_RANGE_WAIT_AFTER);
+		w->flushed = w->written;
+	}
+#endif
 	return 0;
 }
 
