@@ -513,9 +513,14 @@ void api_artifacts_create(struct http_req *r)
 	json_decref(row);
 	row = NULL;
 	if (store_query_one(r->node->st,
-			    "SELECT COALESCE(SUM(size_bytes), 0) AS s FROM "
+			    /* Pending uploads count too: they hold blobs,
+			     * and many at once must not pass one by one. */
+			    "SELECT (SELECT COALESCE(SUM(size_bytes), 0) FROM "
 			    "artifacts WHERE repo_id = $1 AND expires_at > $2 "
-			    "AND NOT (run_id = $3 AND name = $4)",
+			    "AND NOT (run_id = $3 AND name = $4)) + (SELECT "
+			    "COALESCE(SUM(size_bytes), 0) FROM uploads WHERE "
+			    "repo_id = $1 AND kind = 'artifact' AND "
+			    "expires_at > $2) AS s",
 			    STORE_ARGS(SI(api_int(repo, "id")), SI(now),
 				       SI(run_id), SS(u.name)),
 			    &row) == 0)

@@ -203,8 +203,11 @@ void api_blobs_get(struct http_req *r)
 	if (!guts_blobstore_valid_hex(hex))
 		http_error(r, "bad_request",
 			   "'%.80s' is not a SHA-256 blob name", hex);
-	else if (!artifacts_blob_referenced(r->node, api_int(repo, "id"), hex,
-					    NULL))
+	/* Caches are not for anonymous readers (see cache_reader()):
+	 * without a token only artifacts' blobs are readable. */
+	else if (!artifacts_blob_referenced(
+		     r->node, api_int(repo, "id"), hex,
+		     !r->who.user_id && !r->who.job_id ? "artifact" : NULL))
 		/* The same answer whether or not another repository has it. */
 		http_error(r, "not_found", "blob %s not found in %s/%s", hex,
 			   r->params[0], r->params[1]);
@@ -429,6 +432,11 @@ static void send_archive(struct http_req *r, const json_t *row, json_t *files,
 	}
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, DL_READ,
 						 dl_read, d, dl_free);
+	if (!resp) {
+		dl_free(d);
+		http_error(r, "internal", "cannot start the archive");
+		return;
+	}
 	MHD_add_response_header(resp, "Content-Type",
 				targz ? "application/gzip" : "application/zip");
 	cd = guts_xasprintf("attachment; filename=\"%s.%s\"",

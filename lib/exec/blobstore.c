@@ -148,6 +148,16 @@ static int commit_blob(struct guts_blobstore *bs, const char *tmp,
 	if (rename(tmp, path) < 0) {
 		rc = guts_error_errno("cannot rename into '%s'", path);
 		unlink(tmp);
+	} else {
+		/* The rename itself must survive a power loss before anyone
+		 * records the blob as stored. */
+		int dfd = open(fan, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd < 0 || fsync(dfd) < 0)
+			rc =
+			    guts_error_errno("cannot sync directory '%s'", fan);
+		if (dfd >= 0)
+			close(dfd);
 	}
 out:
 	free(fan);
