@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,55 +238,44 @@ out:
 
 #define WRITER_BUF (1u << 20)
 
-struct guts_blob_writer {
-	struct guts_blobstore *bs;
-	char *tmp;
-	int fd;
-	struct guts_sha256 h;
-	char *buf;
-	size_t len;
-	unsigned long long total;
-	/* Bytes written to the file, and how far writeback was started. */
-	unsigned long long written, flushed;
-};
-
 /* Start the kernel's writeback every WRITEBACK_STEP bytes, and wait for
  * the window before the last, so that dirty pages stay bounded and the
  * final fsync has little left to do: the disk works while the body is
  * still arriving. */
 #define WRITEBACK_STEP (8ull << 20)
 
-int guts_blob_writer_new(struct guts_blobstore *bs,
-			 struct guts_blob_writer **out)
+/*
+ * The caller's thread copies and hashes; a second thread writes.  Full
+ * buffers go to it one at a time (two buffers: one filling, one being
+ * written), so receiving and hashing overlap with the disk.  The thread
+ * starts with the first full buffer; a small blob never starts one.
+ */
+struct guts_blob_writer {
+	struct guts_blobstore *bs;
+	char *tmp;
+	int fd;
+	struct guts_sha256 h;
+	char *buf[2];
+	int cur;    /* the buffer being filled */
+	size_t len; /* bytes in it */
+	unsigned long long total;
+	/* Bytes written to the file, and how far writeback was started
+	 * (the writer thread's). */
+	unsigned long long written, flushed;
+	pthread_t thread;
+	int started, stop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	const char *pending; /* a full buffer for the thread, or NULL */
+	size_t pending_len;
+	int err; /* errno of a failed write */
+};
+
+static int write_out(struct guts_blob_writer *w, const char *data, size_t len)
 {
-	struct guts_blob_writer *w = guts_xcalloc(1, sizeof(*w));
-
-	w->bs = bs;
-	w->tmp = guts_xasprintf("%s/put-XXXXXX", bs->tmp_dir);
-	w->fd = mkostemp(w->tmp, O_CLOEXEC);
-	if (w->fd < 0) {
-		int rc = guts_error_errno("cannot create a file in '%s'",
-					  bs->tmp_dir);
-
-		free(w->tmp);
-		free(w);
-		return rc;
-	}
-	w->buf = guts_xmalloc(WRITER_BUF);
-	guts_sha256_init(&w->h);
-	*out = w;
-	return 0;
-}
-
-static int writer_flush(struct guts_blob_writer *w)
-{
-	if (!w->len)
-		return 0;
-	guts_sha256_update(&w->h, w->buf, w->len);
-	if (write_all(w->fd, w->buf, w->len) < 0)
-		return guts_error_errno("cannot write '%s'", w->tmp);
-	w->written += w->len;
-	w->len = 0;
+	if (write_all(w->fd, data, len) < 0)
+		return errno ? errno : EIO;
+	w->written += len;
 #ifdef SYNC_FILE_RANGE_WRITE
 	if (w->written - w->flushed >= WRITEBACK_STEP) {
 		/* Advisory: errors show up at the final fsync anyway. */
@@ -305,6 +295,136 @@ static int writer_flush(struct guts_blob_writer *w)
 	return 0;
 }
 
+static void *writer_main(void *arg)
+{
+	struct guts_blob_writer *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		const char *data;
+		size_t len;
+		int err;
+
+		while (!w->pending && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!w->pending)
+			break;
+		data = w->pending;
+		len = w->pending_len;
+		pthread_mutex_unlock(&w->lock);
+		err = w->err ? 0 : write_out(w, data, len);
+		pthread_mutex_lock(&w->lock);
+		if (err && !w->err)
+			w->err = err;
+		w->pending = NULL;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Wait until the thread has no buffer of ours; its error, as a guts_err. */
+static int writer_wait(struct guts_blob_writer *w)
+{
+	int err;
+
+	if (!w->started)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	while (w->pending)
+		pthread_cond_wait(&w->cond, &w->lock);
+	err = w->err;
+	pthread_mutex_unlock(&w->lock);
+	if (err) {
+		errno = err;
+		return guts_error_errno("cannot write '%s'", w->tmp);
+	}
+	return 0;
+}
+
+static void writer_stop(struct guts_blob_writer *w)
+{
+	if (!w->started)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	w->started = 0;
+}
+
+int guts_blob_writer_new(struct guts_blobstore *bs,
+			 struct guts_blob_writer **out)
+{
+	struct guts_blob_writer *w = guts_xcalloc(1, sizeof(*w));
+
+	w->bs = bs;
+	w->tmp = guts_xasprintf("%s/put-XXXXXX", bs->tmp_dir);
+	w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	if (w->fd < 0) {
+		int rc = guts_error_errno("cannot create a file in '%s'",
+					  bs->tmp_dir);
+
+		free(w->tmp);
+		free(w);
+		return rc;
+	}
+	w->buf[0] = guts_xmalloc(WRITER_BUF);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	guts_sha256_init(&w->h);
+	*out = w;
+	return 0;
+}
+
+/* Hash the filled buffer and hand it to the writer thread (@last: the
+ * final, possibly short one, written here when no thread runs). */
+static int writer_flush(struct guts_blob_writer *w, int last)
+{
+	int rc;
+
+	if (!w->len)
+		return writer_wait(w);
+	guts_sha256_update(&w->h, w->buf[w->cur], w->len);
+	if (last && !w->started) {
+		int err = write_out(w, w->buf[w->cur], w->len);
+
+		w->len = 0;
+		if (err) {
+			errno = err;
+			return guts_error_errno("cannot write '%s'", w->tmp);
+		}
+		return 0;
+	}
+	rc = writer_wait(w);
+	if (rc < 0)
+		return rc;
+	if (!w->started) {
+		w->buf[1] = guts_xmalloc(WRITER_BUF);
+		if (pthread_create(&w->thread, NULL, writer_main, w)) {
+			int err = write_out(w, w->buf[w->cur], w->len);
+
+			w->len = 0;
+			if (err) {
+				errno = err;
+				return guts_error_errno("cannot write '%s'",
+							w->tmp);
+			}
+			return 0;
+		}
+		w->started = 1;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->pending = w->buf[w->cur];
+	w->pending_len = w->len;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	w->cur ^= 1;
+	w->len = 0;
+	return last ? writer_wait(w) : 0;
+}
+
 int guts_blob_writer_write(struct guts_blob_writer *w, const void *data,
 			   size_t len)
 {
@@ -316,13 +436,13 @@ int guts_blob_writer_write(struct guts_blob_writer *w, const void *data,
 
 		if (n > len)
 			n = len;
-		memcpy(w->buf + w->len, p, n);
+		memcpy(w->buf[w->cur] + w->len, p, n);
 		w->len += n;
 		w->total += n;
 		p += n;
 		len -= n;
 		if (w->len == WRITER_BUF) {
-			rc = writer_flush(w);
+			rc = writer_flush(w, 0);
 			if (rc < 0)
 				return rc;
 		}
@@ -339,13 +459,17 @@ void guts_blob_writer_free(struct guts_blob_writer *w)
 {
 	if (!w)
 		return;
+	writer_stop(w);
 	if (w->fd >= 0) {
 		close(w->fd);
 		unlink(w->tmp);
 	}
 	if (w->h.ctx)
 		guts_sha256_release(&w->h);
-	free(w->buf);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w->buf[0]);
+	free(w->buf[1]);
 	free(w->tmp);
 	free(w);
 }
@@ -357,7 +481,8 @@ int guts_blob_writer_commit(struct guts_blob_writer *w, const char *expect,
 	char name[GUTS_SHA256_HEX_LEN + 1];
 	int rc, had;
 
-	rc = writer_flush(w);
+	rc = writer_flush(w, 1);
+	writer_stop(w);
 	if (rc < 0)
 		goto out;
 	guts_sha256_final(&w->h, digest);
