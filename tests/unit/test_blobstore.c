@@ -349,6 +349,19 @@ static void test_blobstore__writer_refuses_an_unexpected_hash(void **state)
 	tmp = guts_xasprintf("%s/blobs/tmp", dir);
 	assert_int_equal(count_entries(tmp), 0);
 	free(tmp);
+	/* And one abandoned while its writer thread has buffers in hand. */
+	{
+		static char big[5u << 20];
+
+		memset(big, 'b', sizeof(big));
+		assert_int_equal(guts_blob_writer_new(bs, &w), 0);
+		assert_int_equal(guts_blob_writer_write(w, big, sizeof(big)),
+				 0);
+		guts_blob_writer_free(w);
+		tmp = guts_xasprintf("%s/blobs/tmp", dir);
+		assert_int_equal(count_entries(tmp), 0);
+		free(tmp);
+	}
 	guts_blobstore_free(bs);
 	rm_rf(dir);
 }
