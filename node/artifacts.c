@@ -857,14 +857,18 @@ void api_caches_lookup(struct http_req *r)
 		if (!key_ok(r, "each of restore_keys", json_string_value(k)))
 			goto out;
 	}
-	/* As on GitHub: the branch first (key, then each restore key), then
-	 * the default branch the same way. */
+	/* As on GitHub: the branch first (the key exactly, then as a
+	 * prefix, then each restore key as one), then the default branch
+	 * the same way. */
 	scopes[1] = full_ref(api_str(repo, "default_branch"));
 	for (int s = 0; s < 2 && !found; s++) {
 		if (s == 1 && !strcmp(scopes[0], scopes[1]))
 			break;
 		found = cache_match(r->node, repo_id, scopes[s], version, key,
 				    0, &row) == 0;
+		if (!found)
+			found = cache_match(r->node, repo_id, scopes[s],
+					    version, key, 1, &row) == 0;
 		json_array_foreach(rk, i, k) {
 			if (found)
 				break;

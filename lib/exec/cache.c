@@ -239,24 +239,32 @@ static int lookup(const struct guts_builtin_ctx *ctx, struct req *r,
 		  char **matched, json_t **files)
 {
 	const char *scopes[2] = {ctx->cache_scope, ctx->cache_fallback_scope};
+	/* As on GitHub: the key exactly, then the key as a prefix, then
+	 * each restore key as one. */
+	const char **prefixes =
+	    guts_xcalloc(r->restore_keys.nr + 1, sizeof(*prefixes));
+	int found = 0;
 
-	for (int i = 0; i < 2; i++) {
+	prefixes[0] = r->key;
+	for (size_t k = 0; k < r->restore_keys.nr; k++)
+		prefixes[k + 1] = r->restore_keys.v[k];
+	for (int i = 0; i < 2 && !found; i++) {
 		int rc;
 
 		if (!scopes[i] ||
 		    (i == 1 && scopes[0] && !strcmp(scopes[1], scopes[0])))
 			continue;
 		rc = guts_artifact_store_cache_get(
-		    ctx->store, scopes[i], r->version, r->key,
-		    (const char *const *)r->restore_keys.v, r->restore_keys.nr,
-		    matched, files);
+		    ctx->store, scopes[i], r->version, r->key, prefixes,
+		    r->restore_keys.nr + 1, matched, files);
 		if (rc == 0)
-			return 1;
-		if (rc != GUTS_ENOTFOUND)
+			found = 1;
+		else if (rc != GUTS_ENOTFOUND)
 			guts__log(ctx, "warning: " CACHE ": %s",
 				  guts_error_message());
 	}
-	return 0;
+	free(prefixes);
+	return found;
 }
 
 /* Write the entry's files back; 0, or a warning logged and -1. */

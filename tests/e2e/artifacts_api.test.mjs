@@ -414,6 +414,10 @@ describe('caches', () => {
     assert.equal(pre.status, 200, pre.text);
     assert.equal(pre.json.key, 'deps-2');
     assert.equal(pre.json.files[1].mode, 0o755);
+    // As on GitHub, the key itself is a prefix before any restore key.
+    const keyPrefix = await lookup({ key: 'deps', restore_keys: ['nope-'] });
+    assert.equal(keyPrefix.status, 200, keyPrefix.text);
+    assert.equal(keyPrefix.json.key, 'deps-2');
     const v2 = await lookup({ key: 'deps-1', version: 'v2' });
     assert.equal(v2.status, 404);
     const dup = await save('deps-1', { 'a': ['other'] });
