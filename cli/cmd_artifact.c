@@ -154,11 +154,10 @@ static int artifact_list(int argc, char **argv)
 			if (r > 0)
 				vals[o] = v;
 		}
-		if (r < 0)
-			rc = 2;
-		else if (!r && (argv[k][0] == '-' || run))
+		if (!r && (argv[k][0] == '-' || run))
 			rc = cli_unknown("artifact list", argv[k]);
-		else if (!r && (run = cli_positive("the run ID", argv[k])) < 0)
+		else if (r < 0 || (!r && (run = cli_positive("the run ID",
+							     argv[k])) < 0))
 			rc = 2;
 	}
 	if (!rc)

@@ -55,7 +55,7 @@ static int env_ull(const char *name, unsigned long long def,
 int artifacts_init(struct node *n)
 {
 	struct artifacts *a = guts_xcalloc(1, sizeof(*a));
-	unsigned long long days, ttl, gc;
+	unsigned long long days = 0, ttl = 0, gc = 0;
 	int rc;
 
 	rc = env_ull("GUTS_ARTIFACT_MAX_FILE", DEFAULT_MAX_FILE, &a->max_file);
@@ -354,7 +354,7 @@ static void create_upload(struct http_req *r, const json_t *repo,
 		  json_pack("{s:{s:I, s:o, s:I, s:I}}", "upload", "id",
 			    (json_int_t)id, "missing", missing, "size_bytes",
 			    (json_int_t)total, "expires_at",
-			    (json_int_t)(now + a->upload_ttl_ms)));
+			    (json_int_t)now + (json_int_t)a->upload_ttl_ms));
 }
 
 /* Remove the blob references of an owner (inside a transaction). */

@@ -156,8 +156,8 @@ static void send_blob(struct http_req *r, const char *hex, const char *what,
 {
 	struct artifacts *a = r->node->arts;
 	struct MHD_Response *resp;
-	unsigned long long size;
-	int fd, rc;
+	unsigned long long size = 0;
+	int fd = -1, rc;
 
 	rc = guts_blobstore_verify(a->bs, hex);
 	if (rc == 0)
