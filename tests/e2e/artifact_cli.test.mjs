@@ -118,3 +118,61 @@ test('guts cache list and rm', async () => {
   const empty = await node.cli(['cache', 'list', '-R', repo.full]);
   assert.match(empty.stderr, /No caches/);
 });
+
+// A node that answers with a crafted archive: guts artifact download must
+// refuse every entry that would leave the target directory.
+test('a crafted archive (.. and an escaping symlink) is refused by guts artifact download', async () => {
+  const http = await import('node:http');
+  const { execFileSync } = await import('node:child_process');
+  const work = tmpdir('crafted');
+  const target = path.join(work, 'target');
+  fs.mkdirSync(target);
+  const evil = {
+    dotdot: { name: '../escaped.txt', kind: 'file' },
+    link: { name: 'link', kind: 'symlink', to: '/tmp' },
+  };
+  const archives = {};
+  for (const [k, e] of Object.entries(evil)) {
+    const out = path.join(work, `${k}.tar.gz`);
+    execFileSync('python3', ['-c', `
+import io, sys, tarfile
+name, kind, to, out = sys.argv[1:5]
+with tarfile.open(out, 'w:gz') as t:
+    i = tarfile.TarInfo(name)
+    if kind == 'symlink':
+        i.type = tarfile.SYMTYPE; i.linkname = to
+        t.addfile(i)
+    else:
+        data = b'pwned\\n'; i.size = len(data)
+        t.addfile(i, io.BytesIO(data))
+`, e.name, e.kind, e.to || '', out]);
+    archives[k] = fs.readFileSync(out);
+  }
+  let which = 'dotdot';
+  const srv = http.createServer((req, res) => {
+    const u = new URL(req.url, 'http://x');
+    const json = (v) => { res.setHeader('Content-Type', 'application/json'); res.end(JSON.stringify(v)); };
+    if (u.pathname === '/api/repos/o/r/runs/1/artifacts') return json([{ id: 1, name: 'x' }]);
+    if (u.pathname === '/api/repos/o/r/artifacts/1')
+      return json({ id: 1, name: 'x', files: [{ path: 'a.txt', mode: 420, size: 6, sha256: sha('pwned\n') }] });
+    if (u.pathname === '/api/repos/o/r/artifacts/1/zip') {
+      res.setHeader('Content-Type', 'application/gzip');
+      return res.end(archives[which]);
+    }
+    res.statusCode = 404;
+    json({ error: { code: 'not_found', message: 'no' } });
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${srv.address().port}`;
+  try {
+    for (which of Object.keys(evil)) {
+      const r = await node.cli(['artifact', 'download', '1', 'x', '-D', target, '-R', 'o/r'], { url, token: 'x' });
+      assert.equal(r.code, 1, `${which}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /refusing/);
+      assert.ok(!fs.existsSync(path.join(work, 'escaped.txt')), which);
+      assert.ok(!fs.existsSync(path.join(target, 'link')), which);
+    }
+  } finally {
+    srv.close();
+  }
+});
