@@ -540,29 +540,40 @@ out:
 	json_decref(repo);
 }
 
-void api_artifacts_run_list(struct http_req *r)
+/* Answer a list query's result (@rc, @rows) as artifacts, a page. */
+static void answer_list(struct http_req *r, int rc, const json_t *rows,
+			int64_t now)
 {
-	json_t *repo = NULL, *rows = NULL, *row, *out;
-	int64_t run_id, now = store_now_ms();
+	json_t *out, *row;
 	size_t i;
-	int rc;
 
-	if (!artifacts_repo(r, 0, 0, &repo) ||
-	    !find_run(r, repo, r->params[2], &run_id))
-		goto out;
-	rc = store_query(r->node->st,
-			 "SELECT * FROM artifacts WHERE run_id = $1 AND "
-			 "expires_at > $2 ORDER BY name",
-			 STORE_ARGS(SI(run_id), SI(now)), &rows);
 	if (rc < 0) {
 		http_fail(r, rc);
-		goto out;
+		return;
 	}
 	out = json_array();
 	json_array_foreach(rows, i, row) {
 		json_array_append_new(out, artifact_json(row, now));
 	}
 	http_json_page(r, out);
+}
+
+void api_artifacts_run_list(struct http_req *r)
+{
+	json_t *repo = NULL, *rows = NULL;
+	int64_t run_id, now = store_now_ms();
+	int rc;
+
+	if (!artifacts_repo(r, 0, 0, &repo) ||
+	    !find_run(r, repo, r->params[2], &run_id))
+		goto out;
+	rc = store_query(
+	    r->node->st,
+	    "SELECT * FROM artifacts WHERE run_id = $1 AND "
+	    "expires_at > $2 AND ($3 IS NULL OR name = $3) "
+	    "ORDER BY name",
+	    STORE_ARGS(SI(run_id), SI(now), SS(http_query(r, "name"))), &rows);
+	answer_list(r, rc, rows, now);
 out:
 	json_decref(rows);
 	json_decref(repo);
@@ -571,9 +582,8 @@ out:
 void api_artifacts_list(struct http_req *r)
 {
 	const char *name = http_query(r, "name");
-	json_t *repo = NULL, *rows = NULL, *row, *out;
+	json_t *repo = NULL, *rows = NULL;
 	int64_t now = store_now_ms();
-	size_t i;
 	int rc;
 
 	if (!artifacts_repo(r, 0, 0, &repo))
@@ -584,15 +594,7 @@ void api_artifacts_list(struct http_req *r)
 			 "ORDER BY id DESC",
 			 STORE_ARGS(SI(api_int(repo, "id")), SI(now), SS(name)),
 			 &rows);
-	if (rc < 0) {
-		http_fail(r, rc);
-		goto out;
-	}
-	out = json_array();
-	json_array_foreach(rows, i, row) {
-		json_array_append_new(out, artifact_json(row, now));
-	}
-	http_json_page(r, out);
+	answer_list(r, rc, rows, now);
 out:
 	json_decref(rows);
 	json_decref(repo);
