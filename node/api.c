@@ -15,6 +15,7 @@
 #include "guts/trigger.h"
 #include "guts/workflow.h"
 #include "hub.h"
+#include "badge.h"
 #include "joblog.h"
 #include "pulls.h"
 #include "protect.h"
@@ -1644,6 +1645,8 @@ const struct route node_routes[] = {
     {"POST", "/api/runners/jobs/{}/logs", api_runners_logs, HTTP_LOG_CAP},
     {"POST", "/api/runners/jobs/{}/steps/{}", api_runners_step, 0},
     {"POST", "/api/runners/jobs/{}/complete", api_runners_complete, 0},
+    /* Last: its first segments match anything. */
+    {"GET", "/{}/{}/actions/{}/badge.svg", api_badge, 0},
     {NULL, NULL, NULL, 0},
 };
 
