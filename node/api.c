@@ -43,7 +43,7 @@ static json_t *parsed(const json_t *o, const char *k)
 	return v ? v : json_null();
 }
 
-static json_t *tm(const json_t *o, const char *k)
+json_t *api_time(const json_t *o, const char *k)
 {
 	return store_time_json(json_object_get(o, k));
 }
@@ -64,7 +64,8 @@ json_t *api_repo_json(struct node *n, const json_t *row)
 	    "name", api_str(row, "name"), "full_name", full, "visibility",
 	    api_str(row, "visibility"), "default_branch",
 	    api_str(row, "default_branch"), "clone_url", clone, "created_at",
-	    tm(row, "created_at"), "updated_at", tm(row, "updated_at"));
+	    api_time(row, "created_at"), "updated_at",
+	    api_time(row, "updated_at"));
 
 	free(full);
 	free(clone);
@@ -82,7 +83,8 @@ static json_t *workflow_json(const json_t *row, const char *repo_key,
 	    parsed(row, "triggers"), "env", parsed(row, "env"), "jobs",
 	    parsed(row, "jobs"), "valid", (int)api_int(row, "valid"), "errors",
 	    json_is_array(errs) ? errs : json_array(), "created_at",
-	    tm(row, "created_at"), "updated_at", tm(row, "updated_at"));
+	    api_time(row, "created_at"), "updated_at",
+	    api_time(row, "updated_at"));
 
 	if (!json_is_array(errs))
 		json_decref(errs);
@@ -120,9 +122,10 @@ json_t *api_run_json(const json_t *row, const char *repo_key)
 	    str_or_null(api_str(row, "display_title")), "inputs",
 	    parsed(row, "inputs"), "reason",
 	    str_or_null(api_str(row, "reason")), "created_at",
-	    tm(row, "created_at"), "started_at", tm(row, "started_at"),
-	    "completed_at", tm(row, "completed_at"), "updated_at",
-	    tm(row, "updated_at"));
+	    api_time(row, "created_at"), "started_at",
+	    api_time(row, "started_at"), "completed_at",
+	    api_time(row, "completed_at"), "updated_at",
+	    api_time(row, "updated_at"));
 
 	if (json_is_null(json_object_get(j, "inputs")))
 		json_object_set_new(j, "inputs", json_object());
@@ -133,12 +136,13 @@ json_t *api_run_json(const json_t *row, const char *repo_key)
 
 static json_t *step_json(const json_t *row)
 {
-	return json_pack(
-	    "{s:I, s:o, s:s, s:o, s:o, s:o}", "number",
-	    (json_int_t)api_int(row, "number"), "name",
-	    str_or_null(api_str(row, "name")), "status", api_str(row, "status"),
-	    "conclusion", str_or_null(api_str(row, "conclusion")), "started_at",
-	    tm(row, "started_at"), "completed_at", tm(row, "completed_at"));
+	return json_pack("{s:I, s:o, s:s, s:o, s:o, s:o}", "number",
+			 (json_int_t)api_int(row, "number"), "name",
+			 str_or_null(api_str(row, "name")), "status",
+			 api_str(row, "status"), "conclusion",
+			 str_or_null(api_str(row, "conclusion")), "started_at",
+			 api_time(row, "started_at"), "completed_at",
+			 api_time(row, "completed_at"));
 }
 
 static json_t *job_json(struct node *n, const json_t *row)
@@ -160,9 +164,9 @@ static json_t *job_json(struct node *n, const json_t *row)
 	    str_or_null(api_str(row, "reason")), "runs_on",
 	    parsed(row, "runs_on"), "runner_name",
 	    str_or_null(api_str(row, "runner_name")), "outputs",
-	    parsed(row, "outputs"), "created_at", tm(row, "created_at"),
-	    "started_at", tm(row, "started_at"), "completed_at",
-	    tm(row, "completed_at"), "steps", steps);
+	    parsed(row, "outputs"), "created_at", api_time(row, "created_at"),
+	    "started_at", api_time(row, "started_at"), "completed_at",
+	    api_time(row, "completed_at"), "steps", steps);
 
 	if (store_query(n->st,
 			"SELECT * FROM steps WHERE job_id = $1 ORDER BY number",
@@ -245,7 +249,7 @@ static int route_repo(struct http_req *r, enum scope need, json_t **repo)
 	return api_repo(r, r->params[0], r->params[1], need, repo);
 }
 
-static char *repo_key(const json_t *repo)
+char *api_repo_key(const json_t *repo)
 {
 	return guts_xasprintf("%s/%s", api_str(repo, "owner"),
 			      api_str(repo, "name"));
@@ -438,7 +442,7 @@ static void post_repos(struct http_req *r)
 			   STORE_ARGS(SI(api_int(row, "id"))), NULL);
 		http_fail(r, ret);
 	} else {
-		char *key = repo_key(row);
+		char *key = api_repo_key(row);
 
 		node_audit(r->node, r->who.user, "repo.create", key,
 			   json_pack("{s:s}", "visibility", vis));
@@ -523,7 +527,7 @@ static void delete_repo(struct http_req *r)
 	path = node_repo_dir(r->node, api_str(repo, "owner"),
 			     api_str(repo, "name"));
 	gitx_repo_remove(path);
-	key = repo_key(repo);
+	key = api_repo_key(repo);
 	node_audit(r->node, r->who.user, "repo.delete", key, NULL);
 	free(key);
 	free(path);
@@ -534,8 +538,8 @@ static void delete_repo(struct http_req *r)
 /* ---- workflows ---------------------------------------------------------- */
 
 /* A workflow by id, file name, path or name. */
-static int find_workflow(struct http_req *r, const json_t *repo,
-			 const char *which, json_t **wf)
+int api_find_workflow(struct http_req *r, const json_t *repo, const char *which,
+		      json_t **wf)
 {
 	char *end;
 	long long id = strtoll(which, &end, 10);
@@ -574,7 +578,7 @@ static void get_workflows(struct http_req *r)
 		json_decref(out);
 		return;
 	}
-	key = repo_key(repo);
+	key = api_repo_key(repo);
 	store_query(r->node->st,
 		    "SELECT * FROM workflows WHERE repo_id = $1 ORDER BY path",
 		    STORE_ARGS(SI(api_int(repo, "id"))), &rows);
@@ -593,8 +597,8 @@ static void get_workflow(struct http_req *r)
 
 	if (!route_repo(r, SCOPE_READ, &repo))
 		return;
-	if (find_workflow(r, repo, r->params[2], &wf)) {
-		key = repo_key(repo);
+	if (api_find_workflow(r, repo, r->params[2], &wf)) {
+		key = api_repo_key(repo);
 		http_json(
 		    r, 200,
 		    workflow_json(wf, key, http_query(r, "source") != NULL));
@@ -647,7 +651,7 @@ static void post_workflows(struct http_req *r)
 		http_fail(r, ret);
 		goto out;
 	}
-	key = repo_key(repo);
+	key = api_repo_key(repo);
 	p = guts_xasprintf("%s:%s", key, api_str(row, "path"));
 	node_audit(r->node, r->who.user,
 		   created ? "workflow.create" : "workflow.update", p, NULL);
@@ -684,7 +688,7 @@ static void get_runs(struct http_req *r)
 		return;
 	}
 	if (w && *w) {
-		if (!find_workflow(r, repo, w, &wf)) {
+		if (!api_find_workflow(r, repo, w, &wf)) {
 			json_decref(repo);
 			free(ref);
 			return;
@@ -714,7 +718,7 @@ static void get_runs(struct http_req *r)
 		json_decref(repo);
 		return;
 	}
-	key = repo_key(repo);
+	key = api_repo_key(repo);
 	out = json_array();
 	json_array_foreach(rows, i, row)
 		json_array_append_new(out, api_run_json(row, key));
@@ -775,7 +779,7 @@ static void get_run(struct http_req *r)
 
 	if (!route_run(r, SCOPE_READ, &repo, &run))
 		return;
-	key = repo_key(repo);
+	key = api_repo_key(repo);
 	http_json(r, 200, api_run_json(run, key));
 	free(key);
 	json_decref(run);
@@ -810,7 +814,7 @@ static void post_runs(struct http_req *r)
 		http_error(r, "bad_request", "inputs: expected an object");
 		goto out;
 	}
-	if (!find_workflow(r, repo, which, &wfrow))
+	if (!api_find_workflow(r, repo, which, &wfrow))
 		goto out;
 	{
 		/* A branch (first, as GitHub does) or a tag, by its name or
@@ -891,7 +895,7 @@ static void post_runs(struct http_req *r)
 	}
 	store_query_one(r->node->st, "SELECT * FROM runs WHERE id = $1",
 			STORE_ARGS(SI(id)), &run);
-	key = repo_key(repo);
+	key = api_repo_key(repo);
 	{
 		char *obj = guts_xasprintf("%s#run/%lld", key, (long long)id);
 
@@ -924,7 +928,7 @@ static void post_run_cancel(struct http_req *r)
 			   (long long)api_int(run, "id"));
 	} else {
 		sched_cancel_run(r->node, api_int(run, "id"), r->who.user);
-		key = repo_key(repo);
+		key = api_repo_key(repo);
 		obj = guts_xasprintf("%s#run/%lld", key,
 				     (long long)api_int(run, "id"));
 		node_audit(r->node, r->who.user, "run.cancel", obj, NULL);
@@ -956,7 +960,7 @@ static void post_run_rerun(struct http_req *r)
 	}
 	store_query_one(r->node->st, "SELECT * FROM runs WHERE id = $1",
 			STORE_ARGS(SI(api_int(run, "id"))), &again);
-	key = repo_key(repo);
+	key = api_repo_key(repo);
 	obj = guts_xasprintf("%s#run/%lld", key, (long long)api_int(run, "id"));
 	node_audit(r->node, r->who.user, "run.rerun", obj,
 		   json_pack("{s:b}", "failed_only", failed));
@@ -1164,8 +1168,8 @@ static json_t *status_json(struct http_req *r, const json_t *repo,
 		      "state", api_str(row, "state"), "description",
 		      str_or_null(api_str(row, "description")), "target_url",
 		      str_or_null(api_str(row, "target_url")), "creator",
-		      creator, "created_at", tm(row, "created_at"),
-		      "updated_at", tm(row, "created_at"));
+		      creator, "created_at", api_time(row, "created_at"),
+		      "updated_at", api_time(row, "created_at"));
 	free(url);
 	return j;
 }
@@ -1565,7 +1569,7 @@ static void get_audit(struct http_req *r)
 			      str_or_null(api_str(row, "actor")), "action",
 			      api_str(row, "action"), "object",
 			      str_or_null(api_str(row, "object")), "detail", d,
-			      "created_at", tm(row, "created_at")));
+			      "created_at", api_time(row, "created_at")));
 	}
 	{
 		json_t *cnt = NULL;

@@ -11,6 +11,11 @@
 const char *api_str(const json_t *o, const char *k);
 int64_t api_int(const json_t *o, const char *k);
 
+/* The time (integer ms) in @k of a store row as the API's string, or null. */
+json_t *api_time(const json_t *o, const char *k);
+/* "OWNER/NAME" of a repos row (caller frees). */
+char *api_repo_key(const json_t *repo);
+
 json_t *api_repo_json(struct node *n, const json_t *row);
 json_t *api_run_json(const json_t *row, const char *repo_key);
 
@@ -22,6 +27,14 @@ json_t *api_run_json(const json_t *row, const char *repo_key);
  */
 int api_repo(struct http_req *r, const char *owner, const char *name,
 	     enum scope need, json_t **repo);
+
+/*
+ * The workflow @which of @repo: an id, a file name (ci.yml), a path or a
+ * name.  Answers 404 (or the store's error) and returns 0 when there is
+ * none.
+ */
+int api_find_workflow(struct http_req *r, const json_t *repo, const char *which,
+		      json_t **wf);
 
 /* Make a user token; *token is the secret (shown once). */
 int api_make_token(struct node *n, int64_t user_id, const char *scope,

@@ -101,11 +101,6 @@ int artifacts_init(struct node *n)
 
 /* ---- shared pieces ------------------------------------------------------ */
 
-static json_t *tm(const json_t *o, const char *k)
-{
-	return store_time_json(json_object_get(o, k));
-}
-
 static json_t *parsed(const json_t *o, const char *k)
 {
 	const char *s = api_str(o, k);
@@ -393,16 +388,17 @@ static int drop_owner(struct node *n, const char *kind, int64_t id)
 
 static json_t *artifact_json(const json_t *row, int64_t now)
 {
-	return json_pack(
-	    "{s:I, s:I, s:s, s:I, s:I, s:o, s:s, s:o, s:o, s:b}", "id",
-	    (json_int_t)api_int(row, "id"), "run_id",
-	    (json_int_t)api_int(row, "run_id"), "name", api_str(row, "name"),
-	    "size_bytes", (json_int_t)api_int(row, "size_bytes"), "files_count",
-	    (json_int_t)api_int(row, "files_count"), "files",
-	    parsed(row, "manifest"), "content_hash",
-	    api_str(row, "content_hash"), "created_at", tm(row, "created_at"),
-	    "expires_at", tm(row, "expires_at"), "expired",
-	    api_int(row, "expires_at") <= now);
+	return json_pack("{s:I, s:I, s:s, s:I, s:I, s:o, s:s, s:o, s:o, s:b}",
+			 "id", (json_int_t)api_int(row, "id"), "run_id",
+			 (json_int_t)api_int(row, "run_id"), "name",
+			 api_str(row, "name"), "size_bytes",
+			 (json_int_t)api_int(row, "size_bytes"), "files_count",
+			 (json_int_t)api_int(row, "files_count"), "files",
+			 parsed(row, "manifest"), "content_hash",
+			 api_str(row, "content_hash"), "created_at",
+			 api_time(row, "created_at"), "expires_at",
+			 api_time(row, "expires_at"), "expired",
+			 api_int(row, "expires_at") <= now);
 }
 
 /* The run {run} of the repository; answers 404 itself. */
@@ -667,8 +663,8 @@ static json_t *cache_json(const json_t *row, int with_files)
 	    "size_bytes", (json_int_t)api_int(row, "size_bytes"), "files_count",
 	    (json_int_t)api_int(row, "files_count"), "content_hash",
 	    api_str(row, "content_hash"), "paths", parsed(row, "paths"),
-	    "created_at", tm(row, "created_at"), "last_used_at",
-	    tm(row, "last_used_at"));
+	    "created_at", api_time(row, "created_at"), "last_used_at",
+	    api_time(row, "last_used_at"));
 
 	if (with_files)
 		json_object_set_new(j, "files", parsed(row, "manifest"));

@@ -128,29 +128,11 @@ void api_badge(struct http_req *r)
 	json_t *repo = NULL, *wf = NULL, *run = NULL;
 	char *ref, *svg, *etag, hex[GUTS_SHA256_HEX_LEN + 1];
 	uint8_t digest[GUTS_SHA256_LEN];
-	char *end;
-	long long id = strtoll(which, &end, 10);
-	char *path = guts_xasprintf(".guts/workflows/%s", which);
 	int ret;
 
-	if (!api_repo(r, r->params[0], r->params[1], SCOPE_READ, &repo)) {
-		free(path);
+	if (!api_repo(r, r->params[0], r->params[1], SCOPE_READ, &repo))
 		return;
-	}
-	ret = store_query_one(
-	    r->node->st,
-	    "SELECT id, name FROM workflows WHERE repo_id = $1 AND (id = $2 "
-	    "OR path = $3 OR path = $4 OR name = $3) ORDER BY id LIMIT 1",
-	    STORE_ARGS(SI(api_int(repo, "id")), SI(*end ? 0 : id), SS(which),
-		       SS(path)),
-	    &wf);
-	free(path);
-	if (ret < 0) {
-		if (ret == GUTS_ENOTFOUND)
-			http_error(r, "not_found", "no workflow '%s' in %s/%s",
-				   which, r->params[0], r->params[1]);
-		else
-			http_fail(r, ret);
+	if (!api_find_workflow(r, repo, which, &wf)) {
 		json_decref(repo);
 		return;
 	}

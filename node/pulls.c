@@ -17,20 +17,9 @@
 #define TITLE_MAX 256
 #define BODY_MAX (64 * 1024)
 
-static json_t *tm(const json_t *o, const char *k)
-{
-	return store_time_json(json_object_get(o, k));
-}
-
 static json_t *str_or_null(const char *s)
 {
 	return s && *s ? json_string(s) : json_null();
-}
-
-static char *repo_full(const json_t *repo)
-{
-	return guts_xasprintf("%s/%s", api_str(repo, "owner"),
-			      api_str(repo, "name"));
 }
 
 static char *repo_gitdir(struct node *n, const json_t *repo)
@@ -41,7 +30,7 @@ static char *repo_gitdir(struct node *n, const json_t *repo)
 /* The API's (and github.event's) shape of a pulls row. */
 static json_t *pull_json(struct node *n, const json_t *repo, const json_t *p)
 {
-	char *full = repo_full(repo);
+	char *full = api_repo_key(repo);
 	char *url = guts_xasprintf("%s/%s/pulls/%lld", n->base_url, full,
 				   (long long)api_int(p, "number"));
 	char *label =
@@ -75,9 +64,9 @@ static json_t *pull_json(struct node *n, const json_t *repo, const json_t *p)
 	    api_str(p, "merged_by")
 		? json_pack("{s:s}", "login", api_str(p, "merged_by"))
 		: json_null(),
-	    "merged_at", tm(p, "merged_at"), "created_at", tm(p, "created_at"),
-	    "updated_at", tm(p, "updated_at"), "closed_at", tm(p, "closed_at"),
-	    "html_url", url);
+	    "merged_at", api_time(p, "merged_at"), "created_at",
+	    api_time(p, "created_at"), "updated_at", api_time(p, "updated_at"),
+	    "closed_at", api_time(p, "closed_at"), "html_url", url);
 	free(full);
 	free(url);
 	free(label);
@@ -89,7 +78,7 @@ static json_t *event_payload(struct node *n, const json_t *repo,
 			     const json_t *p, const char *action,
 			     const char *actor)
 {
-	char *full = repo_full(repo);
+	char *full = api_repo_key(repo);
 	json_t *j = json_pack(
 	    "{s:s, s:I, s:o, s:{s:s, s:s, s:{s:s}, s:s}, s:{s:s}}", "action",
 	    action, "number", (json_int_t)api_int(p, "number"), "pull_request",
