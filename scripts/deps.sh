@@ -40,7 +40,11 @@ sqlite3
 libgit2-dev
 libzstd-dev
 libarchive-dev
+libwslay-dev
+libcmark-gfm-dev
+libcmark-gfm-extensions-dev
 unzip
+chromium
 bubblewrap
 "
 
