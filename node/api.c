@@ -179,6 +179,10 @@ static json_t *job_json(struct node *n, const json_t *row)
 		json_object_set_new(j, "outputs", json_object());
 	if (json_is_null(json_object_get(j, "runs_on")))
 		json_object_set_new(j, "runs_on", json_array());
+	/* The job_keys it waits for: the UI draws the graph from them. */
+	json_object_set_new(j, "needs", parsed(row, "needs"));
+	if (json_is_null(json_object_get(j, "needs")))
+		json_object_set_new(j, "needs", json_array());
 	return j;
 }
 
