@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "api.h"
+#include "ws.h"
 #include "artifacts.h"
 #include "guts/alloc.h"
 #include "guts/error.h"
@@ -145,7 +146,7 @@ static json_t *step_json(const json_t *row)
 			 api_time(row, "completed_at"));
 }
 
-static json_t *job_json(struct node *n, const json_t *row)
+json_t *api_job_json(struct node *n, const json_t *row)
 {
 	json_t *steps = json_array(), *rows = NULL, *s;
 	int64_t src = api_int(row, "copied_from") ? api_int(row, "copied_from")
@@ -179,10 +180,18 @@ static json_t *job_json(struct node *n, const json_t *row)
 		json_object_set_new(j, "outputs", json_object());
 	if (json_is_null(json_object_get(j, "runs_on")))
 		json_object_set_new(j, "runs_on", json_array());
-	/* The job_keys it waits for: the UI draws the graph from them. */
-	json_object_set_new(j, "needs", parsed(row, "needs"));
-	if (json_is_null(json_object_get(j, "needs")))
-		json_object_set_new(j, "needs", json_array());
+	/* The job_keys it waits for (the column holds the needs context,
+	 * keyed by them): the UI draws the graph from them. */
+	{
+		json_t *nc = parsed(row, "needs"), *keys = json_array(), *v;
+		const char *k;
+
+		if (json_is_object(nc))
+			json_object_foreach(nc, k, v)
+				json_array_append_new(keys, json_string(k));
+		json_decref(nc);
+		json_object_set_new(j, "needs", keys);
+	}
 	return j;
 }
 
@@ -1002,7 +1011,7 @@ static void get_run_jobs(struct http_req *r)
 		    "ORDER BY id",
 		    STORE_ARGS(SI(api_int(run, "id")), SI(attempt)), &rows);
 	json_array_foreach(rows, i, row)
-		json_array_append_new(out, job_json(r->node, row));
+		json_array_append_new(out, api_job_json(r->node, row));
 	http_json_page(r, out);
 	json_decref(rows);
 	json_decref(run);
@@ -1025,7 +1034,7 @@ static void get_job(struct http_req *r)
 
 	if (!route_job(r, &repo, &job))
 		return;
-	http_json(r, 200, job_json(r->node, job));
+	http_json(r, 200, api_job_json(r->node, job));
 	json_decref(job);
 	json_decref(repo);
 }
@@ -1602,6 +1611,7 @@ const struct route node_routes[] = {
     {"POST", "/api/tokens", post_tokens, 0},
     {"GET", "/api/audit", get_audit, 0},
     {"GET", "/api/events", get_events, 0},
+    {"GET", "/api/ws", ws_upgrade, 0},
     {"POST", "/api/repos", post_repos, 0},
     {"GET", "/api/repos", get_repos, 0},
     {"GET", REPO, get_repo, 0},
