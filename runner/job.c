@@ -481,9 +481,10 @@ static json_t *capped_text(const char *s, size_t len, size_t cap)
 	return v;
 }
 
-static json_t *ann_num(const struct guts_annotation *ann, unsigned v)
+/* A line or column: 0 (not given) and what JSON cannot hold are null. */
+static json_t *ann_num(unsigned v)
 {
-	return ann && v > 0 && v <= INT_MAX ? json_integer(v) : json_null();
+	return v > 0 && v <= INT_MAX ? json_integer(v) : json_null();
 }
 
 /*
@@ -527,11 +528,10 @@ static void collect_annotation(struct runner_job *j,
 	    ann && ann->file
 		? capped_text(ann->file, strlen(ann->file), ANN_MAX_FIELD)
 		: json_null());
-	json_object_set_new(a, "line", ann_num(ann, ann ? ann->line : 0));
-	json_object_set_new(a, "end_line",
-			    ann_num(ann, ann ? ann->end_line : 0));
-	json_object_set_new(a, "col", ann_num(ann, ann ? ann->col : 0));
-	json_object_set_new(a, "end_col", ann_num(ann, ann ? ann->end_col : 0));
+	json_object_set_new(a, "line", ann_num(ann ? ann->line : 0));
+	json_object_set_new(a, "end_line", ann_num(ann ? ann->end_line : 0));
+	json_object_set_new(a, "col", ann_num(ann ? ann->col : 0));
+	json_object_set_new(a, "end_col", ann_num(ann ? ann->end_col : 0));
 	json_object_set_new(
 	    a, "title",
 	    ann && ann->title
