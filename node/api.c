@@ -21,6 +21,7 @@
 #include "pulls.h"
 #include "protect.h"
 #include "scheduler.h"
+#include "summary.h"
 #include "trigger.h"
 #include "banned.h"
 
@@ -1627,6 +1628,8 @@ const struct route node_routes[] = {
     {"GET", REPO "/runs/{}/jobs", get_run_jobs, 0},
     {"GET", REPO "/jobs/{}", get_job, 0},
     {"GET", REPO "/jobs/{}/logs", get_job_logs, 0},
+    {"GET", REPO "/jobs/{}/summary", summary_api_get, 0},
+    {"GET", REPO "/runs/{}/annotations", summary_api_annotations, 0},
     {"GET", REPO "/commits/{*}/status", get_combined_status, 0},
     {"GET", REPO "/commits/{*}/statuses", get_statuses, 0},
     {"POST", REPO "/commits/{*}/statuses", post_status, 0},
@@ -1662,7 +1665,8 @@ const struct route node_routes[] = {
     {"POST", "/api/runners/jobs/{}/heartbeat", api_runners_heartbeat, 0},
     {"POST", "/api/runners/jobs/{}/logs", api_runners_logs, HTTP_LOG_CAP},
     {"POST", "/api/runners/jobs/{}/steps/{}", api_runners_step, 0},
-    {"POST", "/api/runners/jobs/{}/complete", api_runners_complete, 0},
+    {"POST", "/api/runners/jobs/{}/complete", api_runners_complete,
+     SUMMARY_COMPLETE_CAP},
     /* Last: its first segments match anything. */
     {"GET", "/{}/{}/actions/{}/badge.svg", api_badge, 0},
     {NULL, NULL, NULL, 0},

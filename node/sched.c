@@ -17,6 +17,7 @@
 #include "hub.h"
 #include "joblog.h"
 #include "scheduler.h"
+#include "summary.h"
 #include "banned.h"
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -1881,7 +1882,8 @@ static void finish_job_locked(struct node *n, int64_t job_id,
 
 int sched_complete(struct node *n, int64_t job_id, int64_t attempt,
 		   const char *lease, const char *conclusion,
-		   const json_t *outputs, const char *reason)
+		   const json_t *outputs, const char *reason,
+		   const json_t *annotations, const char *summary)
 {
 	static const char *const ok[] = {"success", "failure", "cancelled",
 					 "skipped", "timed_out"};
@@ -1914,6 +1916,9 @@ int sched_complete(struct node *n, int64_t job_id, int64_t attempt,
 		ret = store_query_one(n->st,
 				      "SELECT run_id FROM jobs WHERE id = $1",
 				      STORE_ARGS(SI(job_id)), &job);
+		if (ret == 0)
+			ret = summary_store(n->st, job_id, annotations,
+					    summary);
 		if (ret == 0)
 			ret = store_commit(n->st);
 		else
