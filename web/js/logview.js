@@ -8,7 +8,7 @@
 // Log format (docs/runner-protocol.md, "Log appends"): lines
 // "TIMESTAMP SP TEXT LF"; see docs/log-viewer.md for the markers.
 
-import { parseAnsi, scanAnsi, segmentLook, lookNode } from './ansi.js';
+import { parseAnsi, scanAnsi, stripAnsi, segmentLook, lookNode } from './ansi.js';
 
 // Line kinds.
 export const TEXT = 0;
@@ -27,6 +27,8 @@ const MARKERS = {
 };
 
 const TS_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z /;
+// Control characters: escapes, CR, C1 (U+0080-U+009F); TAB and LF are not.
+const CTL_RE = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 const STEP_RE = /^##\[step (\d+)\] ?/;
 const MARKER_RE = /^##\[(group|endgroup|error|warning|notice|debug|command)\]/;
 
@@ -101,10 +103,10 @@ export class LogModel {
     const i = this.lines.length;
     let ts = '';
     let text = raw;
-    const m = TS_RE.exec(raw);
-    if (m) {
-      ts = m[0].slice(0, -1);
-      text = raw.slice(m[0].length);
+    if (TS_RE.test(raw)) {
+      const sp = raw.indexOf(' ');
+      ts = raw.slice(0, sp);
+      text = raw.slice(sp + 1);
     }
     let kind = TEXT;
     let stepNo = 0;
@@ -125,14 +127,19 @@ export class LogModel {
         }
       }
     }
-    // Carriage returns: a terminal would show what the last one leaves
-    // (progress bars); keep that, in the ANSI state the rest leaves.
+    // Only lines with control characters (escapes, CR, ...) need more
+    // work; most lines have none.
+    const ctl = CTL_RE.test(text);
     let st = this._ansi;
-    let cr = text.lastIndexOf('\r');
-    if (cr >= 0 && cr === text.length - 1) cr = text.lastIndexOf('\r', cr - 1);
-    if (cr >= 0) {
-      if (text.includes('\x1b') || text.includes('\x9b')) st = scanAnsi(text.slice(0, cr), st).state;
-      text = text.slice(cr + 1);
+    if (ctl) {
+      // Carriage returns: a terminal would show what the last one leaves
+      // (progress bars); keep that, in the ANSI state the rest leaves.
+      let cr = text.lastIndexOf('\r');
+      if (cr >= 0 && cr === text.length - 1) cr = text.lastIndexOf('\r', cr - 1);
+      if (cr >= 0) {
+        st = scanAnsi(text.slice(0, cr), st).state;
+        text = text.slice(cr + 1);
+      }
     }
 
     if (kind === STEP) {
@@ -151,18 +158,18 @@ export class LogModel {
     sec.end = i + 1;
     if (kind === ERROR) sec.errors++;
 
-    // ANSI state carried from line to line (only lines with escapes can
-    // change it, so the others skip the scan).
+    // The ANSI state carries from line to line; only lines with escapes
+    // can change it, so the others skip the scan.
     let length = text.length;
-    let end = st;
-    if (text.includes('\x1b') || text.includes('\x9b') || /[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(text)) {
+    if (ctl) {
       const r = scanAnsi(text, st);
-      end = r.state;
+      this._ansi = r.state;
       length = r.length;
+    } else {
+      this._ansi = st;
     }
-    this._ansi = end;
 
-    const line = { ts, kind, text, st, sec: secIndex, grp: this._group };
+    const line = { ts, kind, text, st, ctl, sec: secIndex, grp: this._group, plain: undefined };
     if (kind === GROUP) {
       line.group = { line: i, parent: this._group, end: -1, folded: true };
       this._group = line.group;
@@ -338,10 +345,8 @@ export class LogModel {
   /** The visible text of line @i (no markers, no escapes, no timestamp). */
   plain(i) {
     const line = this.lines[i];
-    if (line.plain === undefined) {
-      const t = line.text;
-      line.plain = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(t) ? parseAnsi(t, null).segments.map((s) => s.text).join('') : t;
-    }
+    if (!line.ctl) return line.text;
+    if (line.plain === undefined) line.plain = stripAnsi(line.text);
     return line.plain;
   }
 
@@ -485,6 +490,7 @@ export class LogView {
       // Following is simply "at the bottom": a scroll up stops it, a
       // scroll back down starts it again.
       const f = this._atBottom();
+      this._lastTop = this.scroller.scrollTop;
       if (f !== this._follow) {
         this._follow = f;
         this.followButton.hidden = f;
@@ -657,6 +663,12 @@ export class LogView {
     const s = this.scroller;
     // Keep the first row on screen in place when the list above it
     // changes (a step finishing folds up while the user reads).
+    // Moved up since the last render, and its scroll event not seen yet
+    // (a script's scrollTop, say): that stops following too.
+    if (this._follow && this._lastTop !== undefined && s.scrollTop < this._lastTop - 1 && !this._atBottom()) {
+      this._follow = false;
+      this.followButton.hidden = false;
+    }
     const rebuild = m._dirty;
     let anchor = null;
     if (rebuild && !this._follow && this._last) {
@@ -670,12 +682,15 @@ export class LogView {
     this.empty.hidden = rows.length > 0;
     this.spacer.style.height = `${rows.length * h}px`;
     this.spacer.style.setProperty('--lv-chars', String(m.maxChars));
+    // Section headers are as wide as the panel (not the longest line).
+    this.spacer.style.setProperty('--lv-view-width', `${s.clientWidth}px`);
     this.container.style.setProperty('--lv-digits', String(String(m.lineCount).length));
     if (anchor) {
       const r = m.rowOf(anchor.key);
       if (r >= 0) s.scrollTop = r * h + anchor.off;
     }
     if (this._follow) s.scrollTop = s.scrollHeight;
+    this._lastTop = s.scrollTop;
 
     const margin = 30;
     const first = Math.max(0, Math.floor(s.scrollTop / h) - margin);
