@@ -73,11 +73,34 @@ function extendedColor(params, i) {
   return [undefined, 2];
 }
 
+// "1;38:2::1:2:3" -> [[1], [38, 2, 0, 1, 2, 3]]; empty values are 0. By
+// hand rather than split(): this runs for every colour change in a log.
+function sgrParams(text) {
+  const out = [];
+  let grp = [];
+  let num = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3b || c === 0x3a) { // ; :
+      grp.push(num);
+      num = 0;
+      if (c === 0x3b) {
+        out.push(grp);
+        grp = [];
+      }
+    } else {
+      num = Math.min(num * 10 + (c - 0x30), 1e6);
+    }
+  }
+  grp.push(num);
+  out.push(grp);
+  return out;
+}
+
 // Apply one SGR parameter string ("1;31", "", "38;5;208", "4:3") to @s
 // (a mutable copy).
 function applySgr(s, paramText) {
-  const params = (paramText === '' ? '0' : paramText).split(';').map(
-    (grp) => grp.split(':').map((v) => (v === '' ? 0 : parseInt(v, 10) || 0)));
+  const params = sgrParams(paramText);
   for (let i = 0; i < params.length; i++) {
     const p = params[i][0];
     if (p === 0) Object.assign(s, EMPTY);
