@@ -556,7 +556,7 @@ export class LogView {
     clearInterval(this._timer);
     this._timer = 0;
     if ((steps || []).some((s) => s.status === 'in_progress')) {
-      this._timer = setInterval(() => { this._epoch++; this._schedule(); }, 1000);
+      this._timer = setInterval(() => this._tick(), 1000);
     }
     this._schedule();
   }
@@ -714,8 +714,21 @@ export class LogView {
     const focused = this.rows.contains(document.activeElement) ? document.activeElement.closest('.lv-row') : null;
     const focusKey = focused ? this._keyOf(focused) : undefined;
     this.rows.style.transform = `translateY(${first * h}px)`;
-    this.rows.replaceChildren(...els);
+    this._place(els);
     if (focusKey !== undefined) cache.get(focusKey)?.focus({ preventScroll: true });
+  }
+
+  // Make @els the rows' children, touching only what changed: rows that
+  // stay are not moved, so a text selection in them survives appends and
+  // scrolling.
+  _place(els) {
+    const keep = new Set(els);
+    for (const child of [...this.rows.children]) if (!keep.has(child)) child.remove();
+    let ref = this.rows.firstChild;
+    for (const e of els) {
+      if (e === ref) ref = ref.nextSibling;
+      else this.rows.insertBefore(e, ref);
+    }
   }
 
   // One row's element. Everything from the log is set as text.
@@ -802,10 +815,23 @@ export class LogView {
     // A name may carry escapes: show only its text.
     this._styledText(name, k >= 0 ? m.segments(k) : [{ text: sec.name }], k >= 0 ? m.matchesIn(k) : []);
     row.appendChild(name);
+    row.appendChild(el('span', 'lv-duration', this._duration(info)));
+    return row;
+  }
+
+  // Running steps' durations, updated in place (rebuilding rows every
+  // second would lose the user's text selection).
+  _tick() {
+    for (const row of this.rows.querySelectorAll('.lv-section.lv-status-in_progress')) {
+      const d = row.querySelector('.lv-duration');
+      if (d) d.textContent = this._duration(this.model.sectionInfo(Number(row.dataset.section)));
+    }
+  }
+
+  _duration(info) {
     const t0 = parseTime(info.started_at);
     const t1 = info.completed_at ? parseTime(info.completed_at) : info.status === 'in_progress' ? Date.now() : NaN;
-    row.appendChild(el('span', 'lv-duration', formatDuration(t1 - t0)));
-    return row;
+    return formatDuration(t1 - t0);
   }
 
   _keyOf(row) {
