@@ -812,8 +812,9 @@ export class LogView {
     row.appendChild(icon);
     if (sec.number) row.appendChild(el('span', 'lv-step-no', String(sec.number)));
     const name = el('span', 'lv-step-name');
-    // A name may carry escapes: show only its text.
-    this._styledText(name, k >= 0 ? m.segments(k) : [{ text: sec.name }], k >= 0 ? m.matchesIn(k) : []);
+    // The marker's name (styled, with search matches), else setSteps' one.
+    if (k >= 0 && m.plain(k)) this._styledText(name, m.segments(k), m.matchesIn(k));
+    else name.textContent = (k >= 0 ? this.model.steps.get(sec.number)?.name : sec.name) || '';
     row.appendChild(name);
     row.appendChild(el('span', 'lv-duration', this._duration(info)));
     return row;
