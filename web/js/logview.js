@@ -596,19 +596,23 @@ export class LogView {
 
   _showMatch() {
     this._epoch++;
-    this._reveal(this.model.matchLine[this.model.current], false);
+    this._reveal(this.model.matchLine[this.model.current]);
   }
 
   /** Open the folds holding line @n (1-based), scroll to it, select it. */
   scrollToLine(n) {
+    if (!Number.isFinite(n) || this.model.lineCount === 0) return;
     const i = Math.max(0, Math.min(this.model.lineCount - 1, Math.floor(n) - 1));
-    if (this.model.lineCount === 0) return;
     this._selected = i;
     this._epoch++;
-    this._reveal(i, true);
+    this._reveal(i);
   }
 
-  _reveal(i, center) {
+  // Open the folds holding line index @i and bring it into view: centred
+  // when it was off screen, not moved when it is on screen (a click on a
+  // line number changes the URL's hash, and the page may answer with
+  // scrollToLine: the view must not jump).
+  _reveal(i) {
     const row = this.model.reveal(i);
     this._follow = false;
     this.followButton.hidden = false;
@@ -618,7 +622,7 @@ export class LogView {
     const top = row * h;
     const view = this.scroller.clientHeight;
     const st = this.scroller.scrollTop;
-    if (center || top < st || top + h > st + view) this.scroller.scrollTop = Math.max(0, top - (view - h) / 2);
+    if (top < st || top + h > st + view) this.scroller.scrollTop = Math.max(0, top - (view - h) / 2);
     this._render();
   }
 
