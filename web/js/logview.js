@@ -420,7 +420,8 @@ export class LogModel {
 
 // ---- the view ------------------------------------------------------------
 
-const LABELS = { [ERROR]: 'Error:', [WARNING]: 'Warning:', [NOTICE]: 'Notice:' };
+// With their space, so that a copied line reads "Error: text".
+const LABELS = { [ERROR]: 'Error: ', [WARNING]: 'Warning: ', [NOTICE]: 'Notice: ' };
 const KIND_CLASS = {
   [ERROR]: 'lv-error', [WARNING]: 'lv-warning', [NOTICE]: 'lv-notice',
   [DEBUG]: 'lv-debug', [COMMAND]: 'lv-command',
