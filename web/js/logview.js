@@ -639,6 +639,7 @@ export class LogView {
   }
 
   destroy() {
+    this._dead = true; // later calls are harmless no-ops for the DOM
     cancelAnimationFrame(this._frame);
     clearInterval(this._timer);
     this._ro?.disconnect();
@@ -657,7 +658,7 @@ export class LogView {
   }
 
   _schedule() {
-    if (!this._frame) this._frame = requestAnimationFrame(() => { this._frame = 0; this._render(); });
+    if (!this._frame && !this._dead) this._frame = requestAnimationFrame(() => { this._frame = 0; this._render(); });
   }
 
   // ---- rendering ----------------------------------------------------
