@@ -472,7 +472,9 @@ export class LogView {
     container.classList.add('logview');
     this.scroller = el('div', 'lv-scroller');
     this.scroller.tabIndex = 0;
-    this.scroller.setAttribute('role', 'log');
+    // Not role=log: its implicit aria-live would read out every append.
+    this.scroller.setAttribute('role', 'region');
+    this.scroller.setAttribute('aria-label', 'Job log');
     this.spacer = el('div', 'lv-spacer');
     this.rows = el('div', 'lv-rows');
     this.spacer.appendChild(this.rows);
