@@ -148,6 +148,16 @@ test('steps, groups, markers and ANSI colours render as text', { skip }, async (
   assert.equal(await red.evaluate((e) => getComputedStyle(e).fontWeight), '700');
   const tc = page.locator('.lv-text span', { hasText: 'truecolor' });
   assert.equal(await tc.evaluate((e) => getComputedStyle(e).color), 'rgb(10, 200, 30)');
+  // ansiToSpans with a DOM: a fragment of text nodes and spans.
+  assert.deepEqual(await page.evaluate(async () => {
+    const { ansiToSpans } = await import('/web/js/ansi.js');
+    const { nodes, state } = ansiToSpans('a\x1b[32mb<i>\x1b[48;5;196mc');
+    return { kind: nodes.constructor.name, html: [...nodes.childNodes].map((n) => n.outerHTML ?? n.textContent), fg: state.fg };
+  }), {
+    kind: 'DocumentFragment',
+    html: ['a', '<span class="ansi-fg-2">b&lt;i&gt;</span>', '<span class="ansi-fg-2" style="background-color: rgb(255, 0, 0);">c</span>'],
+    fg: 2,
+  });
   // Line numbers are the raw log's, as permalinks.
   assert.equal(await page.locator('.lv-line[data-line="9"] .lv-num').getAttribute('href'), '#L10');
   await shot('job');
