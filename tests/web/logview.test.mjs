@@ -332,3 +332,26 @@ test('formatDuration', () => {
   assert.equal(formatDuration(NaN), '');
   assert.equal(formatDuration(-5), '');
 });
+
+test('inferred step times come from the log; a user fold survives setSteps', () => {
+  const m = new LogModel();
+  m.append('2026-11-28T09:00:00.000000Z setup\n2026-11-28T09:00:02.000000Z ##[step 1] A\n' +
+    '2026-11-28T09:00:03.000000Z a\n2026-11-28T09:01:05.000000Z ##[step 2] B\n');
+  assert.deepEqual(m.sectionInfo(0), { name: 'Set up job', status: 'completed', conclusion: 'success',
+    started_at: '2026-11-28T09:00:00.000000Z', completed_at: '2026-11-28T09:00:02.000000Z' });
+  assert.equal(m.sectionInfo(1).completed_at, '2026-11-28T09:01:05.000000Z');
+  assert.equal(m.sectionInfo(2).status, 'in_progress');
+  // The user opens a successful step; new step info does not fold it again.
+  m.setSectionFolded(1, false);
+  m.setSteps([{ number: 1, status: 'completed', conclusion: 'success' }]);
+  assert.equal(m.sectionFolded(1), false);
+  assert.deepEqual(rows(m), [0, 2, 3, 4]);
+});
+
+test('lines without escapes share their ANSI state object', () => {
+  const m = new LogModel();
+  m.append(log('\x1b[33myellow', 'a', 'b', 'c'));
+  assert.ok(m.lines[1].st);
+  assert.equal(m.lines[1].st, m.lines[3].st);
+  assert.equal(m.lines[0].st, null);
+});
