@@ -228,10 +228,27 @@ static json_t *job_json(struct node *n, const json_t *row)
 		json_object_set_new(j, "outputs", json_object());
 	if (json_is_null(json_object_get(j, "runs_on")))
 		json_object_set_new(j, "runs_on", json_array());
-	/* The job_keys it waits for: the UI draws the graph from them. */
-	json_object_set_new(j, "needs", parsed(row, "needs"));
-	if (json_is_null(json_object_get(j, "needs")))
-		json_object_set_new(j, "needs", json_array());
+	/*
+	 * The job_keys it waits for: the UI draws the graph from them.  The
+	 * column holds the needs context ({"build": {"result", "outputs"}})
+	 * once the needs are done: its keys are the job_keys.
+	 */
+	{
+		json_t *needs = parsed(row, "needs"), *keys = json_array(), *v;
+		const char *k;
+		size_t x;
+
+		if (json_is_array(needs)) {
+			json_array_foreach(needs, x, v)
+				if (json_is_string(v))
+					json_array_append(keys, v);
+		} else if (json_is_object(needs)) {
+			json_object_foreach(needs, k, v)
+				json_array_append_new(keys, json_string(k));
+		}
+		json_decref(needs);
+		json_object_set_new(j, "needs", keys);
+	}
 	return j;
 }
 

@@ -34,6 +34,22 @@ static char *jdump(const json_t *v)
 	return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 }
 
+/*
+ * A waiting job's needs column: its needs' job_keys, so the UI can draw the
+ * graph before the job is decided (which stores the needs context).
+ */
+static char *needs_keys(const struct guts_wf_job *j)
+{
+	json_t *a = json_array();
+	char *text;
+
+	for (size_t i = 0; i < j->needs.nr; i++)
+		json_array_append_new(a, json_string(j->needs.v[i]));
+	text = jdump(a);
+	json_decref(a);
+	return text;
+}
+
 static struct guts_workflow *parse_now(const char *path, const char *src)
 {
 	struct guts_workflow *wf = NULL;
@@ -1190,14 +1206,18 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 			const struct guts_wf_job *j = &wf->jobs[k];
 			char *ctx = context_name(api_str(wfrow, "name"),
 						 job_display(j));
+			char *nk = needs_keys(j);
 
 			store_exec(n->st,
 				   "INSERT INTO jobs (run_id, run_attempt, "
-				   "job_key, leg, name, status, created_at) "
-				   "VALUES ($1, 1, $2, -1, $3, 'waiting', $4)",
+				   "job_key, leg, name, needs, status, "
+				   "created_at) VALUES ($1, 1, $2, -1, $3, $4, "
+				   "'waiting', $5)",
 				   STORE_ARGS(SI(id), SS(j->id),
-					      SS(job_display(j)), SI(now)),
+					      SS(job_display(j)), SS(nk),
+					      SI(now)),
 				   NULL);
+			free(nk);
 			job_status(n, run, 0, ctx, NULL, "waiting to run", url);
 			free(ctx);
 		}
@@ -1906,13 +1926,20 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 			}
 			continue;
 		}
-		store_exec(n->st,
-			   "INSERT INTO jobs (run_id, run_attempt, job_key, "
-			   "leg, name, status, created_at) VALUES ($1, $2, $3, "
-			   "-1, $4, 'waiting', $5)",
-			   STORE_ARGS(SI(run_id), SI(attempt), SS(j->id),
-				      SS(job_display(j)), SI(now)),
-			   NULL);
+		{
+			char *nk = needs_keys(j);
+
+			store_exec(
+			    n->st,
+			    "INSERT INTO jobs (run_id, run_attempt, "
+			    "job_key, leg, name, needs, status, "
+			    "created_at) VALUES ($1, $2, $3, -1, $4, $5, "
+			    "'waiting', $6)",
+			    STORE_ARGS(SI(run_id), SI(attempt), SS(j->id),
+				       SS(job_display(j)), SS(nk), SI(now)),
+			    NULL);
+			free(nk);
+		}
 		{
 			char *ctx = context_name(api_str(run, "workflow_name"),
 						 job_display(j));
