@@ -127,7 +127,6 @@ function expected(msg) {
     if (/\/api\/repos\/[^/]+\/[^/]+\/jobs\/\d+\/summary$/.test(url)) return true;
     if (!haveAnnotations && /\/runs\/\d+\/annotations$/.test(url)) return true;
     if (/\/-\/static\/js\/logview\.js$/.test(url) && !fs.existsSync(path.join(WEB, 'js', 'logview.js'))) return true;
-    if (/\/-\/static\/css\/log\.css$/.test(url) && !fs.existsSync(path.join(WEB, 'css', 'log.css'))) return true;
   }
   if (!haveWs && /WebSocket connection to .*\/api\/ws' failed/.test(text)) return true;
   return false;

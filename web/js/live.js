@@ -31,7 +31,7 @@ class Live {
     return () => {
       this.subs.delete(id);
       if (this.open && sub.sent && ![...this.subs.values()].some((s) => s.sent === sub.sent)) {
-        this.send({ unsubscribe: [sub.sent] });
+        this.send({ unsubscribe: [sub.sent.replace(/@\d+$/, '')] });
       }
       if (!this.subs.size) this.close();
     };
@@ -68,7 +68,7 @@ class Live {
     this.ws = ws;
     ws.addEventListener('open', () => {
       const t = getToken();
-      if (t) ws.send(JSON.stringify({ token: t }));
+      if (t && !this.refused) ws.send(JSON.stringify({ token: t }));
       this.open = true;
       this.delay = MIN_DELAY;
       for (const s of this.subs.values()) this.sendSub(s);
@@ -81,8 +81,11 @@ class Live {
         try { s.onMessage(msg); } catch (e) { console.warn('live listener:', e); }
       }
     });
-    ws.addEventListener('close', () => {
+    ws.addEventListener('close', (ev) => {
       const was = this.open;
+      // 1008: the token was refused; go on with public repositories
+      // rather than be refused again at each reconnect.
+      if (ev.code === 1008) this.refused = true;
       this.ws = null;
       this.open = false;
       if (was) for (const s of this.subs.values()) s.onState(false);
@@ -113,6 +116,7 @@ class Live {
 
   // After sign-in or sign-out: the socket's identity changes.
   restart() {
+    this.refused = false;
     if (!this.ws && !this.timer) return;
     this.close();
     if (this.subs.size) this.ensure();

@@ -17,6 +17,10 @@ async function logViewClass() {
   if (LogViewClass) return LogViewClass;
   try {
     LogViewClass = (await import('./logview.js')).LogView;
+    // Its stylesheet comes with it (index.html links only app.css).
+    if (LogViewClass && !document.getElementById('log-css')) {
+      document.head.append(h('link', { rel: 'stylesheet', id: 'log-css', href: '/-/static/css/log.css' }));
+    }
   } catch (e) {
     console.warn('logview.js:', e);
   }
