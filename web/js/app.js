@@ -11,6 +11,7 @@ import * as run from './run.js';
 import * as pull from './pull.js';
 
 const seg = '([^/]+)';
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const routes = [
   { re: /^\/$/, page: repos, keys: [] },
   { re: new RegExp(`^/${seg}/${seg}/actions/?$`), page: actions, keys: ['owner', 'repo'] },
@@ -48,8 +49,18 @@ export async function route() {
   for (const r of routes) {
     const m = r.re.exec(path);
     if (m) {
+      try {
+        match = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])]));
+      } catch {
+        break; // a malformed %-escape
+      }
+      // Owners and repositories are names (docs/api.md), so the links
+      // built from them stay on this site.
+      if ((match.owner && !NAME.test(match.owner)) || (match.repo && !NAME.test(match.repo))) {
+        match = null;
+        break;
+      }
       page = r.page;
-      match = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])]));
       break;
     }
   }

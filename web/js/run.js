@@ -78,7 +78,13 @@ export async function render(ctx) {
     h('div', { class: 'layout' }, h('nav', { class: 'card side', 'aria-label': 'Jobs' }, h('h2', {}, 'Jobs'), jobList), jobDetail),
     annBox, sumBox, artBox);
   const graph = new JobGraph(graphBox, (id) => selectJob(id));
-  ctx.onCleanup(() => { S.dead = true; graph.destroy(); stopLog(); clearTimeout(S.pollTimer); });
+  // The running clock of an unfinished run.
+  const ticker = setInterval(() => {
+    if (S.run.status === 'completed') return;
+    const el = header.querySelector('#run-duration');
+    if (el) el.textContent = fmtDuration(duration(S.run.started_at, S.run.completed_at)) || '—';
+  }, 1000);
+  ctx.onCleanup(() => { S.dead = true; clearInterval(ticker); graph.destroy(); stopLog(); clearTimeout(S.pollTimer); });
 
   // ---- header ----
   function renderHeader() {
@@ -130,9 +136,8 @@ export async function render(ctx) {
   async function rerun(failedOnly) {
     for (const b of header.querySelectorAll('#run-actions button')) b.disabled = true;
     try {
-      S.run = await post(`${base}/runs/${runId}/rerun`, failedOnly ? { failed_only: true } : {});
+      await post(`${base}/runs/${runId}/rerun`, failedOnly ? { failed_only: true } : {});
       S.selected = 0;
-      S.summaries.clear();
       await reload();
     } catch (e) { showError(e); renderHeader(); }
   }
