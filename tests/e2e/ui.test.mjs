@@ -36,7 +36,11 @@ jobs:
     runs-on: default
     steps:
       - name: Build it
-        run: echo building
+        run: mkdir -p dist && echo building | tee dist/app.txt
+      - uses: actions/upload-artifact@v4
+        with:
+          name: dist
+          path: dist
   test:
     needs: build
     runs-on: default
@@ -153,9 +157,14 @@ async function openPage(t, { width = 1440, height = 900, token } = {}) {
     await page.waitForSelector('#sign-out');
   }
   t.after(async () => { await ctx.close(); });
+  // check.ignore: a RegExp of errors the test itself caused on purpose.
+  const check = () => {
+    const left = errors.filter((e) => !(check.ignore && check.ignore.test(e)));
+    assert.deepEqual(left, [], 'console errors');
+  };
   return {
     page,
-    check() { assert.deepEqual(errors, [], 'console errors'); },
+    check,
     shot: (name) => page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true }),
   };
 }
@@ -220,6 +229,16 @@ test('the repository list, the actions page and a run page show the runs that ex
   assert.equal(await page.locator('#raw-log').getAttribute('href'),
                `/api/repos/${repo.full}/jobs/${build.id}/logs`);
   await shot('run');
+
+  // The artifact, with its download link.
+  const arts = await node.ok(200, 'GET', `/api/repos/${repo.full}/runs/${ciRun.id}/artifacts`);
+  assert.equal(arts.length, 1);
+  const a = page.locator('#artifact-list a', { hasText: 'dist' });
+  const href = await a.getAttribute('href');
+  assert.equal(href, `/api/repos/${repo.full}/artifacts/${arts[0].id}/zip`);
+  const zip = await fetch(node.url + href);
+  assert.equal(zip.status, 200);
+  assert.equal(Buffer.from(await zip.arrayBuffer()).subarray(0, 2).toString(), 'PK');
 
   // A reload of the URL (?job=) lands on the same job.
   await page.reload();
@@ -352,6 +371,70 @@ test('the workflow page: badge from passing to failing, and the README snippet',
   await page.locator(`#run-list li[data-run="${failed.id}"][data-state=failure]`).waitFor();
   assert.match(await badgeText(), />failing</);
   await shot('workflow');
+  check();
+});
+
+test('sign-in refuses a bad token; the Run workflow form shows the API\'s refusal', { skip }, async (t) => {
+  const { page, check } = await openPage(t);
+  await page.goto(node.url + '/');
+  await page.click('#sign-in');
+  await page.fill('#signin-token', 'gut_nope');
+  await page.click('#signin-form button[type=submit]');
+  await page.locator('#signin-error', { hasText: 'not valid' }).waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('guts.token')), null);
+  await page.fill('#signin-token', node.token);
+  await page.click('#signin-form button[type=submit]');
+  await page.locator('.auth .user', { hasText: 'admin' }).waitFor();
+  await page.goto(`${node.url}/${repo.full}/actions/typed.yml`);
+  await page.click('#run-workflow > summary');
+  await page.fill('#dispatch-ref', 'no-such-branch');
+  await page.click('#dispatch-submit');
+  await page.locator('#dispatch-form .form-error', { hasText: "ref 'no-such-branch' is not a branch or tag" }).waitFor();
+  assert.match(page.url(), /typed\.yml$/);
+  // Sign out forgets the token, and the form goes.
+  await page.click('#sign-out');
+  await page.locator('#sign-in').waitFor();
+  assert.equal(await page.locator('#run-workflow').count(), 0);
+  assert.equal(await page.evaluate(() => localStorage.getItem('guts.token')), null);
+  // The 401 of the bad token and the 422 are the expected console errors.
+  check.ignore = /status of (401 .*\/api\/user|422 .*\/runs)$/;
+  check();
+});
+
+// GET …/runs/{id}/annotations and …/jobs/{id}/summary are another branch's:
+// the browser answers them here from the contract's shapes, and checks
+// that the summary's server-rendered HTML is shown as HTML and every other
+// string as text.
+test('annotations and job summaries (their endpoints answered per the contract)', { skip }, async (t) => {
+  const { page, check, shot } = await openPage(t);
+  const jobs = await node.jobs(repo.full, ciRun.id);
+  const build = jobs.find((j) => j.job_key === 'build');
+  await page.route(/\/api\/repos\/[^/]+\/[^/]+\/runs\/\d+\/annotations$/, (route) => route.fulfill({
+    contentType: 'application/json',
+    body: JSON.stringify([
+      { job_id: build.id, job_name: 'build', level: 'error', message: 'it broke <img src=x onerror=alert(1)>', file: 'src/a.c', line: 3, col: 7, title: 'Compile', step: 1 },
+      { job_id: build.id, job_name: 'build', level: 'warning', message: 'careful', file: null, line: null, col: null, title: null, step: 1 },
+    ]),
+  }));
+  await page.route(/\/api\/repos\/[^/]+\/[^/]+\/jobs\/\d+\/summary$/, (route) => {
+    if (!route.request().url().endsWith(`/jobs/${build.id}/summary`)) {
+      return route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":{"code":"not_found","message":"no summary"}}' });
+    }
+    return route.fulfill({ contentType: 'application/json',
+                           body: JSON.stringify({ markdown: '## Results\n\n| a | b |', html: '<h2>Results</h2><table><tr><td>a</td><td>b</td></tr></table>' }) });
+  });
+  await page.goto(runUrl(ciRun.id));
+  await page.locator('#annotations li[data-level=error]').waitFor();
+  const err = await page.locator('#annotations li[data-level=error]').innerText();
+  assert.match(err, /Compile/);
+  assert.match(err, /it broke <img src=x onerror=alert\(1\)>/);
+  assert.match(err, /src\/a\.c:3:7/);
+  assert.equal(await page.locator('#annotations img').count(), 0);
+  assert.equal(await page.locator('#annotations li[data-level=warning]').count(), 1);
+  await page.locator(`#summaries article[data-job="${build.id}"] table td`, { hasText: 'b' }).waitFor();
+  assert.equal(await page.locator(`#summaries article[data-job="${build.id}"] h2`).innerText(), 'Results');
+  assert.equal(await page.locator('#summaries article').count(), 1);
+  await shot('run-annotations-summary');
   check();
 });
 
