@@ -312,6 +312,15 @@ test('Cancel and Re-run from the run page', { skip }, async (t) => {
   assert.equal((await node.waitRun(repo.full, run.id, 30000)).conclusion, 'cancelled');
   await page.locator('#rerun-failed').waitFor();
   await shot('run-rerun');
+
+  // Re-run failed jobs: the cancelled job runs again, as attempt 3.
+  await page.click('#rerun-failed');
+  await page.locator('#run-attempt', { hasText: '3' }).waitFor();
+  await page.locator('#cancel-run').waitFor();
+  assert.equal((await node.ok(200, 'GET', `/api/repos/${repo.full}/runs/${run.id}`)).run_attempt, 3);
+  await node.ok(202, 'POST', `/api/repos/${repo.full}/runs/${run.id}/cancel`, {});
+  // Cancelled elsewhere: the page follows.
+  await page.locator('#run-status[data-state=cancelled]').waitFor({ timeout: 30000 });
   check();
 });
 
