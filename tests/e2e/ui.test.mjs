@@ -476,6 +476,11 @@ test('a pull request page shows its checks and whether it can merge', { skip }, 
   await page.locator('#merge h2').waitFor();
   await page.locator('#checks .row').first().waitFor();
   await shot('pull');
+  // A check's Details is its run's page, in the app.
+  const details = page.locator('#checks .row[data-context="CI / build"] a');
+  assert.match(await details.getAttribute('href'), new RegExp(`^/${repo.full}/actions/runs/\\d+$`));
+  await details.click();
+  await page.locator('#run-header h1').waitFor();
   check();
 });
 
