@@ -1342,7 +1342,6 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 			const struct guts_wf_job *j = &wf->jobs[k];
 			char *ctx = context_name(api_str(wfrow, "name"),
 						 job_display(j));
-
 			char *nk = needs_keys(j);
 
 			store_exec(n->st,
