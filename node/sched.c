@@ -1916,8 +1916,8 @@ int sched_complete(struct node *n, int64_t job_id, int64_t attempt,
 				      "SELECT run_id FROM jobs WHERE id = $1",
 				      STORE_ARGS(SI(job_id)), &job);
 		if (ret == 0)
-			ret = summary_store(n->st, job_id, annotations,
-					    summary);
+			ret =
+			    summary_store(n->st, job_id, annotations, summary);
 		if (ret == 0)
 			ret = store_commit(n->st);
 		else
@@ -2067,7 +2067,8 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 				    "completed_at, log_archived) SELECT "
 				    "run_id, $2, job_key, leg, name, matrix, "
 				    "strategy, status, conclusion, $3, "
-				    "runs_on, needs, outputs, runner_name, id, "
+				    "runs_on, needs, outputs, runner_name, "
+				    "COALESCE(copied_from, id), "
 				    "created_at, queued_at, started_at, "
 				    "completed_at, 1 FROM jobs WHERE id = $1",
 				    STORE_ARGS(SI(api_int(row, "id")),
