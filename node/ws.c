@@ -54,6 +54,7 @@
 #define WS_SNDBUF (256 * 1024)
 #define WS_QUEUE_MAX_DEFAULT ((size_t)1 << 20)
 #define WS_STALL_MS_DEFAULT 10000
+#define WS_CHUNK_CACHE 64
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
 
 enum topic_kind { T_REPO, T_RUN, T_LOG };
@@ -117,11 +118,14 @@ struct ws {
 	/* the thread's own */
 	struct conn *conns;
 	int64_t last_timer;
-	struct { /* the last log message built, shared by followers */
+	/* The last log messages built, shared by followers at the same
+	 * offset: followers at different places of one log each hit. */
+	struct chunk {
 		int64_t job, log_id, offset, next;
 		char *text;
 		size_t len;
-	} chunk;
+	} chunks[WS_CHUNK_CACHE];
+	unsigned chunk_next; /* the slot to reuse next */
 };
 
 static int64_t now_ms(void)
@@ -469,14 +473,19 @@ static int log_chunk(struct ws *ws, const struct topic *t, const char **text,
 	size_t keep;
 	int ret;
 	json_t *msg;
+	struct chunk *c;
 
 	*text = NULL;
-	if (ws->chunk.text && ws->chunk.job == t->id &&
-	    ws->chunk.log_id == t->log_id && ws->chunk.offset == t->offset) {
-		*text = ws->chunk.text;
-		*len = ws->chunk.len;
-		*next = ws->chunk.next;
-		return 0;
+	for (unsigned i = 0; i < WS_CHUNK_CACHE; i++) {
+		struct chunk *k = &ws->chunks[i];
+
+		if (k->text && k->job == t->id && k->log_id == t->log_id &&
+		    k->offset == t->offset) {
+			*text = k->text;
+			*len = k->len;
+			*next = k->next;
+			return 0;
+		}
 	}
 	guts_buf_init(&raw, JOBLOG_CHUNK + 16);
 	ret = joblog_read(ws->n->logs_dir, t->log_id, t->offset,
@@ -495,23 +504,24 @@ static int log_chunk(struct ws *ws, const struct topic *t, const char **text,
 	utf8_clean(raw.data, keep, &clean);
 	msg = json_pack("{s:s, s:I, s:I, s:I, s:s%}", "event", "log", "job",
 			(json_int_t)t->id, "offset", (json_int_t)t->offset,
-			"next", (json_int_t)(t->offset + (int64_t)keep), "data",
-			clean.data, clean.len);
+			"next", (json_int_t)(t->offset + (int64_t)keep),
+			"data", clean.data, clean.len);
 	guts_buf_release(&clean);
 	guts_buf_release(&raw);
-	free(ws->chunk.text);
-	ws->chunk.text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	c = &ws->chunks[ws->chunk_next++ % WS_CHUNK_CACHE];
+	free(c->text);
+	c->text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
 	json_decref(msg);
-	if (!ws->chunk.text)
+	if (!c->text)
 		return guts_error(GUTS_EIO, "out of memory");
-	ws->chunk.job = t->id;
-	ws->chunk.log_id = t->log_id;
-	ws->chunk.offset = t->offset;
-	ws->chunk.next = t->offset + (int64_t)keep;
-	ws->chunk.len = strlen(ws->chunk.text);
-	*text = ws->chunk.text;
-	*len = ws->chunk.len;
-	*next = ws->chunk.next;
+	c->job = t->id;
+	c->log_id = t->log_id;
+	c->offset = t->offset;
+	c->next = t->offset + (int64_t)keep;
+	c->len = strlen(c->text);
+	*text = c->text;
+	*len = c->len;
+	*next = c->next;
 	return 0;
 }
 
@@ -1203,7 +1213,8 @@ void ws_stop(struct node *n)
 		conn_free(c);
 	}
 	free(ws->dirty);
-	free(ws->chunk.text);
+	for (unsigned i = 0; i < WS_CHUNK_CACHE; i++)
+		free(ws->chunks[i].text);
 	close(ws->epfd);
 	close(ws->evfd);
 	pthread_mutex_destroy(&ws->mu);
