@@ -844,7 +844,34 @@ static void job_finished(struct follow *f)
 	f->cur = 0;
 }
 
-/* Put @job into @jobs, in place of what it was. */
+static int status_rank(const json_t *o)
+{
+	const char *s = json_string_value(json_object_get(o, "status"));
+
+	if (s && !strcmp(s, "completed"))
+		return 2;
+	return s && !strcmp(s, "in_progress");
+}
+
+/*
+ * Whether @now is no older than @was, the same job or run: an event sent
+ * before a look through the REST API can arrive after it.  A job's or
+ * run's next attempt is newer; within one, the status only moves forward.
+ */
+static int not_older(const json_t *was, const json_t *now)
+{
+	static const char *const keys[] = {"run_attempt", "attempt"};
+
+	for (size_t k = 0; k < 2; k++) {
+		long long a = jint(was, keys[k]), b = jint(now, keys[k]);
+
+		if (a != b)
+			return b > a;
+	}
+	return status_rank(now) >= status_rank(was);
+}
+
+/* Put @job into @jobs, in place of what it was unless that is newer. */
 static void merge_job(json_t *jobs, json_t *job)
 {
 	long long id = id_of(job);
@@ -853,7 +880,8 @@ static void merge_job(json_t *jobs, json_t *job)
 
 	json_array_foreach(jobs, i, j) {
 		if (id_of(j) == id) {
-			json_array_set(jobs, i, job);
+			if (not_older(j, job))
+				json_array_set(jobs, i, job);
 			return;
 		}
 	}
@@ -1265,6 +1293,23 @@ static int cmp_wjob(const void *x, const void *y)
 	return cmp_id(&a->job, &b->job);
 }
 
+/* The depth of a job after @key's (job_key): a need of @w deeper than it. */
+static int deepen(struct wjob *v, size_t n, size_t w, const char *key)
+{
+	int changed = 0;
+
+	for (size_t o = 0; key && o < n; o++) {
+		const char *k =
+		    json_string_value(json_object_get(v[o].job, "job_key"));
+
+		if (k && !strcmp(k, key) && v[o].depth + 1 > v[w].depth) {
+			v[w].depth = v[o].depth + 1;
+			changed = 1;
+		}
+	}
+	return changed;
+}
+
 /* The jobs by needs depth, then in the order they were made. */
 static struct wjob *jobs_by_depth(const json_t *jobs, size_t *n)
 {
@@ -1282,24 +1327,19 @@ static struct wjob *jobs_by_depth(const json_t *jobs, size_t *n)
 	for (size_t pass = 0; changed && pass <= *n; pass++) {
 		changed = 0;
 		for (i = 0; i < *n; i++) {
+			const json_t *needs =
+			    json_object_get(v[i].job, "needs");
 			const json_t *need;
+			const char *key;
 			size_t k;
 
-			json_array_foreach(json_object_get(v[i].job, "needs"),
-					   k, need) {
-				const char *key = json_string_value(need);
-
-				for (size_t o = 0; key && o < *n; o++) {
-					const char *ok =
-					    json_string_value(json_object_get(
-						v[o].job, "job_key"));
-
-					if (ok && !strcmp(ok, key) &&
-					    v[o].depth + 1 > v[i].depth) {
-						v[i].depth = v[o].depth + 1;
-						changed = 1;
-					}
-				}
+			/* job_keys, or the needs context keyed by them */
+			json_array_foreach(needs, k, need) {
+				changed |=
+				    deepen(v, *n, i, json_string_value(need));
+			}
+			json_object_foreach((json_t *)needs, key, need) {
+				changed |= deepen(v, *n, i, key);
 			}
 		}
 	}
@@ -1344,6 +1384,22 @@ static int fit(const char *s, int cols)
 	return n;
 }
 
+/*
+ * One line of the view over what was there, cut to the terminal's width
+ * (a line that wrapped would throw the count of lines off).  Frees @line;
+ * returns 1, the lines drawn.
+ */
+static int draw_line(struct guts_buf *out, int cols, char *line)
+{
+	int n = fit(line, cols - 1);
+
+	while (n > 0 && line[n - 1] == ' ')
+		n--;
+	guts_buf_addf(out, "\r\033[2K%.*s\n", n, line);
+	free(line);
+	return 1;
+}
+
 /* On a terminal: the whole view, drawn over the last one. */
 static void watch_draw(struct watch *w)
 {
@@ -1357,16 +1413,12 @@ static void watch_draw(struct watch *w)
 	guts_buf_init(&out, 0);
 	if (w->drawn)
 		guts_buf_addf(&out, "\033[%dA", w->drawn);
-#define LINE(...)                                                            \
-	do {                                                                 \
-		char *l_ = guts_xasprintf(__VA_ARGS__);                      \
-		guts_buf_addf(&out, "\r\033[2K%.*s\n", fit(l_, w->cols - 1), \
-			      l_);                                           \
-		free(l_);                                                    \
-		lines++;                                                     \
-	} while (0)
-	LINE("%s  %s %s  %s", title, state_symbol(w->run), state_word(w->run),
-	     jduration(w->run, "started_at", "completed_at", b, sizeof(b)));
+	lines +=
+	    draw_line(&out, w->cols,
+		      guts_xasprintf("%s  %s %s  %s", title,
+				     state_symbol(w->run), state_word(w->run),
+				     jduration(w->run, "started_at",
+					       "completed_at", b, sizeof(b))));
 	v = jobs_by_depth(w->jobs, &n);
 	for (size_t i = 0; i < n; i++) {
 		char *name = guts_api_printable(
@@ -1384,15 +1436,17 @@ static void watch_draw(struct watch *w)
 		    jduration(j, "started_at", "completed_at", b, sizeof(b));
 
 		if (v[i].depth != depth) {
-			LINE("%s", "");
+			lines += draw_line(&out, w->cols, guts_xstrdup(""));
 			depth = v[i].depth;
 		}
 		current_step(j, step, sizeof(step));
-		LINE("  %s %-*s  %-11s %6s  %s", state_symbol(j), (int)width,
-		     name, state_word(j), strcmp(d, "-") ? d : "", step);
+		lines += draw_line(
+		    &out, w->cols,
+		    guts_xasprintf("  %s %-*s  %-11s %6s  %s", state_symbol(j),
+				   (int)width, name, state_word(j),
+				   strcmp(d, "-") ? d : "", step));
 		free(name);
 	}
-#undef LINE
 	/* A shorter view than the last: clear what is left of that. */
 	for (int i = lines; i < w->drawn; i++)
 		guts_buf_adds(&out, "\r\033[2K\n");
@@ -1512,8 +1566,10 @@ static int watch_message(struct watch *w, const json_t *m)
 
 		if (id_of(r) != w->id)
 			return 0;
-		if (jint(r, "run_attempt") != w->attempt)
+		if (jint(r, "run_attempt") > w->attempt)
 			return watch_reload(w); /* a new attempt */
+		if (!not_older(w->run, r))
+			return 0;
 		json_decref(w->run);
 		w->run = json_incref(r);
 	} else if (!strncmp(ev, "workflow_job.", 13)) {
