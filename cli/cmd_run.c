@@ -735,6 +735,22 @@ static int live_subscribe(struct live *lv, const char *topic)
 	return rc;
 }
 
+/* Whether a "subscribed" answer lists @topic. */
+static int names(const json_t *m, const char *topic)
+{
+	const json_t *t;
+	size_t i;
+
+	json_array_foreach(
+	    json_object_get(json_object_get(m, "data"), "topics"), i, t) {
+		const char *s = json_string_value(t);
+
+		if (s && !strcmp(s, topic))
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Open the WebSocket and subscribe to the run, waiting until the node says
  * it is subscribed: a look through the REST API afterwards then misses no
@@ -765,7 +781,7 @@ static int live_open(struct live *lv)
 			break;
 		}
 		ev = event_of(m);
-		if (!strcmp(ev, "subscribed")) {
+		if (!strcmp(ev, "subscribed") && names(m, topic)) {
 			json_decref(m);
 			break;
 		}
