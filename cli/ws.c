@@ -102,7 +102,7 @@ static int send_all(struct guts_ws *ws, const char *data, size_t len,
 
 static char *base64(const unsigned char *in, int len)
 {
-	char *out = guts_xmalloc((size_t)(4 * ((len + 2) / 3) + 1));
+	char *out = guts_xmalloc(4 * (((size_t)len + 2) / 3) + 1);
 
 	EVP_EncodeBlock((unsigned char *)out, in, len);
 	return out;
