@@ -165,7 +165,7 @@ static void *serve(void *arg)
 	char head[1024], key[64] = "", buf[512];
 	const char *k;
 	size_t len;
-	int fd, op, masked;
+	int fd, op = -1, masked = 0;
 
 	fd = accept(s->lfd, NULL, NULL);
 	if (fd < 0) {
