@@ -207,7 +207,7 @@ static void *serve(void *arg)
 		goto out;
 	}
 	if (s->mode == DROP) {
-		usleep(300 * 1000);
+		usleep(1000 * 1000);
 		goto out;
 	}
 	if (wslay_frame_context_init(&f, &cb, &fd) != 0)
