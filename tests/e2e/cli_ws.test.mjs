@@ -4,7 +4,8 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { test, startNode, waitFor, sleep, runCli, HAVE_RUNNER } from './harness.mjs';
+import { spawnSync } from 'node:child_process';
+import { test, startNode, waitFor, sleep, run, runCli, GUTS, TMP, HAVE_RUNNER } from './harness.mjs';
 
 const skip = !HAVE_RUNNER && 'no guts-runner';
 
@@ -178,6 +179,29 @@ test('run watch: two jobs (b needs a) reach ✓, one line per change, exit 0', {
   for (const name of ['a', 'b']) {
     const said = lines.filter((l) => l.split(' ')[1] === name).map((l) => l.slice(9));
     for (let i = 1; i < said.length; i++) assert.notEqual(said[i], said[i - 1], out);
+  }
+});
+
+const haveScript = spawnSync('script', ['--version']).status === 0;
+
+test('run watch on a terminal redraws the view in place', { skip: skip || (!haveScript && 'no script(1)') }, async () => {
+  const { repo, run: r0 } = await pushRun('watch-tty', { '.guts/workflows/pair.yml': PAIR('echo a done') });
+  const cmd = [GUTS, 'run', 'watch', String(r0.id), '-R', repo.full, '--url', node.url, '--token', node.token]
+    .map((a) => `'${a}'`).join(' ');
+  // script(1) gives it a terminal, 60 columns wide.
+  const r = await run('script', ['-qfec', `stty cols 60 rows 20; ${cmd}`, '/dev/null'],
+                      { env: { ...process.env, HOME: TMP } });
+  assert.equal(r.code, 0, r.stdout);
+  const out = r.stdout;
+  assert.match(out, /\x1b\[\d+A/, 'the cursor goes back up');
+  assert.match(out, /\r\x1b\[2K {2}✓ a +success/);
+  // The last view: a, then a blank line, then b (it needs a).
+  const last = out.slice(out.lastIndexOf('Pair #1'));
+  assert.match(last, /✓ success[^]*\r\x1b\[2K {2}✓ a +success[^]*\r\x1b\[2K\r?\n\r\x1b\[2K {2}✓ b +success/);
+  assert.match(last, /Run \d+ completed: success/);
+  for (const line of out.split(/\r?\n/).filter((l) => l.includes('\x1b[2K'))) {
+    const visible = line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, '');
+    assert.ok([...visible].length < 60, `cut to the width: ${JSON.stringify(line)}`);
   }
 });
 
