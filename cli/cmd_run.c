@@ -824,6 +824,24 @@ static int live_reopen(struct live *lv)
 	}
 }
 
+/*
+ * The first connection: a node that answers the upgrade with another
+ * status has no WebSocket, but a connection that broke is tried again a
+ * few times before the caller gives up on it.
+ */
+static int live_first_open(struct live *lv)
+{
+	int rc = 0;
+
+	for (int tries = 1; tries <= 3; tries++) {
+		rc = live_open(lv);
+		if (rc >= 0 || rc == GUTS_ENOTFOUND)
+			break;
+		sleep_ms(250L * tries);
+	}
+	return rc;
+}
+
 static void live_close(struct live *lv)
 {
 	if (lv->ws)
@@ -1085,7 +1103,7 @@ static int follow_live(struct logs *l, long long id, long long attempt)
 	f.attempt = attempt;
 	f.lv.a = l->a;
 	f.lv.run_id = id;
-	rc = live_open(&f.lv);
+	rc = live_first_open(&f.lv);
 	if (rc < 0) {
 		char *why = guts_api_printable(guts_error_message());
 
@@ -1631,7 +1649,7 @@ static int run_watch(int argc, char **argv)
 	}
 	w.lv.a = &a;
 	w.lv.run_id = id;
-	rc = live_open(&w.lv);
+	rc = live_first_open(&w.lv);
 	if (rc < 0) {
 		char *why = guts_api_printable(guts_error_message());
 
