@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "api.h"
+#include "ws.h"
 #include "artifacts.h"
 #include "guts/alloc.h"
 #include "guts/error.h"
@@ -20,7 +21,9 @@
 #include "pulls.h"
 #include "protect.h"
 #include "scheduler.h"
+#include "summary.h"
 #include "trigger.h"
+#include "web.h"
 #include "banned.h"
 
 /* ---- shapes ------------------------------------------------------------- */
@@ -72,6 +75,53 @@ json_t *api_repo_json(struct node *n, const json_t *row)
 	return j;
 }
 
+/*
+ * The workflow_dispatch inputs of a stored workflow, for a form that starts
+ * it: [{"name","description","type","required","default","options"}] in
+ * the order written, or null when it has no workflow_dispatch trigger.
+ */
+static json_t *dispatch_inputs(const json_t *row)
+{
+	const char *src = api_str(row, "source"), *path = api_str(row, "path");
+	struct guts_workflow *wf = NULL;
+	struct guts_diags d;
+	json_t *out = json_null();
+
+	if (!src || !path || !api_int(row, "valid"))
+		return out;
+	guts_diags_init(&d, path);
+	guts_workflow_parse(&wf, path, src, strlen(src), NULL, &d);
+	guts_diags_release(&d);
+	for (size_t i = 0; wf && i < wf->nr_triggers; i++) {
+		const struct guts_wf_trigger *t = &wf->triggers[i];
+
+		if (strcmp(t->event, "workflow_dispatch"))
+			continue;
+		json_decref(out);
+		out = json_array();
+		for (size_t k = 0; k < t->nr_inputs; k++) {
+			const struct guts_wf_input *in = &t->inputs[k];
+			json_t *opts = json_array();
+
+			for (size_t o = 0; o < in->options.nr; o++)
+				json_array_append_new(
+				    opts, json_string(in->options.v[o]));
+			json_array_append_new(
+			    out, json_pack("{s:s, s:o, s:s, s:b, s:O, s:o}",
+					   "name", in->name, "description",
+					   str_or_null(in->description), "type",
+					   guts_wf_input_type_name(in->type),
+					   "required", in->required, "default",
+					   in->default_value ? in->default_value
+							     : json_null(),
+					   "options", opts));
+		}
+		break;
+	}
+	guts_workflow_free(wf);
+	return out;
+}
+
 static json_t *workflow_json(const json_t *row, const char *repo_key,
 			     int with_source)
 {
@@ -89,6 +139,7 @@ static json_t *workflow_json(const json_t *row, const char *repo_key,
 	if (!json_is_array(errs))
 		json_decref(errs);
 	json_object_set_new(j, "sha", str_or_null(api_str(row, "sha")));
+	json_object_set_new(j, "dispatch_inputs", dispatch_inputs(row));
 	if (with_source)
 		json_object_set_new(j, "source",
 				    json_string(api_str(row, "source")));
@@ -145,7 +196,7 @@ static json_t *step_json(const json_t *row)
 			 api_time(row, "completed_at"));
 }
 
-static json_t *job_json(struct node *n, const json_t *row)
+json_t *api_job_json(struct node *n, const json_t *row)
 {
 	json_t *steps = json_array(), *rows = NULL, *s;
 	int64_t src = api_int(row, "copied_from") ? api_int(row, "copied_from")
@@ -179,10 +230,27 @@ static json_t *job_json(struct node *n, const json_t *row)
 		json_object_set_new(j, "outputs", json_object());
 	if (json_is_null(json_object_get(j, "runs_on")))
 		json_object_set_new(j, "runs_on", json_array());
-	/* The job_keys it waits for: the UI draws the graph from them. */
-	json_object_set_new(j, "needs", parsed(row, "needs"));
-	if (json_is_null(json_object_get(j, "needs")))
-		json_object_set_new(j, "needs", json_array());
+	/*
+	 * The job_keys it waits for: the UI draws the graph from them.  The
+	 * column holds the needs context ({"build": {"result", "outputs"}})
+	 * once the needs are done: its keys are the job_keys.
+	 */
+	{
+		json_t *needs = parsed(row, "needs"), *keys = json_array(), *v;
+		const char *k;
+		size_t x;
+
+		if (json_is_array(needs)) {
+			json_array_foreach(needs, x, v)
+				if (json_is_string(v))
+					json_array_append(keys, v);
+		} else if (json_is_object(needs)) {
+			json_object_foreach(needs, k, v)
+				json_array_append_new(keys, json_string(k));
+		}
+		json_decref(needs);
+		json_object_set_new(j, "needs", keys);
+	}
 	return j;
 }
 
@@ -499,11 +567,22 @@ static void get_repos(struct http_req *r)
 
 static void get_repo(struct http_req *r)
 {
-	json_t *repo;
+	json_t *repo, *j;
+	int mine, push, admin;
 
 	if (!route_repo(r, SCOPE_READ, &repo))
 		return;
-	http_json(r, 200, api_repo_json(r->node, repo));
+	/* What the caller may do, in GitHub's shape, by api_repo()'s rules:
+	 * changes need a user's write token of the owner (or an admin's). */
+	mine = r->who.user_id && (r->who.is_admin ||
+				  !strcmp(r->who.user, api_str(repo, "owner")));
+	push = mine && r->who.scope >= SCOPE_WRITE;
+	admin = mine && r->who.scope >= SCOPE_ADMIN;
+	j = api_repo_json(r->node, repo);
+	json_object_set_new(j, "permissions",
+			    json_pack("{s:b, s:b, s:b}", "admin", admin, "push",
+				      push, "pull", 1));
+	http_json(r, 200, j);
 	json_decref(repo);
 }
 
@@ -1002,7 +1081,7 @@ static void get_run_jobs(struct http_req *r)
 		    "ORDER BY id",
 		    STORE_ARGS(SI(api_int(run, "id")), SI(attempt)), &rows);
 	json_array_foreach(rows, i, row)
-		json_array_append_new(out, job_json(r->node, row));
+		json_array_append_new(out, api_job_json(r->node, row));
 	http_json_page(r, out);
 	json_decref(rows);
 	json_decref(run);
@@ -1025,7 +1104,7 @@ static void get_job(struct http_req *r)
 
 	if (!route_job(r, &repo, &job))
 		return;
-	http_json(r, 200, job_json(r->node, job));
+	http_json(r, 200, api_job_json(r->node, job));
 	json_decref(job);
 	json_decref(repo);
 }
@@ -1602,6 +1681,7 @@ const struct route node_routes[] = {
     {"POST", "/api/tokens", post_tokens, 0},
     {"GET", "/api/audit", get_audit, 0},
     {"GET", "/api/events", get_events, 0},
+    {"GET", "/api/ws", ws_upgrade, 0},
     {"POST", "/api/repos", post_repos, 0},
     {"GET", "/api/repos", get_repos, 0},
     {"GET", REPO, get_repo, 0},
@@ -1617,6 +1697,8 @@ const struct route node_routes[] = {
     {"GET", REPO "/runs/{}/jobs", get_run_jobs, 0},
     {"GET", REPO "/jobs/{}", get_job, 0},
     {"GET", REPO "/jobs/{}/logs", get_job_logs, 0},
+    {"GET", REPO "/jobs/{}/summary", summary_api_get, 0},
+    {"GET", REPO "/runs/{}/annotations", summary_api_annotations, 0},
     {"GET", REPO "/commits/{*}/status", get_combined_status, 0},
     {"GET", REPO "/commits/{*}/statuses", get_statuses, 0},
     {"POST", REPO "/commits/{*}/statuses", post_status, 0},
@@ -1652,9 +1734,17 @@ const struct route node_routes[] = {
     {"POST", "/api/runners/jobs/{}/heartbeat", api_runners_heartbeat, 0},
     {"POST", "/api/runners/jobs/{}/logs", api_runners_logs, HTTP_LOG_CAP},
     {"POST", "/api/runners/jobs/{}/steps/{}", api_runners_step, 0},
-    {"POST", "/api/runners/jobs/{}/complete", api_runners_complete, 0},
+    {"POST", "/api/runners/jobs/{}/complete", api_runners_complete,
+     SUMMARY_COMPLETE_CAP},
     /* Last: its first segments match anything. */
     {"GET", "/{}/{}/actions/{}/badge.svg", api_badge, 0},
+    /* The web UI, after the badge: its pages match the same shapes. */
+    {"GET", "/", web_page, 0},
+    {"GET", WEB_STATIC_PREFIX "/{*}", web_static, 0},
+    {"GET", "/{}/{}/actions", web_page, 0},
+    {"GET", "/{}/{}/actions/{}", web_page, 0},
+    {"GET", "/{}/{}/actions/runs/{}", web_page, 0},
+    {"GET", "/{}/{}/pulls/{}", web_page, 0},
     {NULL, NULL, NULL, 0},
 };
 

@@ -17,6 +17,8 @@ json_t *api_time(const json_t *o, const char *k);
 char *api_repo_key(const json_t *repo);
 
 json_t *api_repo_json(struct node *n, const json_t *row);
+/** A job row as the REST API shows it, steps included. */
+json_t *api_job_json(struct node *n, const json_t *row);
 json_t *api_run_json(const json_t *row, const char *repo_key);
 
 /*

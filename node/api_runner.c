@@ -7,6 +7,7 @@
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "scheduler.h"
+#include "summary.h"
 #include "banned.h"
 
 #define REGISTRATION_TTL_MS (3600 * 1000)
@@ -495,6 +496,19 @@ out:
 	json_decref(b);
 }
 
+static int outputs_fit(const json_t *outputs)
+{
+	char *s;
+	size_t len;
+
+	if (!outputs)
+		return 1;
+	s = json_dumps(outputs, JSON_COMPACT | JSON_ENCODE_ANY);
+	len = s ? strlen(s) : 0;
+	free(s);
+	return len <= HTTP_BODY_CAP;
+}
+
 void api_runners_complete(struct http_req *r)
 {
 	json_t *b = NULL, *job = NULL;
@@ -518,10 +532,25 @@ void api_runners_complete(struct http_req *r)
 				    (json_int_t)api_int(job, "log_acked")));
 		goto out;
 	}
+	/*
+	 * The body may be bigger than other bodies for the summary and the
+	 * annotations; the outputs keep the cap they had.
+	 */
+	if (!outputs_fit(json_object_get(b, "outputs"))) {
+		http_error(r, "unprocessable", "outputs: over %u bytes as JSON",
+			   HTTP_BODY_CAP);
+		goto out;
+	}
+	/* Optional: a runner that predates them sends neither. */
+	if (summary_check(b) < 0) {
+		http_error(r, "unprocessable", "%s", guts_error_message());
+		goto out;
+	}
 	ret = sched_complete(
 	    r->node, id, api_int(job, "attempt"),
 	    http_header(r, "X-Guts-Lease"), api_str(b, "conclusion"),
-	    json_object_get(b, "outputs"), api_str(b, "reason"));
+	    json_object_get(b, "outputs"), api_str(b, "reason"),
+	    json_object_get(b, "annotations"), api_str(b, "summary"));
 	if (ret == GUTS_EPERM)
 		http_error(r, "stale_lease", "%s", guts_error_message());
 	else if (ret < 0)

@@ -14,6 +14,7 @@
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "http.h"
+#include "ws.h"
 #include "banned.h"
 
 struct waiter {
@@ -296,80 +297,92 @@ static enum scope scope_of(const char *s)
 	return SCOPE_NONE;
 }
 
+int http_auth_token(struct node *n, const char *token, struct auth *who)
+{
+	char hash[65];
+	json_t *row = NULL;
+
+	node_token_hash(token, hash);
+	if (!strncmp(token, "grn_", 4)) {
+		if (store_query_one(
+			n->st, "SELECT id FROM runners WHERE token_hash = $1",
+			STORE_ARGS(SS(hash)), &row) == 0) {
+			who->runner_id =
+			    json_integer_value(json_object_get(row, "id"));
+			json_decref(row);
+			return 0;
+		}
+	} else if (!strncmp(token, "gjt_", 4)) {
+		if (store_query_one(n->st,
+				    "SELECT j.id, r.repo_id FROM jobs j JOIN "
+				    "runs r ON r.id = j.run_id WHERE "
+				    "j.job_token_hash = $1 AND j.status = "
+				    "'in_progress'",
+				    STORE_ARGS(SS(hash)), &row) == 0) {
+			who->job_id =
+			    json_integer_value(json_object_get(row, "id"));
+			who->job_repo_id =
+			    json_integer_value(json_object_get(row, "repo_id"));
+			who->scope = SCOPE_READ;
+			json_decref(row);
+			return 0;
+		}
+	} else if (store_query_one(n->st,
+				   "SELECT t.id, t.scope, u.id AS uid, u.name, "
+				   "u.is_admin FROM tokens t JOIN users u ON "
+				   "u.id = t.user_id WHERE t.hash = $1",
+				   STORE_ARGS(SS(hash)), &row) == 0) {
+		who->user_id = json_integer_value(json_object_get(row, "uid"));
+		who->user = guts_xstrdup(
+		    json_string_value(json_object_get(row, "name")));
+		who->scope =
+		    scope_of(json_string_value(json_object_get(row, "scope")));
+		who->is_admin =
+		    json_integer_value(json_object_get(row, "is_admin")) &&
+		    who->scope == SCOPE_ADMIN;
+		json_decref(row);
+		return 0;
+	}
+	return GUTS_ENOTFOUND;
+}
+
+const char *http_bearer(const char *h, char *token, size_t cap)
+{
+	if (!strncasecmp(h, "Bearer ", 7))
+		snprintf(token, cap, "%s", h + 7);
+	else if (!strncasecmp(h, "token ", 6))
+		snprintf(token, cap, "%s", h + 6);
+	else if (!strncasecmp(h, "Basic ", 6)) {
+		char dec[512], *colon;
+
+		if (b64_decode(h + 6, dec, sizeof(dec)) < 0 ||
+		    !(colon = strchr(dec, ':')))
+			return "malformed Basic authorization";
+		snprintf(token, cap, "%s", colon + 1);
+	} else {
+		return "unsupported Authorization scheme; use Bearer";
+	}
+	return NULL;
+}
+
 /*
  * Resolve the token, if any: 1 when the caller is known or anonymous,
  * 0 when a token was given and refused (answered 401).
  */
 static int authenticate(struct http_req *r)
 {
-	const char *h = http_header(r, "Authorization");
-	char token[256], hash[65];
-	json_t *row = NULL;
+	const char *h = http_header(r, "Authorization"), *bad;
+	char token[256];
 
 	if (!h)
 		return 1;
-	if (!strncasecmp(h, "Bearer ", 7)) {
-		snprintf(token, sizeof(token), "%s", h + 7);
-	} else if (!strncasecmp(h, "token ", 6)) {
-		snprintf(token, sizeof(token), "%s", h + 6);
-	} else if (!strncasecmp(h, "Basic ", 6)) {
-		char dec[512], *colon;
-
-		if (b64_decode(h + 6, dec, sizeof(dec)) < 0 ||
-		    !(colon = strchr(dec, ':'))) {
-			http_error(r, "unauthorized",
-				   "malformed Basic authorization");
-			return 0;
-		}
-		snprintf(token, sizeof(token), "%s", colon + 1);
-	} else {
-		http_error(r, "unauthorized",
-			   "unsupported Authorization scheme; use Bearer");
+	bad = http_bearer(h, token, sizeof(token));
+	if (bad) {
+		http_error(r, "unauthorized", "%s", bad);
 		return 0;
 	}
-	node_token_hash(token, hash);
-	if (!strncmp(token, "grn_", 4)) {
-		if (store_query_one(
-			r->node->st,
-			"SELECT id FROM runners WHERE token_hash = $1",
-			STORE_ARGS(SS(hash)), &row) == 0) {
-			r->who.runner_id =
-			    json_integer_value(json_object_get(row, "id"));
-			json_decref(row);
-			return 1;
-		}
-	} else if (!strncmp(token, "gjt_", 4)) {
-		if (store_query_one(r->node->st,
-				    "SELECT j.id, r.repo_id FROM jobs j JOIN "
-				    "runs r ON r.id = j.run_id WHERE "
-				    "j.job_token_hash = $1 AND j.status = "
-				    "'in_progress'",
-				    STORE_ARGS(SS(hash)), &row) == 0) {
-			r->who.job_id =
-			    json_integer_value(json_object_get(row, "id"));
-			r->who.job_repo_id =
-			    json_integer_value(json_object_get(row, "repo_id"));
-			r->who.scope = SCOPE_READ;
-			json_decref(row);
-			return 1;
-		}
-	} else if (store_query_one(r->node->st,
-				   "SELECT t.id, t.scope, u.id AS uid, u.name, "
-				   "u.is_admin FROM tokens t JOIN users u ON "
-				   "u.id = t.user_id WHERE t.hash = $1",
-				   STORE_ARGS(SS(hash)), &row) == 0) {
-		r->who.user_id =
-		    json_integer_value(json_object_get(row, "uid"));
-		r->who.user = guts_xstrdup(
-		    json_string_value(json_object_get(row, "name")));
-		r->who.scope =
-		    scope_of(json_string_value(json_object_get(row, "scope")));
-		r->who.is_admin =
-		    json_integer_value(json_object_get(row, "is_admin")) &&
-		    r->who.scope == SCOPE_ADMIN;
-		json_decref(row);
+	if (http_auth_token(r->node, token, &r->who) == 0)
 		return 1;
-	}
 	http_error(r, "unauthorized", "the token is not valid");
 	return 0;
 }
@@ -538,6 +551,9 @@ static void wake_where(struct node *n, int all, enum wait_kind kind,
 void http_wake(struct node *n, enum wait_kind kind, int64_t key)
 {
 	wake_where(n, 0, kind, key, 0);
+	/* A log grew or was archived: its WebSocket followers too. */
+	if (kind == WAIT_LOG && key)
+		ws_log_notify(n, key);
 }
 
 void http_wake_expired(struct node *n)
@@ -785,7 +801,7 @@ int http_start(struct node *n)
 {
 	struct MHD_Daemon *d = MHD_start_daemon(
 	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-		MHD_USE_ERROR_LOG,
+		MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, on_access, n, MHD_OPTION_LISTEN_SOCKET, n->listen_fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)n->cfg.threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, n,
@@ -811,6 +827,8 @@ void http_stop(struct node *n)
 	wake_where(n, 1, WAIT_JOBS, 0, 0);
 	usleep(100 * 1000);
 	wake_where(n, 1, WAIT_JOBS, 0, 0);
+	/* Upgraded connections are the WebSocket layer's to close first. */
+	ws_stop(n);
 	MHD_stop_daemon(n->mhd);
 	n->mhd = NULL;
 }

@@ -99,6 +99,16 @@ struct http_req {
 	void (*state_free)(void *);
 };
 
+/**
+ * Who @token is (runner, job or user token) into *who: 0, or
+ * GUTS_ENOTFOUND for a token that is not valid.  The caller frees
+ * who->user.
+ */
+int http_auth_token(struct node *n, const char *token, struct auth *who);
+/** The token of an Authorization header value into @token: NULL, or what
+ *  is wrong with the header. */
+const char *http_bearer(const char *h, char *token, size_t cap);
+
 /* Bind and listen (n->port is then known), before anything is served. */
 int http_listen(struct node *n, const char *addr, int port);
 /* Serve on that socket. */

@@ -28,6 +28,7 @@
 #include "guts/strvec.h"
 #include "http.h"
 #include "hub.h"
+#include "ws.h"
 #include "pulls.h"
 #include "schedule.h"
 #include "scheduler.h"
@@ -532,7 +533,9 @@ int main(int argc, char **argv)
 	pulls_recover(&n);
 	/* The collector runs beside the requests, never inside one. */
 	artifacts_start(&n);
-	ret = http_start(&n);
+	ret = ws_start(&n);
+	if (ret == 0)
+		ret = http_start(&n);
 	if (ret < 0) {
 		fprintf(stderr, "guts-node: %s\n", guts_error_message());
 		return 1;

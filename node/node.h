@@ -32,6 +32,7 @@ struct node_config {
 
 struct waiter;
 struct hub;
+struct ws;
 struct artifacts;
 
 struct node {
@@ -62,6 +63,7 @@ struct node {
 	pthread_mutex_t sched_lock;
 	/* Events for subscribers: check runs now, later runs and jobs. */
 	struct hub *hub;
+	struct ws *ws; /* the WebSocket layer (ws.c) */
 	/* Artifacts, caches and their blobs (artifacts.h). */
 	struct artifacts *arts;
 };

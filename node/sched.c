@@ -17,6 +17,7 @@
 #include "hub.h"
 #include "joblog.h"
 #include "scheduler.h"
+#include "summary.h"
 #include "banned.h"
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -252,6 +253,7 @@ static void defer_begin(void)
 static void note_now(struct node *n, int64_t job_id, const char *text);
 static void archive_now(struct node *n, int64_t job_id);
 static void check_events_flush(struct node *n);
+static void obj_events_flush(struct node *n);
 
 static void defer_end(struct node *n)
 {
@@ -270,6 +272,7 @@ static void defer_end(struct node *n)
 	}
 	defer_head = NULL;
 	defer_tail = &defer_head;
+	obj_events_flush(n);
 	check_events_flush(n);
 }
 
@@ -281,6 +284,148 @@ static void defer(int64_t job, const char *text)
 	d->text = text ? guts_xstrdup(text) : NULL;
 	*defer_tail = d;
 	defer_tail = &d->next;
+}
+
+/* What a waiting job's needs column holds until it is decided: its needs'
+ * keys (the needs context, without results yet). */
+static char *needs_keys(const struct guts_wf_job *j)
+{
+	json_t *o = json_object();
+	char *text;
+
+	for (size_t i = 0; i < j->needs.nr; i++)
+		json_object_set_new(o, j->needs.v[i], json_null());
+	text = jdump(o);
+	json_decref(o);
+	return text;
+}
+
+/* ---- workflow_run and workflow_job events ------------------------------- */
+
+/*
+ * workflow_run.requested|in_progress|completed and
+ * workflow_job.queued|in_progress|completed for the hub.  Like check_run
+ * events they wait on this thread's list for the outermost defer_end(), and
+ * then carry the row as it is after the transaction, in the REST API's
+ * shape.  An event whose row is gone, or whose row's status is behind the
+ * event (a rolled-back transaction), is not published.  workflow_job
+ * in_progress is sent again when one of the job's steps starts or ends.
+ */
+struct obj_event {
+	int is_job;
+	int64_t id;
+	const char *action; /* static */
+	struct obj_event *next;
+};
+
+static _Thread_local struct obj_event *obj_head, **obj_tail;
+
+static int status_rank(const char *s)
+{
+	if (!s)
+		return -1;
+	if (!strcmp(s, "completed"))
+		return 2;
+	if (!strcmp(s, "in_progress"))
+		return 1;
+	return 0; /* requested, queued, waiting */
+}
+
+static void obj_publish(struct node *n, const struct obj_event *e)
+{
+	json_t *row = NULL, *run = NULL, *data = NULL;
+	char *full = NULL;
+	char name[64];
+	int64_t run_id = e->id;
+
+	if (e->is_job) {
+		if (store_query_one(n->st, "SELECT * FROM jobs WHERE id = $1",
+				    STORE_ARGS(SI(e->id)), &row) < 0)
+			return;
+		run_id = api_int(row, "run_id");
+	}
+	if (load_run(n, run_id, &run) < 0)
+		goto out;
+	if (status_rank(api_str(e->is_job ? row : run, "status")) <
+	    status_rank(e->action))
+		goto out;
+	full = guts_xasprintf("%s/%s", api_str(run, "owner"),
+			      api_str(run, "repo_name"));
+	data = json_pack(
+	    "{s:s, s:o, s:{s:I, s:s}}", "action", e->action,
+	    e->is_job ? "workflow_job" : "workflow_run",
+	    e->is_job ? api_job_json(n, row) : api_run_json(run, full),
+	    "repository", "id", (json_int_t)api_int(run, "repo_id"),
+	    "full_name", full);
+	snprintf(name, sizeof(name), "%s.%s",
+		 e->is_job ? "workflow_job" : "workflow_run", e->action);
+	if (data)
+		hub_publish(n, name, api_int(run, "repo_id"), data);
+out:
+	free(full);
+	json_decref(row);
+	json_decref(run);
+}
+
+static void obj_events_flush(struct node *n)
+{
+	struct obj_event *e, *next, *d;
+
+	for (e = obj_head; e; e = next) {
+		next = e->next;
+		/* Once per object and action in one flush. */
+		for (d = obj_head; d != e; d = d->next)
+			if (d->is_job == e->is_job && d->id == e->id &&
+			    !strcmp(d->action, e->action))
+				break;
+		if (d == e)
+			obj_publish(n, e);
+	}
+	for (e = obj_head; e; e = next) {
+		next = e->next;
+		free(e);
+	}
+	obj_head = NULL;
+	obj_tail = &obj_head;
+}
+
+static void obj_event(struct node *n, int is_job, int64_t id,
+		      const char *action)
+{
+	struct obj_event *e = guts_xcalloc(1, sizeof(*e));
+
+	e->is_job = is_job;
+	e->id = id;
+	e->action = action;
+	if (!obj_tail)
+		obj_tail = &obj_head;
+	*obj_tail = e;
+	obj_tail = &e->next;
+	if (!defer_depth)
+		obj_events_flush(n);
+}
+
+#define run_event(n, id, action) obj_event(n, 0, id, action)
+#define job_event(n, id, action) obj_event(n, 1, id, action)
+
+/* Every job of one job_key of a run's attempt that is now @status. */
+static void key_events(struct node *n, const json_t *run, const char *key,
+		       const char *status, const char *action)
+{
+	json_t *rows = NULL, *row;
+	size_t i;
+
+	if (store_query(n->st,
+			"SELECT id FROM jobs WHERE run_id = $1 AND run_attempt "
+			"= $2 AND job_key = $3 AND status = $4 ORDER BY id",
+			STORE_ARGS(SI(api_int(run, "id")),
+				   SI(api_int(run, "attempt")), SS(key),
+				   SS(status)),
+			&rows) < 0)
+		return;
+	json_array_foreach(rows, i, row)
+		job_event(n, api_int(row, "id"), action);
+	json_decref(rows);
 }
 
 /* ---- check_run events --------------------------------------------------- */
@@ -740,6 +885,7 @@ static void finish_unrun(struct node *n, const json_t *run, int64_t job_id,
 		   url);
 	if (reason)
 		sched_log_note(n, job_id, "##[error]%s", reason);
+	job_event(n, job_id, "completed");
 	free(ctx);
 	free(url);
 }
@@ -834,6 +980,8 @@ static int decide_key(struct node *n, const json_t *run, struct runstate *rs,
 		if (!pj->nr_legs)
 			finish_unrun(n, run, s->placeholder_id,
 				     job_display(job), "skipped", NULL);
+		else
+			key_events(n, run, job->id, "queued", "queued");
 		free(url);
 	}
 	guts_decision_release(&d);
@@ -899,6 +1047,7 @@ static void conclude_run(struct node *n, const json_t *run)
 		   "completed_at = $3, updated_at = $3, started_at = "
 		   "COALESCE(started_at, $3) WHERE id = $1",
 		   STORE_ARGS(SI(api_int(run, "id")), SS(c), SI(now)), NULL);
+	run_event(n, api_int(run, "id"), "completed");
 	nlog(LOG_INFO, "run %lld (%s #%lld, attempt %lld): %s",
 	     (long long)api_int(run, "id"), api_str(run, "workflow_name"),
 	     (long long)api_int(run, "run_number"),
@@ -1120,6 +1269,7 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 	ret = load_run(n, id, &run);
 	if (ret < 0)
 		goto out;
+	run_event(n, id, "requested");
 	gh = make_github(n, run, rq->payload);
 	gh_text = jdump(gh);
 	store_exec(n->st, "UPDATE runs SET github = $2 WHERE id = $1",
@@ -1145,6 +1295,7 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 		    "$3, $3, $3) RETURNING id",
 		    STORE_ARGS(SI(id), SS("Invalid workflow"), SI(now)), &job);
 		if (ret == 0) {
+			job_event(n, api_int(job, "id"), "completed");
 			sched_log_note(n, api_int(job, "id"),
 				       "##[error]%s is not a valid workflow:",
 				       api_str(wfrow, "path"));
@@ -1160,6 +1311,7 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 			   "invalid', started_at = $2, completed_at = $2 "
 			   "WHERE id = $1",
 			   STORE_ARGS(SI(id), SI(now)), NULL);
+		run_event(n, id, "completed");
 		job_status(n, run, 0, ctx, "failure",
 			   "the workflow file is invalid", url);
 		json_decref(errs);
@@ -1190,14 +1342,18 @@ int sched_create_run(struct node *n, const struct run_request *rq,
 			const struct guts_wf_job *j = &wf->jobs[k];
 			char *ctx = context_name(api_str(wfrow, "name"),
 						 job_display(j));
+			char *nk = needs_keys(j);
 
 			store_exec(n->st,
 				   "INSERT INTO jobs (run_id, run_attempt, "
-				   "job_key, leg, name, status, created_at) "
-				   "VALUES ($1, 1, $2, -1, $3, 'waiting', $4)",
+				   "job_key, leg, name, status, created_at, "
+				   "needs) VALUES ($1, 1, $2, -1, $3, "
+				   "'waiting', $4, $5)",
 				   STORE_ARGS(SI(id), SS(j->id),
-					      SS(job_display(j)), SI(now)),
+					      SS(job_display(j)), SI(now),
+					      SS(nk)),
 				   NULL);
+			free(nk);
 			job_status(n, run, 0, ctx, NULL, "waiting to run", url);
 			free(ctx);
 		}
@@ -1350,7 +1506,7 @@ static json_t *make_lease(struct node *n, const json_t *job, const json_t *run,
 int sched_claim(struct node *n, int64_t runner_id, json_t **lease)
 {
 	json_t *runner = NULL, *have = NULL, *rows = NULL, *row;
-	int64_t now = store_now_ms(), after = 0;
+	int64_t now = store_now_ms(), after = 0, run_started = 0;
 	size_t i;
 	int ret;
 
@@ -1407,6 +1563,8 @@ next_page:
 			       SS(jh), SI(now)),
 		    &changes);
 		if (ret == 0 && changes == 1) {
+			int64_t started = 0;
+
 			store_exec(
 			    n->st,
 			    "UPDATE runs SET status = 'in_progress', "
@@ -1414,7 +1572,10 @@ next_page:
 			    "updated_at = $2 WHERE id = $1 AND status "
 			    "= 'queued'",
 			    STORE_ARGS(SI(api_int(row, "run_id")), SI(now)),
-			    NULL);
+			    &started);
+			/* Published after the commit (no defer here). */
+			if (started)
+				run_started = api_int(row, "run_id");
 			ret = load_run(n, api_int(row, "run_id"), &run);
 		}
 		if (ret == 0 && changes == 1)
@@ -1424,6 +1585,9 @@ next_page:
 		if (ret == 0 && changes == 1 && run) {
 			json_t *full = NULL;
 
+			if (run_started)
+				run_event(n, run_started, "in_progress");
+			job_event(n, api_int(row, "id"), "in_progress");
 			if (store_query_one(
 				n->st, "SELECT * FROM jobs WHERE id = $1",
 				STORE_ARGS(SI(api_int(row, "id"))), &full) == 0)
@@ -1578,6 +1742,8 @@ int sched_step(struct node *n, int64_t job_id, int64_t attempt,
 		       done ? SI(now) : SN),
 	    NULL);
 	pthread_mutex_unlock(node_job_lock(n, job_id));
+	if (ret == 0)
+		job_event(n, job_id, "in_progress");
 	return ret;
 }
 
@@ -1663,6 +1829,7 @@ static void finish_job_locked(struct node *n, int64_t job_id,
 		   "job_id = $1 AND status <> 'completed'",
 		   STORE_ARGS(SI(job_id), SI(now)), NULL);
 	free(out);
+	job_event(n, job_id, "completed");
 	if (store_query_one(n->st, "SELECT * FROM jobs WHERE id = $1",
 			    STORE_ARGS(SI(job_id)), &job) == 0 &&
 	    load_run(n, api_int(job, "run_id"), &run) == 0) {
@@ -1714,7 +1881,8 @@ static void finish_job_locked(struct node *n, int64_t job_id,
 
 int sched_complete(struct node *n, int64_t job_id, int64_t attempt,
 		   const char *lease, const char *conclusion,
-		   const json_t *outputs, const char *reason)
+		   const json_t *outputs, const char *reason,
+		   const json_t *annotations, const char *summary)
 {
 	static const char *const ok[] = {"success", "failure", "cancelled",
 					 "skipped", "timed_out"};
@@ -1747,6 +1915,9 @@ int sched_complete(struct node *n, int64_t job_id, int64_t attempt,
 		ret = store_query_one(n->st,
 				      "SELECT run_id FROM jobs WHERE id = $1",
 				      STORE_ARGS(SI(job_id)), &job);
+		if (ret == 0)
+			ret =
+			    summary_store(n->st, job_id, annotations, summary);
 		if (ret == 0)
 			ret = store_commit(n->st);
 		else
@@ -1866,6 +2037,7 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 	    "NULL, completed_at = NULL, updated_at = $3, github = $4 "
 	    "WHERE id = $1",
 	    STORE_ARGS(SI(run_id), SI(attempt), SI(now), SS(gh_text)), NULL);
+	run_event(n, run_id, "requested");
 	for (size_t k = 0; k < wf->nr_jobs; k++) {
 		const struct guts_wf_job *j = &wf->jobs[k];
 		int keep = failed_only, any = 0;
@@ -1895,7 +2067,8 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 				    "completed_at, log_archived) SELECT "
 				    "run_id, $2, job_key, leg, name, matrix, "
 				    "strategy, status, conclusion, $3, "
-				    "runs_on, needs, outputs, runner_name, id, "
+				    "runs_on, needs, outputs, runner_name, "
+				    "COALESCE(copied_from, id), "
 				    "created_at, queued_at, started_at, "
 				    "completed_at, 1 FROM jobs WHERE id = $1",
 				    STORE_ARGS(SI(api_int(row, "id")),
@@ -1906,13 +2079,20 @@ int sched_rerun(struct node *n, int64_t run_id, int failed_only,
 			}
 			continue;
 		}
-		store_exec(n->st,
-			   "INSERT INTO jobs (run_id, run_attempt, job_key, "
-			   "leg, name, status, created_at) VALUES ($1, $2, $3, "
-			   "-1, $4, 'waiting', $5)",
-			   STORE_ARGS(SI(run_id), SI(attempt), SS(j->id),
-				      SS(job_display(j)), SI(now)),
-			   NULL);
+		{
+			char *nk = needs_keys(j);
+
+			store_exec(n->st,
+				   "INSERT INTO jobs (run_id, run_attempt, "
+				   "job_key, leg, name, status, created_at, "
+				   "needs) VALUES ($1, $2, $3, -1, $4, "
+				   "'waiting', $5, $6)",
+				   STORE_ARGS(SI(run_id), SI(attempt),
+					      SS(j->id), SS(job_display(j)),
+					      SI(now), SS(nk)),
+				   NULL);
+			free(nk);
+		}
 		{
 			char *ctx = context_name(api_str(run, "workflow_name"),
 						 job_display(j));
@@ -1986,6 +2166,7 @@ static void lose_lease(struct node *n, const json_t *job)
 	store_exec(n->st, "DELETE FROM steps WHERE job_id = $1",
 		   STORE_ARGS(SI(id)), NULL);
 	pthread_mutex_unlock(node_job_lock(n, id));
+	job_event(n, id, "queued");
 	sched_log_note(
 	    n, id,
 	    "##[warning]The runner of attempt %lld stopped answering "

@@ -80,7 +80,8 @@ int sched_step(struct node *n, int64_t job_id, int64_t attempt,
 	       const char *lease, int64_t number, const json_t *body);
 int sched_complete(struct node *n, int64_t job_id, int64_t attempt,
 		   const char *lease, const char *conclusion,
-		   const json_t *outputs, const char *reason);
+		   const json_t *outputs, const char *reason,
+		   const json_t *annotations, const char *summary);
 
 int sched_cancel_run(struct node *n, int64_t run_id, const char *actor);
 int sched_rerun(struct node *n, int64_t run_id, int failed_only,

@@ -185,6 +185,20 @@ static const char *const migrations[] = {
     " proven INTEGER NOT NULL DEFAULT 1,"
     " PRIMARY KEY (owner_kind, owner_id, sha256));"
     "CREATE INDEX blob_refs_sha ON blob_refs (sha256, repo_id);",
+    /* 4: a job's annotations (::error, ::warning, ::notice) and its
+     * GITHUB_STEP_SUMMARY, from the runner's completion.  Summaries have
+     * a table of their own so that the jobs rows every SELECT * reads
+     * stay small. */
+    "CREATE TABLE annotations ("
+    " id INTEGER PRIMARY KEY,"
+    " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    " step INTEGER, level TEXT NOT NULL, message TEXT NOT NULL,"
+    " file TEXT, line INTEGER, end_line INTEGER, col INTEGER,"
+    " end_col INTEGER, title TEXT);"
+    "CREATE INDEX annotations_job ON annotations (job_id, id);"
+    "CREATE TABLE job_summaries ("
+    " job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+    " markdown TEXT NOT NULL);",
 };
 
 static int lite_err(struct lite *l, const char *what)

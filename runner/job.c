@@ -6,6 +6,7 @@
  * (the job is cancelled and nothing more is sent).
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,19 @@
 
 #define CALL_TIMEOUT_MS 30000
 #define LOG_TIMEOUT_MS 60000
+
+/*
+ * Annotations sent with the completion: GitHub's 10 per step and level
+ * (the rest stay in the log only), at most the node's 200 per job, each
+ * message cut at 4 KiB and its file and title at 1 KiB.  The summary is
+ * cut at the node's 1 MiB.  These match node/summary.h.
+ */
+#define ANN_PER_STEP_LEVEL 10
+#define ANN_PER_JOB 200
+#define ANN_MAX_MESSAGE 4096
+#define ANN_MAX_FIELD 1024
+#define ANN_MAX_STEP 10000
+#define SUMMARY_MAX (1024 * 1024)
 
 struct runner_job {
 	struct runner *r;
@@ -53,6 +67,9 @@ struct runner_job {
 	int cur_step, depth;
 	char *cur_name;
 	uint64_t cur_offset;
+	json_t *annotations;	   /* for the completion */
+	unsigned (*ann_counts)[3]; /* per step: error, warning, notice */
+	size_t nr_ann_counts;
 };
 
 static int64_t mono_ns(void)
@@ -447,6 +464,84 @@ static struct runner_update *update_new(int step, const char *name,
 	return u;
 }
 
+/* @len bytes of @s, cut to @cap bytes between UTF-8 sequences. */
+static json_t *capped_text(const char *s, size_t len, size_t cap)
+{
+	json_t *v;
+	char *c;
+
+	if (len > cap) {
+		len = cap;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	c = guts_xstrndup(s, len);
+	v = runner_json_text(c);
+	free(c);
+	return v;
+}
+
+/* A line or column: 0 (not given) and what JSON cannot hold are null. */
+static json_t *ann_num(unsigned v)
+{
+	return v > 0 && v <= INT_MAX ? json_integer(v) : json_null();
+}
+
+/*
+ * An error, warning or notice is an annotation: a workflow command's
+ * (with its file, line and title) or the executor's own ("Process
+ * completed with exit code 1."), as GitHub shows both.  The text is
+ * masked already.
+ */
+static void collect_annotation(struct runner_job *j,
+			       const struct guts_log_event *ev)
+{
+	static const char *const names[] = {"error", "warning", "notice"};
+	const struct guts_annotation *ann = ev->ann;
+	int level = ev->kind == GUTS_LOG_ERROR	   ? 0
+		    : ev->kind == GUTS_LOG_WARNING ? 1
+						   : 2;
+	size_t step = ev->step > 0 ? (size_t)ev->step : 0;
+	json_t *a;
+
+	if (json_array_size(j->annotations) >= ANN_PER_JOB ||
+	    step > ANN_MAX_STEP)
+		return;
+	if (step >= j->nr_ann_counts) {
+		size_t n = step + 16;
+
+		j->ann_counts = guts_xreallocarray(j->ann_counts, n,
+						   sizeof(*j->ann_counts));
+		memset(j->ann_counts + j->nr_ann_counts, 0,
+		       (n - j->nr_ann_counts) * sizeof(*j->ann_counts));
+		j->nr_ann_counts = n;
+	}
+	if (j->ann_counts[step][level] >= ANN_PER_STEP_LEVEL)
+		return;
+	j->ann_counts[step][level]++;
+	a = json_object();
+	json_object_set_new(a, "level", json_string(names[level]));
+	json_object_set_new(a, "message",
+			    capped_text(ev->text, ev->len, ANN_MAX_MESSAGE));
+	json_object_set_new(
+	    a, "file",
+	    ann && ann->file
+		? capped_text(ann->file, strlen(ann->file), ANN_MAX_FIELD)
+		: json_null());
+	json_object_set_new(a, "line", ann_num(ann ? ann->line : 0));
+	json_object_set_new(a, "end_line", ann_num(ann ? ann->end_line : 0));
+	json_object_set_new(a, "col", ann_num(ann ? ann->col : 0));
+	json_object_set_new(a, "end_col", ann_num(ann ? ann->end_col : 0));
+	json_object_set_new(
+	    a, "title",
+	    ann && ann->title
+		? capped_text(ann->title, strlen(ann->title), ANN_MAX_FIELD)
+		: json_null());
+	json_object_set_new(
+	    a, "step", step ? json_integer((json_int_t)step) : json_null());
+	json_array_append_new(j->annotations, a);
+}
+
 /*
  * Executor events, on the job thread.  A step of a composite action
  * starts inside its top-level step (same number): it is a plain line, and
@@ -460,6 +555,10 @@ static void job_sink(void *ud, const struct guts_log_event *ev)
 	uint64_t start;
 	int top = 0;
 
+	if ((ev->kind == GUTS_LOG_ERROR || ev->kind == GUTS_LOG_WARNING ||
+	     ev->kind == GUTS_LOG_NOTICE) &&
+	    !ev->partial)
+		collect_annotation(j, ev);
 	if (ev->kind == GUTS_LOG_STEP_END) {
 		char *c = guts_xstrndup(ev->text, ev->len);
 
@@ -724,6 +823,28 @@ out:
 	free(fallback);
 }
 
+/* The job's summary, cut at the node's cap with a note; or null. */
+static json_t *summary_json(const char *summary)
+{
+	static const char note[] = "\n\n*The summary was cut at 1 MiB.*\n";
+	size_t len = summary ? strlen(summary) : 0;
+	char *cut;
+	json_t *v;
+
+	if (!len)
+		return json_null();
+	if (len <= SUMMARY_MAX)
+		return runner_json_text(summary);
+	/* Room for the note, and not in the middle of a UTF-8 sequence. */
+	len = SUMMARY_MAX - (sizeof(note) - 1);
+	while (len > 0 && ((unsigned char)summary[len] & 0xc0) == 0x80)
+		len--;
+	cut = guts_xasprintf("%.*s%s", (int)len, summary, note);
+	v = runner_json_text(cut);
+	free(cut);
+	return v;
+}
+
 /* Tell the node how the job ended; retried until it is heard. */
 static void complete(struct runner_job *j, struct guts_http *h,
 		     const struct guts_job_result *res)
@@ -731,7 +852,7 @@ static void complete(struct runner_job *j, struct guts_http *h,
 	char path[96];
 	json_t *body;
 	struct runner_backoff bo;
-	int gaps = 0, forced = 0, give_up = 0, refused = 0;
+	int gaps = 0, forced = 0, give_up = 0, refused = 0, stripped = 0;
 	uint64_t forced_off = 0;
 
 	snprintf(path, sizeof(path), "/api/runners/jobs/%lld/complete", j->id);
@@ -744,6 +865,11 @@ static void complete(struct runner_job *j, struct guts_http *h,
 				? json_incref(res->outputs)
 				: json_object());
 	json_object_set_new(body, "reason", runner_json_text(res->reason));
+	if (json_array_size(j->annotations))
+		json_object_set(body, "annotations", j->annotations);
+	if (res->summary && *res->summary)
+		json_object_set_new(body, "summary",
+				    summary_json(res->summary));
 	runner_backoff_reset(&bo);
 	while (!is_abandoned(j)) {
 		struct runner_answer a;
@@ -779,6 +905,23 @@ static void complete(struct runner_job *j, struct guts_http *h,
 			}
 		} else if (v == V_RETRY) {
 			job_sleep(j, runner_backoff_next(&bo));
+		} else if (v == V_FAIL && !stripped &&
+			   (json_object_get(body, "annotations") ||
+			    json_object_get(body, "summary"))) {
+			/*
+			 * Refused: first try without the annotations and the
+			 * summary (a node older than them may find the body
+			 * too big), keeping the job's conclusion.
+			 */
+			job_say(j,
+				"the node refused the job's completion: %s; "
+				"sending it without annotations and summary",
+				runner_answer_message(&a));
+			json_object_del(body, "annotations");
+			json_object_del(body, "summary");
+			stripped = 1;
+			runner_answer_release(&a);
+			continue;
 		} else if (v == V_FAIL && !refused) {
 			/*
 			 * Refused (outputs too big for the node, say): the job
@@ -823,6 +966,8 @@ static void job_free(struct runner_job *j)
 	}
 	guts_buf_release(&j->line);
 	free(j->cur_name);
+	json_decref(j->annotations);
+	free(j->ann_counts);
 	pthread_cond_destroy(&j->cond);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
@@ -938,6 +1083,7 @@ int runner_job_start(struct runner *r, json_t *lease)
 	j->cancel = guts_cancel_new();
 	runner_log_init(&j->log, RUNNER_LOG_LIMIT);
 	guts_buf_init(&j->line, 0);
+	j->annotations = json_array();
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

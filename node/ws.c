@@ -1,0 +1,1353 @@
+/*
+ * The WebSocket API (docs/websocket.md): see ws.h for the threads.
+ *
+ * Flow of a log byte: a runner's append lands in the job's log file
+ * (sched_log_append), http_wake(WAIT_LOG) calls ws_log_notify(), which
+ * marks the job dirty and wakes this module's thread; the thread reads
+ * from each follower's offset (joblog_read) and queues a `log` message,
+ * as long as that connection's queue is below the low watermark.  Since
+ * bytes are read from the file at send time, nothing is buffered per
+ * follower beyond that watermark, and a follower that falls behind loses
+ * nothing: it is read from where it is once its socket drains.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <wslay/wslay.h>
+
+#include "api.h"
+#include "guts/buf.h"
+#include "guts/error.h"
+#include "guts/alloc.h"
+#include "http.h"
+#include "hub.h"
+#include "joblog.h"
+#include "node.h"
+#include "store.h"
+#include "ws.h"
+
+#include "banned.h"
+
+#define WS_PROTOCOL 1
+/* A client message, fragments reassembled. */
+#define WS_MSG_MAX ((size_t)64 * 1024)
+#define WS_TOPICS_MAX 256
+#define WS_PING_MS 30000
+#define WS_IDLE_MS 75000
+/* How long a connection that was told to go may take to say goodbye. */
+#define WS_CLOSE_GRACE_MS 3000
+/* The kernel's share of a connection's queue: fixed, not autotuned to
+ * megabytes, so a thousand idle followers cost little. */
+#define WS_SNDBUF (256 * 1024)
+#define WS_QUEUE_MAX_DEFAULT ((size_t)1 << 20)
+#define WS_STALL_MS_DEFAULT 10000
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
+
+enum topic_kind { T_REPO, T_RUN, T_LOG };
+
+struct topic {
+	enum topic_kind kind;
+	char *name;	/* canonical: "repo:o/r", "run:7", "job:42:logs" */
+	int64_t id;	/* repository, run or job id */
+	int64_t log_id; /* T_LOG: whose log file (a kept job's source) */
+	int64_t offset; /* T_LOG: the next byte to send */
+	int complete;	/* T_LOG: the job is over: end at the log's end */
+	int behind;	/* T_LOG: stopped at the watermark with more to send */
+};
+
+struct conn {
+	struct ws *ws;
+	int fd;
+	struct MHD_UpgradeResponseHandle *urh;
+	wslay_event_context_ptr ctx;
+	char *extra; /* bytes MHD read past the request */
+	size_t extra_len, extra_off;
+	struct auth who;
+	char token_hash[65]; /* "" without a token */
+	unsigned long msgs;  /* messages received */
+	struct topic *topics;
+	size_t nr_topics;
+	int64_t last_rx, last_ping, full_since, close_by;
+	uint16_t close_code;   /* a close waiting for the queue to drain */
+	const char *close_why; /* static */
+	uint64_t missed;       /* events dropped since the last resync */
+	unsigned long pumped;  /* log messages queued, ever */
+	uint32_t mask;	       /* epoll events registered */
+	int dead;
+	struct conn *next;
+};
+
+struct pending {
+	char *text; /* the hub's frame text */
+	char *name;
+	int64_t repo_id;
+	json_t *data;
+	uint64_t missed; /* the hub dropped this many before it */
+	struct pending *next;
+};
+
+struct ws {
+	struct node *n;
+	pthread_t thread;
+	int epfd, evfd;
+	size_t queue_max, soft;
+	int64_t stall_ms;
+	struct hub_sub *sub;
+
+	pthread_mutex_t mu; /* guards the inbox */
+	struct pending *ev_head, **ev_tail;
+	int64_t *dirty;
+	size_t nr_dirty, alloc_dirty;
+	struct conn *incoming;
+	int stop;
+
+	/* the thread's own */
+	struct conn *conns;
+	int64_t last_timer;
+	struct { /* the last log message built, shared by followers */
+		int64_t job, log_id, offset, next;
+		char *text;
+		size_t len;
+	} chunk;
+};
+
+static int64_t now_ms(void)
+{
+	return store_now_ms();
+}
+
+static void wake(struct ws *ws)
+{
+	uint64_t one = 1;
+
+	if (write(ws->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		nlog(LOG_ERROR, "ws: eventfd: %s", strerror(errno));
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static size_t queued(struct conn *c)
+{
+	return wslay_event_get_queued_msg_length(c->ctx);
+}
+
+static void queue_text(struct conn *c, const char *text, size_t len)
+{
+	struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text,
+				    len};
+
+	if (!c->dead && wslay_event_queue_msg(c->ctx, &m) != 0 &&
+	    wslay_event_get_write_enabled(c->ctx))
+		c->dead = 1;
+}
+
+/* Takes @msg. */
+static void queue_json(struct conn *c, json_t *msg)
+{
+	char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+
+	if (text)
+		queue_text(c, text, strlen(text));
+	free(text);
+	json_decref(msg);
+}
+
+static void send_error(struct conn *c, const char *code, const char *topic,
+		       const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void send_error(struct conn *c, const char *code, const char *topic,
+		       const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *d;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	d = json_pack("{s:s, s:s}", "code", code, "message", msg);
+	if (d && topic)
+		json_object_set_new(d, "topic", json_string(topic));
+	queue_json(c, json_pack("{s:s, s:o}", "event", "error", "data", d));
+}
+
+/*
+ * Close with @code once what is queued has gone: wslay sends control
+ * frames ahead of queued messages, and nothing after a close, so an error
+ * message queued just before would be lost.
+ */
+static void send_close(struct conn *c, uint16_t code, const char *why)
+{
+	if (c->dead || c->close_by)
+		return;
+	c->close_code = code;
+	c->close_why = why;
+	c->close_by = now_ms() + WS_CLOSE_GRACE_MS;
+}
+
+static void close_if_drained(struct conn *c)
+{
+	if (!c->close_code || wslay_event_get_queued_msg_count(c->ctx))
+		return;
+	wslay_event_queue_close(c->ctx, c->close_code,
+				(const uint8_t *)c->close_why,
+				strlen(c->close_why));
+	c->close_code = 0;
+	if (wslay_event_send(c->ctx) != 0)
+		c->dead = 1;
+}
+
+static void set_mask(struct conn *c)
+{
+	uint32_t m = 0;
+	struct epoll_event ev = {0};
+
+	if (c->dead)
+		return;
+	if (wslay_event_want_read(c->ctx))
+		m |= EPOLLIN;
+	if (wslay_event_want_write(c->ctx))
+		m |= EPOLLOUT;
+	if (!m) {
+		/* Both ways closed: the close handshake is over. */
+		c->dead = 1;
+		return;
+	}
+	if (m == c->mask)
+		return;
+	ev.events = m;
+	ev.data.ptr = c;
+	if (epoll_ctl(c->ws->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		c->dead = 1;
+	c->mask = m;
+}
+
+static void pump_conn(struct conn *c);
+
+/* Send what the socket takes; then read more logs when the queue drained. */
+static void flush(struct conn *c)
+{
+	if (c->dead)
+		return;
+	/* Until the socket takes no more, or there is nothing to read. */
+	for (;;) {
+		unsigned long before = c->pumped;
+
+		if (wslay_event_send(c->ctx) != 0) {
+			c->dead = 1;
+			return;
+		}
+		if (queued(c) >= c->ws->soft) {
+			if (!c->full_since)
+				c->full_since = now_ms();
+			break;
+		}
+		c->full_since = 0;
+		if (c->missed) {
+			queue_json(c, json_pack("{s:s, s:I, s:s}", "event",
+						"resync", "missed",
+						(json_int_t)c->missed, "reason",
+						"slow consumer"));
+			c->missed = 0;
+		}
+		pump_conn(c);
+		if (c->dead || c->pumped == before) {
+			if (!c->dead && wslay_event_send(c->ctx) != 0)
+				c->dead = 1;
+			break;
+		}
+	}
+	if (!c->dead)
+		close_if_drained(c);
+	set_mask(c);
+}
+
+/* ---- wslay's callbacks -------------------------------------------------- */
+
+static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
+		       int flags, void *user)
+{
+	struct conn *c = user;
+	ssize_t r;
+
+	(void)flags;
+	if (c->extra_off < c->extra_len) {
+		size_t k = c->extra_len - c->extra_off;
+
+		if (k > len)
+			k = len;
+		memcpy(buf, c->extra + c->extra_off, k);
+		c->extra_off += k;
+		c->last_rx = now_ms();
+		return (ssize_t)k;
+	}
+	do
+		r = recv(c->fd, buf, len, 0);
+	while (r < 0 && errno == EINTR);
+	if (r > 0) {
+		c->last_rx = now_ms();
+		return r;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+	else
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+	return -1;
+}
+
+static ssize_t on_send(wslay_event_context_ptr ctx, const uint8_t *data,
+		       size_t len, int flags, void *user)
+{
+	struct conn *c = user;
+	ssize_t r;
+
+	do
+		r = send(c->fd, data, len,
+			 MSG_NOSIGNAL |
+			     ((flags & WSLAY_MSG_MORE) ? MSG_MORE : 0));
+	while (r < 0 && errno == EINTR);
+	if (r >= 0)
+		return r;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+	else
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+	return -1;
+}
+
+static void on_message(struct conn *c, const char *data, size_t len);
+
+static void on_msg(wslay_event_context_ptr ctx,
+		   const struct wslay_event_on_msg_recv_arg *arg, void *user)
+{
+	struct conn *c = user;
+
+	(void)ctx;
+	if (arg->opcode == WSLAY_TEXT_FRAME) {
+		c->msgs++;
+		on_message(c, (const char *)arg->msg, arg->msg_length);
+	} else if (arg->opcode == WSLAY_BINARY_FRAME) {
+		c->msgs++;
+		send_error(c, "bad_request", NULL,
+			   "binary messages are not understood; send JSON "
+			   "text");
+	}
+	/* Pings are answered by wslay, closes too. */
+}
+
+/* ---- access ------------------------------------------------------------- */
+
+static int can_read(const struct auth *who, const json_t *repo)
+{
+	const char *owner = api_str(repo, "owner");
+
+	if (!strcmp(api_str(repo, "visibility"), "public") || who->is_admin)
+		return 1;
+	if (who->user && owner && !strcmp(who->user, owner))
+		return 1;
+	return who->job_id && who->job_repo_id == api_int(repo, "id");
+}
+
+/* The token this connection came with is still valid (not revoked). */
+static int token_valid(struct conn *c)
+{
+	json_t *row = NULL;
+	int ret;
+
+	if (!c->token_hash[0] || !c->who.user_id)
+		return 1;
+	ret = store_query_one(c->ws->n->st,
+			      "SELECT id FROM tokens WHERE hash = $1",
+			      STORE_ARGS(SS(c->token_hash)), &row);
+	json_decref(row);
+	return ret != GUTS_ENOTFOUND;
+}
+
+/* ---- logs --------------------------------------------------------------- */
+
+/* Length of the UTF-8 sequence starting with @b (0: not a lead byte). */
+static size_t seq_len(unsigned char b)
+{
+	if (b < 0x80)
+		return 1;
+	if (b >= 0xc2 && b <= 0xdf)
+		return 2;
+	if (b >= 0xe0 && b <= 0xef)
+		return 3;
+	if (b >= 0xf0 && b <= 0xf4)
+		return 4;
+	return 0;
+}
+
+static int seq_ok(const unsigned char *p, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 3 &&
+	    ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)))
+		return 0; /* overlong, or a surrogate */
+	if (n == 4 &&
+	    ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
+		return 0;
+	return 1;
+}
+
+/*
+ * How many of @len bytes to send so as not to cut a UTF-8 sequence in
+ * two: all of them when @at_end (nothing more will come), else up to the
+ * start of an unfinished sequence at the end.
+ */
+static size_t utf8_cut(const char *s, size_t len, int at_end)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (at_end)
+		return len;
+	for (size_t back = 1; back <= 3 && back <= len; back++) {
+		size_t n = seq_len(p[len - back]);
+
+		if (p[len - back] >= 0x80 && p[len - back] < 0xc0)
+			continue; /* a continuation byte: look further back */
+		return n > back ? len - back : len;
+	}
+	return len;
+}
+
+/* @s as valid UTF-8: each byte of a bad sequence becomes U+FFFD. */
+static void utf8_clean(const char *s, size_t len, struct guts_buf *out)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0;
+
+	while (i < len) {
+		size_t n = seq_len(p[i]);
+
+		if (n && i + n <= len && seq_ok(p + i, n)) {
+			i += n;
+			continue;
+		}
+		guts_buf_add(out, s + run, i - run);
+		guts_buf_add(out, "\xef\xbf\xbd", 3);
+		run = ++i;
+	}
+	guts_buf_add(out, s + run, len - run);
+}
+
+static void drop_topic(struct conn *c, size_t i)
+{
+	free(c->topics[i].name);
+	memmove(&c->topics[i], &c->topics[i + 1],
+		(c->nr_topics - i - 1) * sizeof(*c->topics));
+	c->nr_topics--;
+}
+
+/*
+ * The `log` message for bytes from @t->offset: built once and shared by
+ * every follower at the same place.  0 with *text NULL when there is
+ * nothing to send yet; negative on a read error.
+ */
+static int log_chunk(struct ws *ws, const struct topic *t, const char **text,
+		     size_t *len, int64_t *next)
+{
+	struct guts_buf raw, clean;
+	int64_t total = 0;
+	size_t keep;
+	int ret;
+	json_t *msg;
+
+	*text = NULL;
+	if (ws->chunk.text && ws->chunk.job == t->id &&
+	    ws->chunk.log_id == t->log_id && ws->chunk.offset == t->offset) {
+		*text = ws->chunk.text;
+		*len = ws->chunk.len;
+		*next = ws->chunk.next;
+		return 0;
+	}
+	guts_buf_init(&raw, JOBLOG_CHUNK + 16);
+	ret = joblog_read(ws->n->logs_dir, t->log_id, t->offset,
+			  t->offset + (int64_t)JOBLOG_CHUNK, &raw, &total);
+	if (ret < 0) {
+		guts_buf_release(&raw);
+		return ret;
+	}
+	keep = utf8_cut(raw.data, raw.len,
+			t->complete && t->offset + (int64_t)raw.len >= total);
+	if (!keep) {
+		guts_buf_release(&raw);
+		return 0;
+	}
+	guts_buf_init(&clean, 0);
+	utf8_clean(raw.data, keep, &clean);
+	msg = json_pack("{s:s, s:I, s:I, s:I, s:s%}", "event", "log", "job",
+			(json_int_t)t->id, "offset", (json_int_t)t->offset,
+			"next", (json_int_t)(t->offset + (int64_t)keep), "data",
+			clean.data, clean.len);
+	guts_buf_release(&clean);
+	guts_buf_release(&raw);
+	free(ws->chunk.text);
+	ws->chunk.text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	json_decref(msg);
+	if (!ws->chunk.text)
+		return guts_error(GUTS_EIO, "out of memory");
+	ws->chunk.job = t->id;
+	ws->chunk.log_id = t->log_id;
+	ws->chunk.offset = t->offset;
+	ws->chunk.next = t->offset + (int64_t)keep;
+	ws->chunk.len = strlen(ws->chunk.text);
+	*text = ws->chunk.text;
+	*len = ws->chunk.len;
+	*next = ws->chunk.next;
+	return 0;
+}
+
+/*
+ * Queue log bytes of topic @i while the queue is below the watermark.
+ * Returns 1 when the topic ended (log_end sent, topic removed).
+ */
+static int pump(struct conn *c, size_t i)
+{
+	struct topic *t = &c->topics[i];
+
+	t->behind = 0;
+	while (!c->dead) {
+		const char *text;
+		size_t len;
+		int64_t next;
+
+		if (queued(c) >= c->ws->soft) {
+			t->behind = 1;
+			return 0;
+		}
+		if (log_chunk(c->ws, t, &text, &len, &next) < 0) {
+			send_error(c, "internal", t->name,
+				   "cannot read the log of job %lld: %s",
+				   (long long)t->id, guts_error_message());
+			drop_topic(c, i);
+			return 1;
+		}
+		if (!text)
+			break;
+		queue_text(c, text, len);
+		c->pumped++;
+		t->offset = next;
+	}
+	if (t->complete && !c->dead) {
+		queue_json(c, json_pack("{s:s, s:I, s:I}", "event", "log_end",
+					"job", (json_int_t)t->id, "offset",
+					(json_int_t)t->offset));
+		drop_topic(c, i);
+		return 1;
+	}
+	return 0;
+}
+
+static void pump_conn(struct conn *c)
+{
+	for (size_t i = 0; i < c->nr_topics;)
+		if (c->topics[i].kind != T_LOG || !pump(c, i))
+			i++;
+}
+
+static void pump_log(struct ws *ws, int64_t log_id, int completed_job)
+{
+	for (struct conn *c = ws->conns; c; c = c->next) {
+		int touched = 0;
+
+		for (size_t i = 0; i < c->nr_topics;) {
+			struct topic *t = &c->topics[i];
+
+			if (t->kind != T_LOG ||
+			    (t->log_id != log_id && t->id != completed_job)) {
+				i++;
+				continue;
+			}
+			if (t->id == completed_job)
+				t->complete = 1;
+			touched = 1;
+			if (!pump(c, i))
+				i++;
+		}
+		if (touched)
+			flush(c);
+	}
+}
+
+/* ---- subscriptions ------------------------------------------------------ */
+
+static ssize_t find_topic(struct conn *c, const char *name)
+{
+	for (size_t i = 0; i < c->nr_topics; i++)
+		if (!strcmp(c->topics[i].name, name))
+			return (ssize_t)i;
+	return -1;
+}
+
+static int parse_id(const char *s, const char **end, int64_t *out)
+{
+	char *e;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &e, 10);
+	if (errno || v <= 0)
+		return -1;
+	*out = v;
+	*end = e;
+	return 0;
+}
+
+/*
+ * Resolve topic @name for this connection into @t (t->name allocated).
+ * 0, or -1 after sending the error for it.
+ */
+static int resolve(struct conn *c, const char *name, struct topic *t)
+{
+	struct store *st = c->ws->n->st;
+	json_t *row = NULL;
+	const char *end;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	if (!strncmp(name, "repo:", 5)) {
+		char owner[128], repo[128];
+		const char *slash = strchr(name + 5, '/');
+
+		if (!slash || (size_t)(slash - name - 5) >= sizeof(owner) ||
+		    strlen(slash + 1) >= sizeof(repo)) {
+			send_error(c, "bad_request", name,
+				   "expected repo:OWNER/NAME");
+			return -1;
+		}
+		snprintf(owner, sizeof(owner), "%.*s", (int)(slash - name - 5),
+			 name + 5);
+		snprintf(repo, sizeof(repo), "%s", slash + 1);
+		if (!node_name_ok(owner) || !node_name_ok(repo)) {
+			send_error(c, "bad_request", name,
+				   "'%s/%s' is not a valid repository name",
+				   owner, repo);
+			return -1;
+		}
+		ret = store_query_one(
+		    st, "SELECT * FROM repos WHERE owner = $1 AND name = $2",
+		    STORE_ARGS(SS(owner), SS(repo)), &row);
+		t->kind = T_REPO;
+		if (ret == 0)
+			t->id = api_int(row, "id");
+	} else if (!strncmp(name, "run:", 4)) {
+		if (parse_id(name + 4, &end, &t->id) < 0 || *end) {
+			send_error(c, "bad_request", name, "expected run:ID");
+			return -1;
+		}
+		ret = store_query_one(st,
+				      "SELECT p.* FROM runs r JOIN repos p ON "
+				      "p.id = r.repo_id WHERE r.id = $1",
+				      STORE_ARGS(SI(t->id)), &row);
+		t->kind = T_RUN;
+	} else if (!strncmp(name, "job:", 4)) {
+		if (parse_id(name + 4, &end, &t->id) < 0 ||
+		    strncmp(end, ":logs", 5) ||
+		    (end[5] &&
+		     (end[5] != '@' || node_int(end + 6, -1, &t->offset) < 0 ||
+		      t->offset < 0))) {
+			send_error(
+			    c, "bad_request", name,
+			    "expected job:ID:logs or job:ID:logs@OFFSET");
+			return -1;
+		}
+		ret = store_query_one(
+		    st,
+		    "SELECT p.*, j.status AS job_status, j.copied_from FROM "
+		    "jobs j JOIN runs r ON r.id = j.run_id JOIN repos p ON "
+		    "p.id = r.repo_id WHERE j.id = $1",
+		    STORE_ARGS(SI(t->id)), &row);
+		t->kind = T_LOG;
+		if (ret == 0) {
+			t->log_id = api_int(row, "copied_from")
+					? api_int(row, "copied_from")
+					: t->id;
+			t->complete =
+			    !strcmp(api_str(row, "job_status"), "completed");
+		}
+	} else {
+		send_error(c, "bad_request", name,
+			   "unknown topic; expected repo:OWNER/NAME, run:ID "
+			   "or job:ID:logs@OFFSET");
+		return -1;
+	}
+	if (ret == 0 && !can_read(&c->who, row))
+		ret = GUTS_ENOTFOUND;
+	json_decref(row);
+	if (ret == GUTS_ENOTFOUND) {
+		send_error(c, "not_found", name, "%s not found%s", name,
+			   c->who.user_id ? ""
+					  : " (private repositories need a "
+					    "token)");
+		return -1;
+	}
+	if (ret < 0) {
+		send_error(c, "internal", name, "%s", guts_error_message());
+		return -1;
+	}
+	if (t->kind == T_LOG)
+		t->name = guts_xasprintf("job:%lld:logs", (long long)t->id);
+	else
+		t->name = guts_xstrdup(name);
+	return 0;
+}
+
+static void subscribe(struct conn *c, json_t *list)
+{
+	json_t *ok = json_array(), *v;
+	size_t i;
+
+	if (!token_valid(c)) {
+		send_error(c, "unauthorized", NULL,
+			   "the token is no longer valid");
+		send_close(c, WSLAY_CODE_POLICY_VIOLATION, "token revoked");
+		json_decref(ok);
+		return;
+	}
+	json_array_foreach(list, i, v) {
+		struct topic t;
+		ssize_t at;
+
+		if (!json_is_string(v)) {
+			send_error(c, "bad_request", NULL,
+				   "subscribe: topics are strings");
+			continue;
+		}
+		if (resolve(c, json_string_value(v), &t) < 0)
+			continue;
+		at = find_topic(c, t.name);
+		if (at >= 0) {
+			/* Again: replaces it (a new offset restarts). */
+			free(c->topics[at].name);
+			c->topics[at] = t;
+		} else if (c->nr_topics >= WS_TOPICS_MAX) {
+			send_error(c, "too_large", t.name,
+				   "at most %d topics per connection",
+				   WS_TOPICS_MAX);
+			free(t.name);
+			continue;
+		} else {
+			c->topics = guts_xrealloc(
+			    c->topics, (c->nr_topics + 1) * sizeof(*c->topics));
+			c->topics[c->nr_topics++] = t;
+		}
+		json_array_append_new(ok, json_string(json_string_value(v)));
+	}
+	queue_json(c, json_pack("{s:s, s:{s:o}}", "event", "subscribed", "data",
+				"topics", ok));
+	pump_conn(c);
+}
+
+static void unsubscribe(struct conn *c, json_t *list)
+{
+	json_t *ok = json_array(), *v;
+	size_t i;
+
+	json_array_foreach(list, i, v) {
+		const char *s = json_string_value(v);
+		char *name;
+		ssize_t at;
+
+		if (!s)
+			continue;
+		/* "job:42:logs@100" names the same subscription. */
+		name = guts_xstrdup(s);
+		if (!strncmp(name, "job:", 4) && strchr(name, '@'))
+			*strchr(name, '@') = 0;
+		at = find_topic(c, name);
+		if (at >= 0) {
+			drop_topic(c, (size_t)at);
+			json_array_append_new(ok, json_string(s));
+		}
+		free(name);
+	}
+	queue_json(c, json_pack("{s:s, s:{s:o}}", "event", "unsubscribed",
+				"data", "topics", ok));
+}
+
+static void hello(struct conn *c)
+{
+	queue_json(
+	    c, json_pack("{s:s, s:{s:i, s:o}}", "event", "hello", "data",
+			 "protocol", WS_PROTOCOL, "user",
+			 c->who.user ? json_string(c->who.user) : json_null()));
+}
+
+static void sign_in(struct conn *c, const char *token)
+{
+	struct auth who = {0};
+
+	if (c->msgs > 1 || c->token_hash[0]) {
+		send_error(c, "bad_request", NULL,
+			   "a token goes in the first message only");
+		return;
+	}
+	if (strlen(token) > 255 || http_auth_token(c->ws->n, token, &who) < 0 ||
+	    who.runner_id) {
+		free(who.user);
+		send_error(c, "unauthorized", NULL, "the token is not valid");
+		send_close(c, WSLAY_CODE_POLICY_VIOLATION, "bad token");
+		return;
+	}
+	free(c->who.user);
+	c->who = who;
+	node_token_hash(token, c->token_hash);
+	hello(c);
+}
+
+static void on_message(struct conn *c, const char *data, size_t len)
+{
+	json_error_t err;
+	json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err), *v;
+	const char *key;
+	int known = 1;
+
+	if (!json_is_object(msg)) {
+		send_error(c, "bad_request", NULL, "expected a JSON object: %s",
+			   msg ? "not an object" : err.text);
+		json_decref(msg);
+		return;
+	}
+	json_object_foreach(msg, key, v) {
+		if (strcmp(key, "token") && strcmp(key, "subscribe") &&
+		    strcmp(key, "unsubscribe")) {
+			send_error(c, "bad_request", NULL,
+				   "unknown field '%.64s'; expected token, "
+				   "subscribe or unsubscribe",
+				   key);
+			known = 0;
+		} else if (strcmp(key, "token") ? !json_is_array(v)
+						: !json_is_string(v)) {
+			send_error(c, "bad_request", NULL, "'%s' takes %s", key,
+				   strcmp(key, "token") ? "an array of topics"
+							: "a string");
+			known = 0;
+		}
+	}
+	if (known) {
+		if ((v = json_object_get(msg, "token")))
+			sign_in(c, json_string_value(v));
+		if ((v = json_object_get(msg, "unsubscribe")))
+			unsubscribe(c, v);
+		if ((v = json_object_get(msg, "subscribe")))
+			subscribe(c, v);
+	}
+	json_decref(msg);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static int64_t event_run_id(const json_t *data)
+{
+	json_t *o;
+
+	if ((o = json_object_get(data, "workflow_run")))
+		return api_int(o, "id");
+	if ((o = json_object_get(data, "workflow_job")))
+		return api_int(o, "run_id");
+	if ((o = json_object_get(data, "check_run")))
+		return api_int(o, "run_id");
+	return 0;
+}
+
+static void deliver(struct ws *ws, struct pending *p)
+{
+	int64_t run_id = p->data ? event_run_id(p->data) : 0;
+	size_t len = p->text ? strlen(p->text) : 0;
+
+	for (struct conn *c = ws->conns; c; c = c->next) {
+		int hit = 0;
+
+		if (p->missed) {
+			/* The hub itself dropped events for us. */
+			c->missed += p->missed;
+			flush(c);
+		}
+		if (!p->text)
+			continue;
+		for (size_t i = 0; i < c->nr_topics && !hit; i++)
+			hit = (c->topics[i].kind == T_REPO &&
+			       c->topics[i].id == p->repo_id) ||
+			      (c->topics[i].kind == T_RUN && run_id &&
+			       c->topics[i].id == run_id);
+		if (!hit)
+			continue;
+		if (queued(c) + len > ws->queue_max) {
+			c->missed++;
+			if (!c->full_since)
+				c->full_since = now_ms();
+			continue;
+		}
+		queue_text(c, p->text, len);
+		flush(c);
+	}
+	/* A finished job: its followers get the rest and log_end. */
+	if (p->name && !strcmp(p->name, "workflow_job.completed"))
+		pump_log(
+		    ws, -1,
+		    api_int(json_object_get(p->data, "workflow_job"), "id"));
+}
+
+static void on_hub(const struct hub_event *ev, uint64_t missed, void *user)
+{
+	struct ws *ws = user;
+	struct pending *p = guts_xcalloc(1, sizeof(*p));
+
+	p->text = guts_xstrdup(ev->text);
+	p->name = guts_xstrdup(ev->name);
+	p->repo_id = ev->repo_id;
+	p->data = json_incref(ev->data);
+	p->missed = missed;
+	pthread_mutex_lock(&ws->mu);
+	*ws->ev_tail = p;
+	ws->ev_tail = &p->next;
+	pthread_mutex_unlock(&ws->mu);
+	wake(ws);
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static void conn_free(struct conn *c)
+{
+	if (c->ctx)
+		wslay_event_context_free(c->ctx);
+	for (size_t i = 0; i < c->nr_topics; i++)
+		free(c->topics[i].name);
+	free(c->topics);
+	free(c->extra);
+	free(c->who.user);
+	free(c);
+}
+
+static void conn_close(struct conn *c)
+{
+	epoll_ctl(c->ws->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (MHD_upgrade_action(c->urh, MHD_UPGRADE_ACTION_CLOSE) != MHD_YES)
+		nlog(LOG_WARN, "ws: closing an upgraded connection failed");
+	conn_free(c);
+}
+
+static void conn_add(struct ws *ws, struct conn *c)
+{
+	static const struct wslay_event_callbacks cb = {
+	    on_recv, on_send, NULL, NULL, NULL, NULL, on_msg};
+	struct epoll_event ev = {0};
+	int fl = fcntl(c->fd, F_GETFL), one = 1, buf = WS_SNDBUF;
+
+	if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    wslay_event_context_server_init(&c->ctx, &cb, c) != 0) {
+		conn_close(c);
+		return;
+	}
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	wslay_event_config_set_max_recv_msg_length(c->ctx, WS_MSG_MAX);
+	c->last_rx = c->last_ping = now_ms();
+	ev.events = EPOLLIN;
+	ev.data.ptr = c;
+	if (epoll_ctl(ws->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->mask = EPOLLIN;
+	c->next = ws->conns;
+	ws->conns = c;
+	hello(c);
+	/* Frames the client sent along with the upgrade request. */
+	if (c->extra_len && wslay_event_recv(c->ctx) != 0)
+		c->dead = 1;
+	flush(c);
+}
+
+static void reap(struct ws *ws)
+{
+	struct conn **pp = &ws->conns, *c;
+
+	while ((c = *pp)) {
+		if (!c->dead) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		conn_close(c);
+	}
+}
+
+static void timers(struct ws *ws)
+{
+	int64_t now = now_ms();
+
+	if (now - ws->last_timer < 500)
+		return;
+	ws->last_timer = now;
+	for (struct conn *c = ws->conns; c; c = c->next) {
+		if (c->close_by && now > c->close_by) {
+			c->dead = 1;
+			continue;
+		}
+		if (now - c->last_rx > WS_IDLE_MS) {
+			send_close(c, WSLAY_CODE_GOING_AWAY, "idle");
+			flush(c);
+			continue;
+		}
+		if (now - c->last_rx >= WS_PING_MS &&
+		    now - c->last_ping >= WS_PING_MS) {
+			struct wslay_event_msg m = {WSLAY_PING, NULL, 0};
+
+			c->last_ping = now;
+			wslay_event_queue_msg(c->ctx, &m);
+			flush(c);
+		}
+		/* A follower that cannot keep up: its log subscriptions go,
+		 * each with the offset to come back at. */
+		if (c->full_since && now - c->full_since >= ws->stall_ms) {
+			for (size_t i = 0; i < c->nr_topics;) {
+				struct topic *t = &c->topics[i];
+
+				if (t->kind != T_LOG || !t->behind) {
+					i++;
+					continue;
+				}
+				queue_json(
+				    c, json_pack("{s:s, s:I, s:I, s:s}",
+						 "event", "resync", "job",
+						 (json_int_t)t->id, "offset",
+						 (json_int_t)t->offset,
+						 "reason", "slow consumer"));
+				drop_topic(c, i);
+			}
+			c->full_since = now;
+		}
+	}
+}
+
+static void inbox(struct ws *ws)
+{
+	struct pending *evs, *p, *next;
+	struct conn *inc, *c, *cn;
+	int64_t *dirty;
+	size_t nr_dirty;
+	uint64_t v;
+
+	if (read(ws->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		nlog(LOG_ERROR, "ws: eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&ws->mu);
+	evs = ws->ev_head;
+	ws->ev_head = NULL;
+	ws->ev_tail = &ws->ev_head;
+	inc = ws->incoming;
+	ws->incoming = NULL;
+	dirty = ws->dirty;
+	nr_dirty = ws->nr_dirty;
+	ws->dirty = NULL;
+	ws->nr_dirty = ws->alloc_dirty = 0;
+	pthread_mutex_unlock(&ws->mu);
+
+	for (c = inc; c; c = cn) {
+		cn = c->next;
+		c->next = NULL;
+		conn_add(ws, c);
+	}
+	for (size_t i = 0; i < nr_dirty; i++)
+		pump_log(ws, dirty[i], -1);
+	free(dirty);
+	for (p = evs; p; p = next) {
+		next = p->next;
+		deliver(ws, p);
+		free(p->text);
+		free(p->name);
+		json_decref(p->data);
+		free(p);
+	}
+}
+
+static void *ws_main(void *arg)
+{
+	struct ws *ws = arg;
+	struct epoll_event evs[64];
+
+	for (;;) {
+		int k = epoll_wait(ws->epfd, evs, 64, 500);
+		int stop;
+
+		for (int i = 0; i < k; i++) {
+			struct conn *c = evs[i].data.ptr;
+
+			if (!c) {
+				inbox(ws);
+				continue;
+			}
+			if (c->dead)
+				continue;
+			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+				if (wslay_event_recv(c->ctx) != 0)
+					c->dead = 1;
+			}
+			flush(c);
+		}
+		timers(ws);
+		reap(ws);
+		pthread_mutex_lock(&ws->mu);
+		stop = ws->stop;
+		pthread_mutex_unlock(&ws->mu);
+		if (stop)
+			break;
+	}
+	/* Going away: say so to everyone, best effort, and close. */
+	inbox(ws);
+	for (struct conn *c = ws->conns; c; c = c->next) {
+		if (!c->dead) {
+			wslay_event_queue_close(
+			    c->ctx, WSLAY_CODE_GOING_AWAY,
+			    (const uint8_t *)"node shutting down", 18);
+			wslay_event_send(c->ctx);
+		}
+		c->dead = 1;
+	}
+	reap(ws);
+	return NULL;
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+static size_t env_size(const char *name, size_t def)
+{
+	int64_t v;
+
+	if (node_int(getenv(name), (int64_t)def, &v) < 0 || v <= 0)
+		return def;
+	return (size_t)v;
+}
+
+int ws_start(struct node *n)
+{
+	struct ws *ws = guts_xcalloc(1, sizeof(*ws));
+	struct epoll_event ev = {0};
+
+	ws->n = n;
+	ws->queue_max = env_size("GUTS_WS_QUEUE_MAX", WS_QUEUE_MAX_DEFAULT);
+	ws->soft = ws->queue_max / 4;
+	ws->stall_ms =
+	    (int64_t)env_size("GUTS_WS_STALL_MS", WS_STALL_MS_DEFAULT);
+	ws->ev_tail = &ws->ev_head;
+	pthread_mutex_init(&ws->mu, NULL);
+	ws->epfd = epoll_create1(EPOLL_CLOEXEC);
+	ws->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ev.events = EPOLLIN;
+	ev.data.ptr = NULL;
+	if (ws->epfd < 0 || ws->evfd < 0 ||
+	    epoll_ctl(ws->epfd, EPOLL_CTL_ADD, ws->evfd, &ev) < 0 ||
+	    pthread_create(&ws->thread, NULL, ws_main, ws) != 0) {
+		int ret = guts_error_errno("cannot start the WebSocket thread");
+
+		if (ws->epfd >= 0)
+			close(ws->epfd);
+		if (ws->evfd >= 0)
+			close(ws->evfd);
+		pthread_mutex_destroy(&ws->mu);
+		free(ws);
+		return ret;
+	}
+	if (n->hub)
+		hub_subscribe(n->hub, HUB_LIVE, on_hub, ws, &ws->sub);
+	n->ws = ws;
+	return 0;
+}
+
+void ws_stop(struct node *n)
+{
+	struct ws *ws = n->ws;
+	struct pending *p, *next;
+
+	if (!ws)
+		return;
+	if (n->hub)
+		hub_unsubscribe(n->hub, ws->sub);
+	pthread_mutex_lock(&ws->mu);
+	ws->stop = 1;
+	pthread_mutex_unlock(&ws->mu);
+	wake(ws);
+	pthread_join(ws->thread, NULL);
+	n->ws = NULL;
+	/* What came in after the thread's last look. */
+	for (p = ws->ev_head; p; p = next) {
+		next = p->next;
+		free(p->text);
+		free(p->name);
+		json_decref(p->data);
+		free(p);
+	}
+	for (struct conn *c = ws->incoming, *cn; c; c = cn) {
+		cn = c->next;
+		MHD_upgrade_action(c->urh, MHD_UPGRADE_ACTION_CLOSE);
+		conn_free(c);
+	}
+	free(ws->dirty);
+	free(ws->chunk.text);
+	close(ws->epfd);
+	close(ws->evfd);
+	pthread_mutex_destroy(&ws->mu);
+	free(ws);
+}
+
+void ws_log_notify(struct node *n, int64_t log_id)
+{
+	struct ws *ws = n->ws;
+	size_t i;
+
+	if (!ws)
+		return;
+	pthread_mutex_lock(&ws->mu);
+	for (i = 0; i < ws->nr_dirty && ws->dirty[i] != log_id; i++)
+		;
+	if (i == ws->nr_dirty) {
+		if (ws->nr_dirty == ws->alloc_dirty) {
+			ws->alloc_dirty =
+			    ws->alloc_dirty ? ws->alloc_dirty * 2 : 16;
+			ws->dirty = guts_xrealloc(
+			    ws->dirty, ws->alloc_dirty * sizeof(*ws->dirty));
+		}
+		ws->dirty[ws->nr_dirty++] = log_id;
+	}
+	pthread_mutex_unlock(&ws->mu);
+	wake(ws);
+}
+
+static void on_upgrade(void *cls, struct MHD_Connection *connection,
+		       void *con_cls, const char *extra_in,
+		       size_t extra_in_size, MHD_socket sock,
+		       struct MHD_UpgradeResponseHandle *urh)
+{
+	struct conn *c = cls;
+	struct ws *ws = c->ws;
+	int stop;
+
+	(void)connection;
+	(void)con_cls;
+	c->fd = sock;
+	c->urh = urh;
+	if (extra_in_size) {
+		c->extra = guts_xmalloc(extra_in_size);
+		memcpy(c->extra, extra_in, extra_in_size);
+		c->extra_len = extra_in_size;
+	}
+	pthread_mutex_lock(&ws->mu);
+	stop = ws->stop;
+	if (!stop) {
+		c->next = ws->incoming;
+		ws->incoming = c;
+	}
+	pthread_mutex_unlock(&ws->mu);
+	if (stop) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		conn_free(c);
+		return;
+	}
+	wake(ws);
+}
+
+/* A header holds @token in its comma-separated list (case-insensitive). */
+static int has_token(const char *h, const char *token)
+{
+	size_t n = strlen(token);
+
+	while (h && *h) {
+		while (*h == ' ' || *h == '\t' || *h == ',')
+			h++;
+		if (!strncasecmp(h, token, n) &&
+		    (!h[n] || h[n] == ',' || h[n] == ' ' || h[n] == '\t'))
+			return 1;
+		h = strchr(h, ',');
+	}
+	return 0;
+}
+
+void ws_upgrade(struct http_req *r)
+{
+	const char *up = http_header(r, "Upgrade");
+	const char *conn_h = http_header(r, "Connection");
+	const char *ver = http_header(r, "Sec-WebSocket-Version");
+	const char *key = http_header(r, "Sec-WebSocket-Key");
+	const char *auth = http_header(r, "Authorization");
+	unsigned char raw[32], sha[EVP_MAX_MD_SIZE];
+	char accept[64], *cat;
+	unsigned int shalen = 0;
+	struct MHD_Response *resp;
+	struct conn *c;
+
+	if (!up || !has_token(up, "websocket") || !conn_h ||
+	    !has_token(conn_h, "upgrade")) {
+		http_error(r, "bad_request",
+			   "GET /api/ws is a WebSocket endpoint: send "
+			   "'Upgrade: websocket' and 'Connection: Upgrade'");
+		return;
+	}
+	if (!ver || strcmp(ver, "13")) {
+		const char *h[] = {"Sec-WebSocket-Version", "13", NULL};
+		const char *body = "{\"error\":{\"code\":\"upgrade_required\","
+				   "\"message\":\"only WebSocket version 13 "
+				   "is spoken here\"}}";
+
+		http_text(r, 426, "application/json", body, strlen(body), h);
+		return;
+	}
+	if (!key || strlen(key) != 24 ||
+	    EVP_DecodeBlock(raw, (const unsigned char *)key, 24) != 18) {
+		http_error(r, "bad_request",
+			   "Sec-WebSocket-Key must be 16 bytes in base64");
+		return;
+	}
+	if (!r->node->ws || r->node->stopping) {
+		http_error(r, "unavailable", "the node is shutting down");
+		return;
+	}
+	cat = guts_xasprintf("%s" WS_GUID, key);
+	if (!EVP_Digest(cat, strlen(cat), sha, &shalen, EVP_sha1(), NULL)) {
+		free(cat);
+		http_error(r, "internal", "SHA-1 failed");
+		return;
+	}
+	free(cat);
+	EVP_EncodeBlock((unsigned char *)accept, sha, (int)shalen);
+
+	c = guts_xcalloc(1, sizeof(*c));
+	c->ws = r->node->ws;
+	c->fd = -1;
+	c->who = r->who;
+	c->who.user = r->who.user ? guts_xstrdup(r->who.user) : NULL;
+	if (auth && r->who.user_id) {
+		char token[256];
+
+		if (!http_bearer(auth, token, sizeof(token)))
+			node_token_hash(token, c->token_hash);
+	}
+	resp = MHD_create_response_for_upgrade(on_upgrade, c);
+	if (!resp) {
+		conn_free(c);
+		http_error(r, "internal", "cannot upgrade");
+		return;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+	http_respond(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+}
