@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <wslay/wslay.h>
+#include <zlib.h>
 
 #include "api.h"
 #include "guts/buf.h"
@@ -55,6 +56,8 @@
 #define WS_QUEUE_MAX_DEFAULT ((size_t)1 << 20)
 #define WS_STALL_MS_DEFAULT 10000
 #define WS_CHUNK_CACHE 64
+/* Messages shorter than this go uncompressed. */
+#define WS_DEFLATE_MIN 256
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
 
 enum topic_kind { T_REPO, T_RUN, T_LOG };
@@ -88,6 +91,7 @@ struct conn {
 	unsigned long pumped;  /* log messages queued, ever */
 	uint32_t mask;	       /* epoll events registered */
 	int dead;
+	int deflate; /* permessage-deflate was agreed */
 	struct conn *next;
 };
 
@@ -124,7 +128,11 @@ struct ws {
 		int64_t job, log_id, offset, next;
 		char *text;
 		size_t len;
+		char *z; /* deflated, made the first time a follower wants it */
+		size_t zlen;
 	} chunks[WS_CHUNK_CACHE];
+	z_stream def; /* raw deflate, reset for every message */
+	int def_ok;
 	unsigned chunk_next; /* the slot to reuse next */
 };
 
@@ -148,14 +156,59 @@ static size_t queued(struct conn *c)
 	return wslay_event_get_queued_msg_length(c->ctx);
 }
 
-static void queue_text(struct conn *c, const char *text, size_t len)
+/*
+ * Deflate @len bytes of @in as one permessage-deflate message (RFC 7692:
+ * raw deflate, no context kept between messages, the final empty block's
+ * 00 00 ff ff cut off).  Every connection can send the same bytes, since
+ * none keeps a context.  NULL when it does not pay or fails.
+ */
+static char *deflate_msg(struct ws *ws, const char *in, size_t len,
+			 size_t *zlen)
+{
+	z_stream *z = &ws->def;
+	uLong cap;
+	char *out;
+
+	if (!ws->def_ok || len < WS_DEFLATE_MIN || deflateReset(z) != Z_OK)
+		return NULL;
+	cap = deflateBound(z, (uLong)len) + 16;
+	out = guts_xmalloc(cap);
+	z->next_in = (Bytef *)(uintptr_t)in;
+	z->avail_in = (uInt)len;
+	z->next_out = (Bytef *)out;
+	z->avail_out = (uInt)cap;
+	if (deflate(z, Z_SYNC_FLUSH) != Z_OK || z->avail_in ||
+	    cap - z->avail_out < 4 || cap - z->avail_out >= len) {
+		free(out);
+		return NULL;
+	}
+	*zlen = cap - z->avail_out - 4;
+	return out;
+}
+
+/* Queue @text, or its deflated form @z when the connection agreed. */
+static void queue_msg(struct conn *c, const char *text, size_t len,
+		      const char *z, size_t zlen)
 {
 	struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text,
 				    len};
+	uint8_t rsv = WSLAY_RSV_NONE;
 
-	if (!c->dead && wslay_event_queue_msg(c->ctx, &m) != 0 &&
+	if (c->dead)
+		return;
+	if (c->deflate && z) {
+		m.msg = (const uint8_t *)z;
+		m.msg_length = zlen;
+		rsv = WSLAY_RSV1_BIT;
+	}
+	if (wslay_event_queue_msg_ex(c->ctx, &m, rsv) != 0 &&
 	    wslay_event_get_write_enabled(c->ctx))
 		c->dead = 1;
+}
+
+static void queue_text(struct conn *c, const char *text, size_t len)
+{
+	queue_msg(c, text, len, NULL, 0);
 }
 
 /* Takes @msg. */
@@ -335,13 +388,64 @@ static ssize_t on_send(wslay_event_context_ptr ctx, const uint8_t *data,
 
 static void on_message(struct conn *c, const char *data, size_t len);
 
+/*
+ * A compressed message from the client into @out, at most WS_MSG_MAX
+ * bytes: 0, 1 when it inflates to more (1009), -1 when it is not deflate
+ * (1007).  Each message stands alone (client_no_context_takeover).
+ */
+static int inflate_msg(const uint8_t *in, size_t len, struct guts_buf *out)
+{
+	static const uint8_t tail[4] = {0, 0, 0xff, 0xff};
+	z_stream z = {0};
+	char buf[16384];
+	int ret = 0, zr = Z_OK;
+
+	if (inflateInit2(&z, -15) != Z_OK)
+		return -1;
+	for (int part = 0; part < 2 && !ret && zr != Z_STREAM_END; part++) {
+		z.next_in = (Bytef *)(uintptr_t)(part ? tail : in);
+		z.avail_in = (uInt)(part ? sizeof(tail) : len);
+		do {
+			z.next_out = (Bytef *)buf;
+			z.avail_out = sizeof(buf);
+			zr = inflate(&z, Z_SYNC_FLUSH);
+			if (zr != Z_OK && zr != Z_STREAM_END &&
+			    zr != Z_BUF_ERROR) {
+				ret = -1;
+				break;
+			}
+			guts_buf_add(out, buf, sizeof(buf) - z.avail_out);
+			if (out->len > WS_MSG_MAX)
+				ret = 1;
+		} while (!ret && z.avail_out == 0);
+	}
+	inflateEnd(&z);
+	return ret;
+}
+
 static void on_msg(wslay_event_context_ptr ctx,
 		   const struct wslay_event_on_msg_recv_arg *arg, void *user)
 {
 	struct conn *c = user;
 
 	(void)ctx;
-	if (arg->opcode == WSLAY_TEXT_FRAME) {
+	if (arg->opcode == WSLAY_TEXT_FRAME && (arg->rsv & WSLAY_RSV1_BIT)) {
+		struct guts_buf b;
+		int r;
+
+		guts_buf_init(&b, 0);
+		r = inflate_msg(arg->msg, arg->msg_length, &b);
+		c->msgs++;
+		if (r == 0)
+			on_message(c, b.data, b.len);
+		else
+			send_close(
+			    c,
+			    r > 0 ? WSLAY_CODE_MESSAGE_TOO_BIG
+				  : WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA,
+			    r > 0 ? "message too big" : "bad deflate data");
+		guts_buf_release(&b);
+	} else if (arg->opcode == WSLAY_TEXT_FRAME) {
 		c->msgs++;
 		on_message(c, (const char *)arg->msg, arg->msg_length);
 	} else if (arg->opcode == WSLAY_BINARY_FRAME) {
@@ -465,8 +569,7 @@ static void drop_topic(struct conn *c, size_t i)
  * every follower at the same place.  0 with *text NULL when there is
  * nothing to send yet; negative on a read error.
  */
-static int log_chunk(struct ws *ws, const struct topic *t, const char **text,
-		     size_t *len, int64_t *next)
+static int log_chunk(struct ws *ws, const struct topic *t, struct chunk **out)
 {
 	struct guts_buf raw, clean;
 	int64_t total = 0;
@@ -475,15 +578,13 @@ static int log_chunk(struct ws *ws, const struct topic *t, const char **text,
 	json_t *msg;
 	struct chunk *c;
 
-	*text = NULL;
+	*out = NULL;
 	for (unsigned i = 0; i < WS_CHUNK_CACHE; i++) {
 		struct chunk *k = &ws->chunks[i];
 
 		if (k->text && k->job == t->id && k->log_id == t->log_id &&
 		    k->offset == t->offset) {
-			*text = k->text;
-			*len = k->len;
-			*next = k->next;
+			*out = k;
 			return 0;
 		}
 	}
@@ -504,12 +605,14 @@ static int log_chunk(struct ws *ws, const struct topic *t, const char **text,
 	utf8_clean(raw.data, keep, &clean);
 	msg = json_pack("{s:s, s:I, s:I, s:I, s:s%}", "event", "log", "job",
 			(json_int_t)t->id, "offset", (json_int_t)t->offset,
-			"next", (json_int_t)(t->offset + (int64_t)keep),
-			"data", clean.data, clean.len);
+			"next", (json_int_t)(t->offset + (int64_t)keep), "data",
+			clean.data, clean.len);
 	guts_buf_release(&clean);
 	guts_buf_release(&raw);
 	c = &ws->chunks[ws->chunk_next++ % WS_CHUNK_CACHE];
 	free(c->text);
+	free(c->z);
+	c->z = NULL;
 	c->text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
 	json_decref(msg);
 	if (!c->text)
@@ -519,9 +622,7 @@ static int log_chunk(struct ws *ws, const struct topic *t, const char **text,
 	c->offset = t->offset;
 	c->next = t->offset + (int64_t)keep;
 	c->len = strlen(c->text);
-	*text = c->text;
-	*len = c->len;
-	*next = c->next;
+	*out = c;
 	return 0;
 }
 
@@ -535,26 +636,26 @@ static int pump(struct conn *c, size_t i)
 
 	t->behind = 0;
 	while (!c->dead) {
-		const char *text;
-		size_t len;
-		int64_t next;
+		struct chunk *k;
 
 		if (queued(c) >= c->ws->soft) {
 			t->behind = 1;
 			return 0;
 		}
-		if (log_chunk(c->ws, t, &text, &len, &next) < 0) {
+		if (log_chunk(c->ws, t, &k) < 0) {
 			send_error(c, "internal", t->name,
 				   "cannot read the log of job %lld: %s",
 				   (long long)t->id, guts_error_message());
 			drop_topic(c, i);
 			return 1;
 		}
-		if (!text)
+		if (!k)
 			break;
-		queue_text(c, text, len);
+		if (c->deflate && !k->z)
+			k->z = deflate_msg(c->ws, k->text, k->len, &k->zlen);
+		queue_msg(c, k->text, k->len, k->z, k->zlen);
 		c->pumped++;
-		t->offset = next;
+		t->offset = k->next;
 	}
 	if (t->complete && !c->dead) {
 		queue_json(c, json_pack("{s:s, s:I, s:I}", "event", "log_end",
@@ -883,7 +984,9 @@ static int64_t event_run_id(const json_t *data)
 static void deliver(struct ws *ws, struct pending *p)
 {
 	int64_t run_id = p->data ? event_run_id(p->data) : 0;
-	size_t len = p->text ? strlen(p->text) : 0;
+	size_t len = p->text ? strlen(p->text) : 0, zlen = 0;
+	char *z = NULL;
+	int tried = 0;
 
 	for (struct conn *c = ws->conns; c; c = c->next) {
 		int hit = 0;
@@ -908,9 +1011,14 @@ static void deliver(struct ws *ws, struct pending *p)
 				c->full_since = now_ms();
 			continue;
 		}
-		queue_text(c, p->text, len);
+		if (c->deflate && !tried) {
+			z = deflate_msg(ws, p->text, len, &zlen);
+			tried = 1;
+		}
+		queue_msg(c, p->text, len, z, zlen);
 		flush(c);
 	}
+	free(z);
 	/* A finished job: its followers get the rest and log_end. */
 	if (p->name && !strcmp(p->name, "workflow_job.completed"))
 		pump_log(
@@ -972,6 +1080,8 @@ static void conn_add(struct ws *ws, struct conn *c)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	wslay_event_config_set_max_recv_msg_length(c->ctx, WS_MSG_MAX);
+	if (c->deflate)
+		wslay_event_config_set_allowed_rsv_bits(c->ctx, WSLAY_RSV1_BIT);
 	c->last_rx = c->last_ping = now_ms();
 	ev.events = EPOLLIN;
 	ev.data.ptr = c;
@@ -1160,6 +1270,9 @@ int ws_start(struct node *n)
 	ws->stall_ms =
 	    (int64_t)env_size("GUTS_WS_STALL_MS", WS_STALL_MS_DEFAULT);
 	ws->ev_tail = &ws->ev_head;
+	/* Window 2^15, raw (no zlib header), as RFC 7692 has it. */
+	ws->def_ok = deflateInit2(&ws->def, Z_DEFAULT_COMPRESSION, Z_DEFLATED,
+				  -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
 	pthread_mutex_init(&ws->mu, NULL);
 	ws->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ws->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1213,8 +1326,12 @@ void ws_stop(struct node *n)
 		conn_free(c);
 	}
 	free(ws->dirty);
-	for (unsigned i = 0; i < WS_CHUNK_CACHE; i++)
+	for (unsigned i = 0; i < WS_CHUNK_CACHE; i++) {
 		free(ws->chunks[i].text);
+		free(ws->chunks[i].z);
+	}
+	if (ws->def_ok)
+		deflateEnd(&ws->def);
 	close(ws->epfd);
 	close(ws->evfd);
 	pthread_mutex_destroy(&ws->mu);
@@ -1293,6 +1410,38 @@ static int has_token(const char *h, const char *token)
 	return 0;
 }
 
+/*
+ * Whether the client offers permessage-deflate in a form we take: an offer
+ * whose server_max_window_bits, if given, is 15 (we always deflate with a
+ * 2^15 window).  Browsers offer it plainly.
+ */
+static int deflate_offered(const char *h)
+{
+	while (h && *h) {
+		const char *end = strchr(h, ',');
+		char offer[256];
+		const char *w;
+		size_t n;
+
+		while (*h == ' ' || *h == '\t')
+			h++;
+		n = end ? (size_t)(end - h) : strlen(h);
+		if (n < sizeof(offer)) {
+			memcpy(offer, h, n);
+			offer[n] = 0;
+			w = strstr(offer, "server_max_window_bits");
+			if (!strncmp(offer, "permessage-deflate", 18) &&
+			    (!offer[18] || offer[18] == ';' ||
+			     offer[18] == ' ') &&
+			    (!w ||
+			     !strncmp(w, "server_max_window_bits=15", 25)))
+				return 1;
+		}
+		h = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
 void ws_upgrade(struct http_req *r)
 {
 	const char *up = http_header(r, "Upgrade");
@@ -1352,6 +1501,8 @@ void ws_upgrade(struct http_req *r)
 		if (!http_bearer(auth, token, sizeof(token)))
 			node_token_hash(token, c->token_hash);
 	}
+	c->deflate =
+	    deflate_offered(http_header(r, "Sec-WebSocket-Extensions"));
 	resp = MHD_create_response_for_upgrade(on_upgrade, c);
 	if (!resp) {
 		conn_free(c);
@@ -1360,5 +1511,10 @@ void ws_upgrade(struct http_req *r)
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
 	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+	if (c->deflate)
+		MHD_add_response_header(resp, "Sec-WebSocket-Extensions",
+					"permessage-deflate; "
+					"server_no_context_takeover; "
+					"client_no_context_takeover");
 	http_respond(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
 }

@@ -41,6 +41,7 @@ libgit2-dev
 libzstd-dev
 libarchive-dev
 libwslay-dev
+zlib1g-dev
 libcmark-gfm-dev
 libcmark-gfm-extensions-dev
 unzip

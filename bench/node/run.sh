@@ -6,6 +6,7 @@
 #   latency.sh     push -> first step running, against a bare git push
 #   throughput.sh  1,000 queued jobs through 2 runners, against bare bwrap
 #   artifacts.sh   1 GiB upload vs openssl sha256; dedup; 10k-file restore vs tar
+#   ws.sh          1,000 WebSocket followers of a 10,000 lines/s job vs 1 follower
 #
 #   bench/node/run.sh [BUILD_DIR]
 #
@@ -16,7 +17,7 @@ build=${1:-build}
 dir=$(dirname "$0")
 status=0
 
-for b in http rss latency throughput artifacts; do
+for b in http rss latency throughput artifacts ws; do
 	echo "== node/$b"
 	if ! "$dir/$b.sh" "$build"; then
 		echo "node/$b: failed" >&2

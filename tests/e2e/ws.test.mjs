@@ -179,6 +179,31 @@ test('live logs: resume by offset misses nothing and repeats nothing', { skip: !
   c.ws.destroy();
 });
 
+test('permessage-deflate: big messages come deflated, and a deflated subscribe is understood', { skip: !HAVE_RUNNER }, async () => {
+  const repo = await node.makeRepo('deflate', {
+    '.guts/workflows/ci.yml': wf(['for i in $(seq 1 400); do echo "compressible line $i of the deflate test"; done']),
+  });
+  const run = await waitFor(async () => (await node.runs(repo.full))[0], 20000);
+  const job = await waitFor(async () => (await node.jobs(repo.full, run.id)).find((j) => j.job_key === 'a'), 20000);
+  await node.waitRun(repo.full, run.id);
+  const ws = await wsConnect(node.url, { token: node.token, deflate: true });
+  assert.ok(ws.deflate, 'the node agreed to permessage-deflate');
+  assert.equal((await ws.next()).event, 'hello');
+  ws.sendDeflated({ subscribe: [`job:${job.id}:logs@0`] });
+  const got = await collect(ws, job.id, 0);
+  assert.equal(got.end, 'log_end');
+  assert.equal(got.text, await node.log(repo.full, job.id));
+  assert.ok(ws.compressed >= 1, 'the log came deflated');
+  assert.ok(ws.bytes < Buffer.byteLength(got.text) / 3, `${ws.bytes} bytes on the wire for ${got.text.length}`);
+  // Garbage with RSV1: invalid payload, closed.
+  ws.sendRaw(frame(0x1, Buffer.from([1, 2, 3, 4, 5]), { rsv1: true }));
+  assert.equal((await ws.waitClose()).code, 1007);
+  // Without the extension, RSV1 is a protocol error.
+  const plain = await open();
+  plain.ws.sendRaw(frame(0x1, Buffer.from('x'), { rsv1: true }));
+  assert.equal((await plain.ws.waitClose()).code, 1002);
+});
+
 test('a slow consumer gets a resync with the offset to resume from', { skip: !HAVE_RUNNER }, async () => {
   // About 4 MB of log, written fast.
   const repo = await node.makeRepo('slow', {

@@ -9,11 +9,12 @@
 //   ws.close();
 import net from 'node:net';
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC11B65';
 
 // One frame: fin, opcode, payload; masked unless { mask: false }.
-export function frame(opcode, payload, { fin = true, mask = true, lengthOverride } = {}) {
+export function frame(opcode, payload, { fin = true, mask = true, lengthOverride, rsv1 = false } = {}) {
   const data = Buffer.isBuffer(payload) ? payload : Buffer.from(payload ?? '');
   const len = lengthOverride ?? data.length;
   let head;
@@ -29,7 +30,7 @@ export function frame(opcode, payload, { fin = true, mask = true, lengthOverride
     head[1] = 127;
     head.writeBigUInt64BE(BigInt(len), 2);
   }
-  head[0] = (fin ? 0x80 : 0) | opcode;
+  head[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
   if (!mask) return Buffer.concat([head, data]);
   head[1] |= 0x80;
   const key = crypto.randomBytes(4);
@@ -49,6 +50,7 @@ export class WsClient {
     this.pongs = 0;
     this.frag = null;
     this.bytes = 0;
+    this.compressed = 0; // messages that came deflated (permessage-deflate)
     sock.on('data', (d) => { this.bytes += d.length; this.buf = Buffer.concat([this.buf, d]); this.parse(); });
     sock.on('close', () => { this.ended = true; this.notify(); });
     sock.on('error', () => { this.ended = true; this.notify(); });
@@ -63,7 +65,7 @@ export class WsClient {
       if (len === 126) { if (b.length < 4) return; len = b.readUInt16BE(2); off = 4; }
       else if (len === 127) { if (b.length < 10) return; len = Number(b.readBigUInt64BE(2)); off = 10; }
       if (b.length < off + len) return;
-      const op = b[0] & 0x0f, fin = (b[0] & 0x80) !== 0;
+      const op = b[0] & 0x0f, fin = (b[0] & 0x80) !== 0, rsv1 = (b[0] & 0x40) !== 0;
       const payload = b.subarray(off, off + len);
       this.buf = b.subarray(off + len);
       if (op === 0x8) {
@@ -77,9 +79,17 @@ export class WsClient {
         this.notify();
       } else {
         const part = Buffer.from(payload);
+        if (op !== 0) this.fragRsv1 = rsv1;
         this.frag = op === 0 ? Buffer.concat([this.frag ?? Buffer.alloc(0), part]) : part;
         if (fin) {
-          const text = this.frag.toString('utf8');
+          let data = this.frag;
+          if (this.fragRsv1) {
+            if (!this.deflate) throw new Error('a deflated message without permessage-deflate');
+            data = zlib.inflateRawSync(Buffer.concat([data, Buffer.from([0, 0, 0xff, 0xff])]),
+              { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+            this.compressed++;
+          }
+          const text = data.toString('utf8');
           this.frag = null;
           this.messages.push(JSON.parse(text));
           this.notify();
@@ -128,6 +138,11 @@ export class WsClient {
   }
 
   send(obj) { this.sock.write(frame(0x1, JSON.stringify(obj))); }
+  // A message deflated as permessage-deflate has it (RFC 7692 7.2.1).
+  sendDeflated(obj) {
+    const z = zlib.deflateRawSync(Buffer.from(JSON.stringify(obj)), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    this.sock.write(frame(0x1, z.subarray(0, z.length - 4), { rsv1: true }));
+  }
   sendRaw(buf) { this.sock.write(buf); }
   ping(data = 'hi') { this.sock.write(frame(0x9, data)); }
   close(code = 1000) {
@@ -140,7 +155,7 @@ export class WsClient {
 }
 
 // Open a WebSocket to `${url}/api/ws`; token in the Authorization header.
-export function wsConnect(url, { token, path = '/api/ws', headers = {} } = {}) {
+export function wsConnect(url, { token, path = '/api/ws', headers = {}, deflate = false } = {}) {
   const u = new URL(url);
   const key = crypto.randomBytes(16).toString('base64');
   return new Promise((resolve, reject) => {
@@ -165,6 +180,7 @@ export function wsConnect(url, { token, path = '/api/ws', headers = {} } = {}) {
       const want = crypto.createHash('sha1').update(key + GUID).digest('base64');
       if (accept !== want) { sock.destroy(); return reject(new Error(`bad Sec-WebSocket-Accept ${accept}`)); }
       const ws = new WsClient(sock);
+      ws.deflate = /sec-websocket-extensions:\s*permessage-deflate/i.test(text);
       if (rest.length) { ws.buf = Buffer.from(rest); ws.parse(); }
       resolve(ws);
     };
@@ -176,6 +192,7 @@ export function wsConnect(url, { token, path = '/api/ws', headers = {} } = {}) {
         'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13', ...headers,
       };
       if (token) h.Authorization = `Bearer ${token}`;
+      if (deflate) h['Sec-WebSocket-Extensions'] = 'permessage-deflate; client_max_window_bits';
       sock.write(`GET ${path} HTTP/1.1\r\n` +
         Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n') + '\r\n\r\n');
     });
