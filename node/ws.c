@@ -39,6 +39,7 @@
 #include "node.h"
 #include "store.h"
 #include "ws.h"
+#include "ws_proto.h"
 
 #include "banned.h"
 
@@ -388,41 +389,6 @@ static ssize_t on_send(wslay_event_context_ptr ctx, const uint8_t *data,
 
 static void on_message(struct conn *c, const char *data, size_t len);
 
-/*
- * A compressed message from the client into @out, at most WS_MSG_MAX
- * bytes: 0, 1 when it inflates to more (1009), -1 when it is not deflate
- * (1007).  Each message stands alone (client_no_context_takeover).
- */
-static int inflate_msg(const uint8_t *in, size_t len, struct guts_buf *out)
-{
-	static const uint8_t tail[4] = {0, 0, 0xff, 0xff};
-	z_stream z = {0};
-	char buf[16384];
-	int ret = 0, zr = Z_OK;
-
-	if (inflateInit2(&z, -15) != Z_OK)
-		return -1;
-	for (int part = 0; part < 2 && !ret && zr != Z_STREAM_END; part++) {
-		z.next_in = (Bytef *)(uintptr_t)(part ? tail : in);
-		z.avail_in = (uInt)(part ? sizeof(tail) : len);
-		do {
-			z.next_out = (Bytef *)buf;
-			z.avail_out = sizeof(buf);
-			zr = inflate(&z, Z_SYNC_FLUSH);
-			if (zr != Z_OK && zr != Z_STREAM_END &&
-			    zr != Z_BUF_ERROR) {
-				ret = -1;
-				break;
-			}
-			guts_buf_add(out, buf, sizeof(buf) - z.avail_out);
-			if (out->len > WS_MSG_MAX)
-				ret = 1;
-		} while (!ret && z.avail_out == 0);
-	}
-	inflateEnd(&z);
-	return ret;
-}
-
 static void on_msg(wslay_event_context_ptr ctx,
 		   const struct wslay_event_on_msg_recv_arg *arg, void *user)
 {
@@ -434,7 +400,7 @@ static void on_msg(wslay_event_context_ptr ctx,
 		int r;
 
 		guts_buf_init(&b, 0);
-		r = inflate_msg(arg->msg, arg->msg_length, &b);
+		r = ws_inflate_msg(arg->msg, arg->msg_length, WS_MSG_MAX, &b);
 		c->msgs++;
 		if (r == 0)
 			on_message(c, b.data, b.len);
@@ -487,75 +453,6 @@ static int token_valid(struct conn *c)
 
 /* ---- logs --------------------------------------------------------------- */
 
-/* Length of the UTF-8 sequence starting with @b (0: not a lead byte). */
-static size_t seq_len(unsigned char b)
-{
-	if (b < 0x80)
-		return 1;
-	if (b >= 0xc2 && b <= 0xdf)
-		return 2;
-	if (b >= 0xe0 && b <= 0xef)
-		return 3;
-	if (b >= 0xf0 && b <= 0xf4)
-		return 4;
-	return 0;
-}
-
-static int seq_ok(const unsigned char *p, size_t n)
-{
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if (n == 3 &&
-	    ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)))
-		return 0; /* overlong, or a surrogate */
-	if (n == 4 &&
-	    ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
-		return 0;
-	return 1;
-}
-
-/*
- * How many of @len bytes to send so as not to cut a UTF-8 sequence in
- * two: all of them when @at_end (nothing more will come), else up to the
- * start of an unfinished sequence at the end.
- */
-static size_t utf8_cut(const char *s, size_t len, int at_end)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (at_end)
-		return len;
-	for (size_t back = 1; back <= 3 && back <= len; back++) {
-		size_t n = seq_len(p[len - back]);
-
-		if (p[len - back] >= 0x80 && p[len - back] < 0xc0)
-			continue; /* a continuation byte: look further back */
-		return n > back ? len - back : len;
-	}
-	return len;
-}
-
-/* @s as valid UTF-8: each byte of a bad sequence becomes U+FFFD. */
-static void utf8_clean(const char *s, size_t len, struct guts_buf *out)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0;
-
-	while (i < len) {
-		size_t n = seq_len(p[i]);
-
-		if (n && i + n <= len && seq_ok(p + i, n)) {
-			i += n;
-			continue;
-		}
-		guts_buf_add(out, s + run, i - run);
-		guts_buf_add(out, "\xef\xbf\xbd", 3);
-		run = ++i;
-	}
-	guts_buf_add(out, s + run, len - run);
-}
-
 static void drop_topic(struct conn *c, size_t i)
 {
 	free(c->topics[i].name);
@@ -595,14 +492,15 @@ static int log_chunk(struct ws *ws, const struct topic *t, struct chunk **out)
 		guts_buf_release(&raw);
 		return ret;
 	}
-	keep = utf8_cut(raw.data, raw.len,
+	keep =
+	    ws_utf8_cut(raw.data, raw.len,
 			t->complete && t->offset + (int64_t)raw.len >= total);
 	if (!keep) {
 		guts_buf_release(&raw);
 		return 0;
 	}
 	guts_buf_init(&clean, 0);
-	utf8_clean(raw.data, keep, &clean);
+	ws_utf8_clean(raw.data, keep, &clean);
 	msg = json_pack("{s:s, s:I, s:I, s:I, s:s%}", "event", "log", "job",
 			(json_int_t)t->id, "offset", (json_int_t)t->offset,
 			"next", (json_int_t)(t->offset + (int64_t)keep), "data",
@@ -708,22 +606,6 @@ static ssize_t find_topic(struct conn *c, const char *name)
 	return -1;
 }
 
-static int parse_id(const char *s, const char **end, int64_t *out)
-{
-	char *e;
-	long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &e, 10);
-	if (errno || v <= 0)
-		return -1;
-	*out = v;
-	*end = e;
-	return 0;
-}
-
 /*
  * Resolve topic @name for this connection into @t (t->name allocated).
  * 0, or -1 after sending the error for it.
@@ -732,56 +614,31 @@ static int resolve(struct conn *c, const char *name, struct topic *t)
 {
 	struct store *st = c->ws->n->st;
 	json_t *row = NULL;
-	const char *end;
 	int ret;
+	struct ws_topic_ref ref;
+	char why[160];
 
 	memset(t, 0, sizeof(*t));
-	if (!strncmp(name, "repo:", 5)) {
-		char owner[128], repo[128];
-		const char *slash = strchr(name + 5, '/');
-
-		if (!slash || (size_t)(slash - name - 5) >= sizeof(owner) ||
-		    strlen(slash + 1) >= sizeof(repo)) {
-			send_error(c, "bad_request", name,
-				   "expected repo:OWNER/NAME");
-			return -1;
-		}
-		snprintf(owner, sizeof(owner), "%.*s", (int)(slash - name - 5),
-			 name + 5);
-		snprintf(repo, sizeof(repo), "%s", slash + 1);
-		if (!node_name_ok(owner) || !node_name_ok(repo)) {
-			send_error(c, "bad_request", name,
-				   "'%s/%s' is not a valid repository name",
-				   owner, repo);
-			return -1;
-		}
+	if (ws_topic_parse(name, &ref, why, sizeof(why)) < 0) {
+		send_error(c, "bad_request", name, "%s", why);
+		return -1;
+	}
+	t->id = ref.id;
+	t->offset = ref.offset;
+	if (ref.kind == WS_TOPIC_REPO) {
 		ret = store_query_one(
 		    st, "SELECT * FROM repos WHERE owner = $1 AND name = $2",
-		    STORE_ARGS(SS(owner), SS(repo)), &row);
+		    STORE_ARGS(SS(ref.owner), SS(ref.name)), &row);
 		t->kind = T_REPO;
 		if (ret == 0)
 			t->id = api_int(row, "id");
-	} else if (!strncmp(name, "run:", 4)) {
-		if (parse_id(name + 4, &end, &t->id) < 0 || *end) {
-			send_error(c, "bad_request", name, "expected run:ID");
-			return -1;
-		}
+	} else if (ref.kind == WS_TOPIC_RUN) {
 		ret = store_query_one(st,
 				      "SELECT p.* FROM runs r JOIN repos p ON "
 				      "p.id = r.repo_id WHERE r.id = $1",
 				      STORE_ARGS(SI(t->id)), &row);
 		t->kind = T_RUN;
-	} else if (!strncmp(name, "job:", 4)) {
-		if (parse_id(name + 4, &end, &t->id) < 0 ||
-		    strncmp(end, ":logs", 5) ||
-		    (end[5] &&
-		     (end[5] != '@' || node_int(end + 6, -1, &t->offset) < 0 ||
-		      t->offset < 0))) {
-			send_error(
-			    c, "bad_request", name,
-			    "expected job:ID:logs or job:ID:logs@OFFSET");
-			return -1;
-		}
+	} else {
 		ret = store_query_one(
 		    st,
 		    "SELECT p.*, j.status AS job_status, j.copied_from FROM "
@@ -796,11 +653,6 @@ static int resolve(struct conn *c, const char *name, struct topic *t)
 			t->complete =
 			    !strcmp(api_str(row, "job_status"), "completed");
 		}
-	} else {
-		send_error(c, "bad_request", name,
-			   "unknown topic; expected repo:OWNER/NAME, run:ID "
-			   "or job:ID:logs@OFFSET");
-		return -1;
 	}
 	if (ret == 0 && !can_read(&c->who, row))
 		ret = GUTS_ENOTFOUND;
@@ -1410,38 +1262,6 @@ static int has_token(const char *h, const char *token)
 	return 0;
 }
 
-/*
- * Whether the client offers permessage-deflate in a form we take: an offer
- * whose server_max_window_bits, if given, is 15 (we always deflate with a
- * 2^15 window).  Browsers offer it plainly.
- */
-static int deflate_offered(const char *h)
-{
-	while (h && *h) {
-		const char *end = strchr(h, ',');
-		char offer[256];
-		const char *w;
-		size_t n;
-
-		while (*h == ' ' || *h == '\t')
-			h++;
-		n = end ? (size_t)(end - h) : strlen(h);
-		if (n < sizeof(offer)) {
-			memcpy(offer, h, n);
-			offer[n] = 0;
-			w = strstr(offer, "server_max_window_bits");
-			if (!strncmp(offer, "permessage-deflate", 18) &&
-			    (!offer[18] || offer[18] == ';' ||
-			     offer[18] == ' ') &&
-			    (!w ||
-			     !strncmp(w, "server_max_window_bits=15", 25)))
-				return 1;
-		}
-		h = end ? end + 1 : NULL;
-	}
-	return 0;
-}
-
 void ws_upgrade(struct http_req *r)
 {
 	const char *up = http_header(r, "Upgrade");
@@ -1502,7 +1322,7 @@ void ws_upgrade(struct http_req *r)
 			node_token_hash(token, c->token_hash);
 	}
 	c->deflate =
-	    deflate_offered(http_header(r, "Sec-WebSocket-Extensions"));
+	    ws_deflate_offered(http_header(r, "Sec-WebSocket-Extensions"));
 	resp = MHD_create_response_for_upgrade(on_upgrade, c);
 	if (!resp) {
 		conn_free(c);
