@@ -7,43 +7,9 @@ import { h, clear, link, statusIcon, statusPill, stateOf, stateLabel, fmtDuratio
 import { get, post, getOptional, getLog, repoPath, ApiError } from './api.js';
 import { live } from './live.js';
 import { JobGraph, layout } from './graph.js';
+import { LogView } from './logview.js';
 
 const POLL_MS = 2000;
-
-// The log viewer (web/js/logview.js) is its own module; a node built
-// without it still shows the log as plain text.
-let LogViewClass = null;
-async function logViewClass() {
-  if (LogViewClass) return LogViewClass;
-  try {
-    LogViewClass = (await import('./logview.js')).LogView;
-    // Its stylesheet comes with it (index.html links only app.css).
-    if (LogViewClass && !document.getElementById('log-css')) {
-      document.head.append(h('link', { rel: 'stylesheet', id: 'log-css', href: '/-/static/css/log.css' }));
-    }
-  } catch (e) {
-    console.warn('logview.js:', e);
-  }
-  if (!LogViewClass) LogViewClass = PlainLog;
-  return LogViewClass;
-}
-
-class PlainLog {
-  constructor(el) {
-    this.pre = h('pre', { class: 'plain-log' });
-    el.append(this.pre);
-    this.follow = true;
-  }
-  append(t) { this.pre.append(t); }
-  setSteps() {}
-  setTimestamps() {}
-  search() { return 0; }
-  searchNext() {}
-  searchPrev() {}
-  scrollToLine() {}
-  clear() { this.pre.textContent = ''; }
-  destroy() { this.pre.remove(); }
-}
 
 function fmtBytes(n) {
   if (n < 1024) return `${n} B`;
@@ -200,9 +166,21 @@ export async function render(ctx) {
     return job.steps.map((s) => {
       const st = stateOf(s);
       return h('li', { class: 'step', 'data-step': s.number, 'data-state': st },
-        statusIcon(st), h('span', { class: 'grow' }, s.name || `Step ${s.number}`),
-        h('span', { class: 'muted small' }, fmtDuration(duration(s.started_at, s.completed_at))));
+        h('button', { type: 'button', class: 'step-btn', title: 'Show this step in the log', onclick: () => showStep(s.number) },
+          statusIcon(st), h('span', { class: 'grow' }, s.name || `Step ${s.number}`),
+          h('span', { class: 'muted small' }, fmtDuration(duration(s.started_at, s.completed_at)))));
     });
+  }
+
+  // Open step @number's section in the log and bring it into view: its
+  // first line (the marker is line `header + 1`, numbered from 1).
+  function showStep(number) {
+    const v = detail && detail.view;
+    if (!v) return;
+    const sec = v.model.sections.find((x) => x.number === number);
+    if (!sec) return;
+    const first = sec.header + 2 <= sec.end ? sec.header + 2 : sec.header + 1;
+    v.scrollToLine(first);
   }
 
   function updateJobDetail(job) {
@@ -241,10 +219,8 @@ export async function render(ctx) {
         h('div', { class: 'spacer' }),
         h('a', { href: logsUrl, class: 'btn small', id: 'raw-log', target: '_blank', rel: 'noopener' }, 'Raw log')),
       logEl);
+    d.view = new LogView(logEl, { lineHref: (n) => `#L${n}` });
     updateJobDetail(job);
-    const View = await logViewClass();
-    if (d.stopped || S.dead) return;
-    d.view = new View(logEl, { lineHref: (n) => `#L${n}` });
     d.view.setSteps(job.steps);
     ts.addEventListener('change', () => d.view.setTimestamps(ts.checked));
     search.addEventListener('input', () => {
@@ -256,6 +232,10 @@ export async function render(ctx) {
     });
     if (job.status === 'completed') {
       await fetchLog(d, logsUrl);
+      if (d.stopped) return;
+      d.view.append(d.decoder.decode());
+      d.view.flush();
+      d.mode = 'done';
       scrollToHash();
       return;
     }
@@ -264,12 +244,22 @@ export async function render(ctx) {
       if (d.stopped || msg.job !== job.id) return;
       if (msg.event === 'log') feedText(d, msg.offset, msg.next, msg.data);
       else if (msg.event === 'resync' && typeof msg.offset === 'number') live.resubscribe(`job:${job.id}:logs@${d.offset}`);
-      else if (msg.event === 'log_end') d.mode = 'done';
+      else if (msg.event === 'log_end') endLog(d);
     }, (up) => {
       if (d.stopped) return;
       d.mode = up ? 'ws' : 'poll';
       if (!up) pollLog();
     });
+  }
+
+  // The whole log is in: a last line without LF is shown, a permalink
+  // opened.
+  function endLog(d) {
+    if (d.mode === 'done') return;
+    d.mode = 'done';
+    d.view.append(d.decoder.decode());
+    d.view.flush();
+    scrollToHash();
   }
 
   // The bytes [start, next) as text; what was shown already is skipped.
@@ -307,7 +297,7 @@ export async function render(ctx) {
         if (d.stopped || d.mode !== 'poll') break;
         if (page.bytes) d.view.append(d.decoder.decode(new Uint8Array(page.buf), { stream: true }));
         d.offset += page.bytes;
-        if (page.complete && d.offset >= page.size) { d.mode = 'done'; break; }
+        if (page.complete && d.offset >= page.size) { endLog(d); break; }
       }
     } catch (e) {
       if (!d.stopped) console.warn('log poll:', e.message);
