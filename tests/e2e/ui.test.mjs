@@ -90,6 +90,26 @@ jobs:
       - run: echo "\${{ inputs.note }} \${{ inputs.count }}"
 `;
 
+// A job that prints coloured lines slowly (a), and one that needs it (b).
+const LIVE = `name: Live
+on: workflow_dispatch
+jobs:
+  a:
+    runs-on: default
+    steps:
+      - name: Colours
+        run: |
+          for i in $(seq 1 40); do
+            printf '\\033[31mred %d\\033[0m \\033[1;38;5;33mblue\\033[0m \\033[38;2;0;200;0mgreen\\033[0m\\n' $i
+            sleep 0.25
+          done
+  b:
+    needs: a
+    runs-on: default
+    steps:
+      - run: echo after a
+`;
+
 let node, repo, browser, ciRun;
 
 before(async () => {
@@ -101,6 +121,7 @@ before(async () => {
     '.guts/workflows/ci.yml': ciYml('echo deployed'),
     '.guts/workflows/slow.yml': SLOW,
     '.guts/workflows/typed.yml': TYPED,
+    '.guts/workflows/live.yml': LIVE,
   });
   ciRun = await waitFor(async () => {
     const rs = await node.runs(repo.full, '&workflow=ci.yml');
@@ -176,7 +197,7 @@ test('the repository list, the actions page and a run page show the runs that ex
   await page.locator(`#run-list li[data-run="${ciRun.id}"]`).waitFor();
   assert.equal(await page.evaluate(() => window.__spa), 1);
   const wfNames = await page.locator('#workflow-list li[data-workflow]').allInnerTexts();
-  assert.deepEqual(wfNames.map((s) => s.trim()), ['CI', 'Slow', 'Typed']);
+  assert.deepEqual(wfNames.map((s) => s.trim()), ['CI', 'Live', 'Slow', 'Typed']);
   // The filters are the API's: a status no run has empties the list.
   await page.selectOption('#run-filters select[name=status]', 'failure');
   await page.waitForURL(/status=failure/);
@@ -479,7 +500,53 @@ test('a pull request page shows its checks and whether it can merge', { skip }, 
   check();
 });
 
-// The live log (a running job's log streaming into the page over the
-// WebSocket) and ANSI colours are tested by the log viewer's owner, with
-// web/js/logview.js.
-test('live log streaming and ANSI colours (owned by the log viewer)', { todo: 'web/js/logview.js and node/ws.c land on other branches' }, () => {});
+test('live log streaming over the WebSocket, ANSI colours, and the graph following the run', { skip }, async (t) => {
+  const { page, check, shot } = await openPage(t);
+  // The log chunks the page gets over its WebSocket.
+  let logFrames = 0;
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => {
+    if (typeof f.payload === 'string' && f.payload.startsWith('{"event":"log"')) logFrames++;
+  }));
+  const run = await node.ok(201, 'POST', `/api/repos/${repo.full}/runs`, { workflow: 'live.yml' });
+  await page.goto(runUrl(run.id));
+  await page.evaluate(() => { window.__noReload = 1; });
+  await page.locator('#job-graph .gnode[data-job-key=b]').waitFor();
+  // b waits for a.
+  assert.match(await page.locator('#job-graph .gnode[data-job-key=b]').getAttribute('data-state'), /^(queued|waiting|pending)$/);
+
+  // Lines arrive while the job runs.
+  await waitFor(async () => /red 3\b/.test(await page.locator('#log').innerText()), 30000, 'live log lines');
+  const jobs = await node.jobs(repo.full, run.id);
+  const a = jobs.find((j) => j.job_key === 'a');
+  assert.equal(a.status, 'in_progress', 'the lines came before the job ended');
+  assert.ok(logFrames > 0, 'the log came over the WebSocket');
+  await page.locator('#job-list button[data-state=in_progress]').waitFor();
+
+  // Colours: 16-colour classes, 256-colour and truecolor styles.
+  const colour = (text) => page.locator('#log .lv-text span', { hasText: text }).first()
+    .evaluate((e) => getComputedStyle(e).color);
+  const red = /rgb\((\d+), (\d+), (\d+)\)/.exec(await colour('red 1')).slice(1).map(Number);
+  assert.ok(red[0] > 200 && red[0] - red[1] > 100 && red[0] - red[2] > 100, `red 1 is red: ${red}`);
+  assert.equal(await colour('blue'), 'rgb(0, 135, 255)');
+  assert.equal(await page.locator('#log .lv-text span', { hasText: 'blue' }).first()
+    .evaluate((e) => getComputedStyle(e).fontWeight), '700');
+  assert.equal(await colour('green'), 'rgb(0, 200, 0)');
+  const text = await page.locator('#log').evaluate((e) => e.textContent);
+  assert.ok(!text.includes('\x1b') && !text.includes('[31m') && !text.includes('[0m'), 'no raw escapes');
+  await waitFor(async () => /red 12\b/.test(await page.locator('#log').innerText()), 30000, 'more lines');
+  await shot('run-live-log');
+
+  // The run ends: the page follows without a reload, b included.
+  await page.locator('#run-status[data-state=success]').waitFor({ timeout: 40000 });
+  await page.locator('#job-graph .gnode[data-job-key=b][data-state=success]').waitFor();
+  await page.locator('#job-graph .gnode[data-job-key=a][data-state=success]').waitFor();
+  assert.equal(await page.evaluate(() => window.__noReload), 1);
+  // All 40 lines are in the log (the step's section, open).
+  await page.locator('#steps li', { hasText: 'Colours' }).locator('button').click();
+  const n = await page.locator('#log .lv-section', { hasText: 'Colours' }).getAttribute('aria-expanded');
+  assert.equal(n, 'true');
+  await page.fill('#log-search', 'red 40');
+  await page.locator('#log-search-count', { hasText: '1 match' }).waitFor();
+  await shot('run-live-done');
+  check();
+});
