@@ -183,6 +183,21 @@ export async function render(ctx) {
     v.scrollToLine(first);
   }
 
+  // A completed job whose steps all start folded (none failed) shows its
+  // last step with output open, rather than a list of headers.
+  function openLastStep(v) {
+    const m = v.model;
+    if (m.sections.some((_, i) => !m.sectionFolded(i))) return;
+    for (let i = m.sections.length - 1; i >= 0; i--) {
+      const sec = m.sections[i];
+      if (sec.end > sec.header + 1) {
+        m.setSectionFolded(i, false);
+        v.follow = true; // draws it, at the bottom
+        return;
+      }
+    }
+  }
+
   function updateJobDetail(job) {
     if (!detail) return;
     detail.job = job;
@@ -236,7 +251,8 @@ export async function render(ctx) {
       d.view.append(d.decoder.decode());
       d.view.flush();
       d.mode = 'done';
-      scrollToHash();
+      if (/^#L\d+$/.test(location.hash)) scrollToHash();
+      else openLastStep(d.view);
       return;
     }
     // Live: over the socket while it is up, by long-polls while it is not.
