@@ -2,8 +2,9 @@
 // (tests/e2e/package.json), against a real guts-node with embedded runners
 // and repositories pushed with real git.  The pages show the runs that
 // exist; Cancel, Re-run and the "Run workflow" form work; the badge follows
-// the workflow; a phone-wide viewport does not scroll sideways; and no page
-// logs a console error.  Screenshots go to $GUTS_E2E_OUT/ui (default
+// the workflow; a running job's log streams in over the WebSocket, in
+// colour; a phone-wide viewport does not scroll sideways; and no page logs
+// a console error.  Screenshots go to $GUTS_E2E_OUT/ui (default
 // tests/e2e/out/ui).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -426,8 +427,8 @@ test('sign-in refuses a bad token; the Run workflow form shows the API\'s refusa
   check();
 });
 
-// GET …/runs/{id}/annotations and …/jobs/{id}/summary are another branch's:
-// the browser answers them here from the contract's shapes, and checks
+// GET …/runs/{id}/annotations and …/jobs/{id}/summary: the browser answers
+// them here from the contract's shapes (with hostile strings), and checks
 // that the summary's server-rendered HTML is shown as HTML and every other
 // string as text.
 test('annotations and job summaries (their endpoints answered per the contract)', { skip }, async (t) => {
