@@ -257,9 +257,19 @@ test('the repository list, the actions page and a run page show the runs that ex
   assert.equal(zip.status, 200);
   assert.equal(Buffer.from(await zip.arrayBuffer()).subarray(0, 2).toString(), 'PK');
 
-  // A reload of the URL (?job=) lands on the same job.
+  // A line number is a permalink: the hash changes, the page is not
+  // rendered again, and a reload opens the line.
+  const line = page.locator('#log .lv-line', { hasText: 'building' }).last();
+  const num = await line.locator('.lv-num').innerText();
+  await line.locator('.lv-num').click();
+  await page.waitForURL(new RegExp(`\\?job=${build.id}#L${num}$`));
+  assert.equal(await page.evaluate(() => window.__spa), 1);
+  await page.locator('#log .lv-line.lv-selected', { hasText: 'building' }).waitFor();
+
+  // A reload of the URL (?job=, #L) lands on the same job and line.
   await page.reload();
   await page.locator(`#job-list button[data-job="${build.id}"][aria-pressed=true]`).waitFor();
+  await page.locator('#log .lv-line.lv-selected', { hasText: 'building' }).waitFor();
 
   check();
 
