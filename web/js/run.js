@@ -22,7 +22,8 @@ export async function render(ctx) {
   const runId = Number(ctx.params.run);
   const base = repoPath(o, r);
   const S = { run: null, jobs: [], selected: Number(ctx.query.get('job')) || 0, canWrite: false,
-              summaries: new Map(), logFeed: null, pollTimer: null, dead: false };
+              summaries: new Map(), logFeed: null, pollTimer: null, dead: false,
+              gen: 0, reloads: 0 };
 
   const [repo, run0] = await Promise.all([get(base), get(`${base}/runs/${runId}`)]);
   if (!ctx.alive()) return;
@@ -49,6 +50,12 @@ export async function render(ctx) {
     if (S.run.status === 'completed') return;
     const el = header.querySelector('#run-duration');
     if (el) el.textContent = fmtDuration(duration(S.run.started_at, S.run.completed_at)) || '—';
+    // Running jobs' durations, in the graph and the list, in place.
+    for (const j of S.jobs) {
+      if (j.status !== 'in_progress') continue;
+      const d = fmtDuration(duration(j.started_at, j.completed_at));
+      for (const s of ctx.main.querySelectorAll(`button[data-job="${j.id}"] > span.muted.small:last-child`)) s.textContent = d;
+    }
   }, 1000);
   ctx.onCleanup(() => { S.dead = true; clearInterval(ticker); graph.destroy(); stopLog(); clearTimeout(S.pollTimer); });
 
@@ -131,6 +138,7 @@ export async function render(ctx) {
   function upsertJob(job) {
     if (job.run_id !== runId || job.run_attempt !== S.run.run_attempt) return;
     const i = S.jobs.findIndex((j) => j.id === job.id);
+    if (i >= 0 && S.jobs[i].status === 'completed' && job.status !== 'completed') return;
     if (i >= 0) S.jobs[i] = job;
     else S.jobs.push(job), S.jobs.sort((a, b) => a.id - b.id);
     renderJobs();
@@ -383,9 +391,15 @@ export async function render(ctx) {
   }
 
   // ---- loading and live updates ----
+  // Only the latest reload's answers are used, and not when an event came
+  // while they were on their way (they may be older than it): then once
+  // more.
   async function reload() {
+    const seq = ++S.reloads;
+    const gen = S.gen;
     const [run, jobs] = await Promise.all([get(`${base}/runs/${runId}`), get(`${base}/runs/${runId}/jobs?per_page=100`)]);
-    if (S.dead) return;
+    if (S.dead || seq !== S.reloads) return;
+    if (gen !== S.gen) return reload();
     const attemptChanged = S.run && run.run_attempt !== S.run.run_attempt;
     S.run = run;
     S.jobs = jobs;
@@ -413,9 +427,12 @@ export async function render(ctx) {
 
   const unsub = live.subscribe(() => `run:${runId}`, (msg) => {
     const ev = msg.event || '';
+    if (ev.startsWith('workflow_run.') || ev.startsWith('workflow_job.')) S.gen++;
     if (ev.startsWith('workflow_run.') && msg.data && msg.data.workflow_run && msg.data.workflow_run.id === runId) {
       const run = msg.data.workflow_run;
       if (run.run_attempt !== S.run.run_attempt) { reload(); return; }
+      // An event older than what a reload showed does not undo it.
+      if (S.run.status === 'completed' && run.status !== 'completed') return;
       S.run = run;
       renderHeader();
       if (run.status === 'completed') { loadAnnotations(); loadArtifacts(); }
