@@ -46,6 +46,7 @@ jobs:
       - run: ls -la
       - name: Show some colour
         run: |
+          echo "Colours, a group, a notice and a summary table:"
           printf '\033[1;32mbuild ok\033[0m  \033[33mwarnings: 0\033[0m  \033[36m%s\033[0m\n' "$(date -u +%H:%M:%S)"
           echo "::group::The environment"
           echo "runner: $RUNNER_NAME, os: $RUNNER_OS"
