@@ -20,7 +20,7 @@
 #include "ws.h"
 #include "banned.h"
 
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 /* The upgrade answer's status line and headers. */
 #define HANDSHAKE_MAX (16 * 1024)
 #define SEND_TIMEOUT_MS 10000L

@@ -59,7 +59,7 @@
 #define WS_CHUNK_CACHE 64
 /* Messages shorter than this go uncompressed. */
 #define WS_DEFLATE_MIN 256
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 enum topic_kind { T_REPO, T_RUN, T_LOG };
 

@@ -44,6 +44,24 @@ jobs:
       - uses: actions/checkout@v4
       - run: echo "Hello from Guts CI on $(uname -s)"
       - run: ls -la
+      - name: Show some colour
+        run: |
+          echo "Colours, a group, a notice and a summary table:"
+          printf '\033[1;32mbuild ok\033[0m  \033[33mwarnings: 0\033[0m  \033[36m%s\033[0m\n' "$(date -u +%H:%M:%S)"
+          echo "::group::The environment"
+          echo "runner: $RUNNER_NAME, os: $RUNNER_OS"
+          echo "ref: $GITHUB_REF, sha: $GITHUB_SHA"
+          echo "::endgroup::"
+          for c in 31 32 33 34 35 36; do printf '\033[%sm##### colour %s\033[0m\n' "$c" "$c"; done
+          printf '\033[38;5;208m256 colours\033[0m and \033[38;2;120;90;255mtruecolor\033[0m\n'
+          echo "::notice title=Demo::This run was started by make run"
+          {
+            echo '### Demo summary'
+            echo '| check | result |'
+            echo '|---|---|'
+            echo '| build | passed |'
+            echo '| tests | 2 of 2 |'
+          } >>"$GITHUB_STEP_SUMMARY"
   test:
     needs: greet
     runs-on: default
@@ -67,6 +85,8 @@ fi
 cat <<MSG
 
   guts-node is running at $URL (data in $DATA, log in $LOG)
+
+  web UI:       $URL/  (the demo run: $URL/demo/hello/actions)
 
   admin token:  $TOKEN
   try:          export GUTS_URL=$URL GUTS_TOKEN=\$(cat $DATA/admin.token)

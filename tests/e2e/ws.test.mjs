@@ -4,6 +4,7 @@
 // close, fragmentation).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { test, startNode, waitFor, sleep, HAVE_RUNNER } from './harness.mjs';
 import { wsConnect, frame } from './wsclient.mjs';
 
@@ -101,6 +102,22 @@ test('hello, anonymous access, token in the first message, bad tokens', async ()
 test('the upgrade request is checked', async () => {
   await assert.rejects(wsConnect(node.url, { headers: { 'Sec-WebSocket-Version': '8' } }),
     (e) => e.status === 426 && /Sec-WebSocket-Version: 13/i.test(e.response));
+  // RFC 6455's own example (section 1.3): browsers check the accept value
+  // against its GUID, 258EAFA5-E914-47DA-95CA-C5AB0DC85B11.
+  const u = new URL(node.url);
+  const head = await new Promise((resolve, reject) => {
+    const s = net.connect(Number(u.port), u.hostname);
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      if (buf.includes('\r\n\r\n')) { s.destroy(); resolve(buf); }
+    });
+    s.on('error', reject);
+    s.write(`GET /api/ws HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  });
+  assert.match(head, /^HTTP\/1\.1 101 /);
+  assert.match(head, /\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/i);
   const r = await fetch(`${node.url}/api/ws`);
   assert.equal(r.status, 400);
   assert.match((await r.json()).error.message, /WebSocket endpoint/);

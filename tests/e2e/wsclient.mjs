@@ -11,7 +11,8 @@ import net from 'node:net';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC11B65';
+// RFC 6455's GUID; the test below also checks the RFC's own example.
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 // One frame: fin, opcode, payload; masked unless { mask: false }.
 export function frame(opcode, payload, { fin = true, mask = true, lengthOverride, rsv1 = false } = {}) {

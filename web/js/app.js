@@ -98,7 +98,10 @@ export function navigate(href, { replace = false } = {}) {
 // In-app links: same origin, a page path, no modifier keys.
 document.addEventListener('click', (ev) => {
   if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
-  const a = ev.target.closest('a[data-link]');
+  // In-app links, and links to a place on this page (a log line's number,
+  // #L12): the latter without a native fragment navigation, whose popstate
+  // would render the page again.
+  const a = ev.target.closest('a[data-link], a[href^="#"]');
   if (!a || a.target || a.hasAttribute('download')) return;
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin) return;

@@ -7,43 +7,9 @@ import { h, clear, link, statusIcon, statusPill, stateOf, stateLabel, fmtDuratio
 import { get, post, getOptional, getLog, repoPath, ApiError } from './api.js';
 import { live } from './live.js';
 import { JobGraph, layout } from './graph.js';
+import { LogView } from './logview.js';
 
 const POLL_MS = 2000;
-
-// The log viewer (web/js/logview.js) is its own module; a node built
-// without it still shows the log as plain text.
-let LogViewClass = null;
-async function logViewClass() {
-  if (LogViewClass) return LogViewClass;
-  try {
-    LogViewClass = (await import('./logview.js')).LogView;
-    // Its stylesheet comes with it (index.html links only app.css).
-    if (LogViewClass && !document.getElementById('log-css')) {
-      document.head.append(h('link', { rel: 'stylesheet', id: 'log-css', href: '/-/static/css/log.css' }));
-    }
-  } catch (e) {
-    console.warn('logview.js:', e);
-  }
-  if (!LogViewClass) LogViewClass = PlainLog;
-  return LogViewClass;
-}
-
-class PlainLog {
-  constructor(el) {
-    this.pre = h('pre', { class: 'plain-log' });
-    el.append(this.pre);
-    this.follow = true;
-  }
-  append(t) { this.pre.append(t); }
-  setSteps() {}
-  setTimestamps() {}
-  search() { return 0; }
-  searchNext() {}
-  searchPrev() {}
-  scrollToLine() {}
-  clear() { this.pre.textContent = ''; }
-  destroy() { this.pre.remove(); }
-}
 
 function fmtBytes(n) {
   if (n < 1024) return `${n} B`;
@@ -56,7 +22,8 @@ export async function render(ctx) {
   const runId = Number(ctx.params.run);
   const base = repoPath(o, r);
   const S = { run: null, jobs: [], selected: Number(ctx.query.get('job')) || 0, canWrite: false,
-              summaries: new Map(), logFeed: null, pollTimer: null, dead: false };
+              summaries: new Map(), logFeed: null, pollTimer: null, dead: false,
+              gen: 0, reloads: 0 };
 
   const [repo, run0] = await Promise.all([get(base), get(`${base}/runs/${runId}`)]);
   if (!ctx.alive()) return;
@@ -83,6 +50,12 @@ export async function render(ctx) {
     if (S.run.status === 'completed') return;
     const el = header.querySelector('#run-duration');
     if (el) el.textContent = fmtDuration(duration(S.run.started_at, S.run.completed_at)) || '—';
+    // Running jobs' durations, in the graph and the list, in place.
+    for (const j of S.jobs) {
+      if (j.status !== 'in_progress') continue;
+      const d = fmtDuration(duration(j.started_at, j.completed_at));
+      for (const s of ctx.main.querySelectorAll(`button[data-job="${j.id}"] > span.muted.small:last-child`)) s.textContent = d;
+    }
   }, 1000);
   ctx.onCleanup(() => { S.dead = true; clearInterval(ticker); graph.destroy(); stopLog(); clearTimeout(S.pollTimer); });
 
@@ -165,6 +138,7 @@ export async function render(ctx) {
   function upsertJob(job) {
     if (job.run_id !== runId || job.run_attempt !== S.run.run_attempt) return;
     const i = S.jobs.findIndex((j) => j.id === job.id);
+    if (i >= 0 && S.jobs[i].status === 'completed' && job.status !== 'completed') return;
     if (i >= 0) S.jobs[i] = job;
     else S.jobs.push(job), S.jobs.sort((a, b) => a.id - b.id);
     renderJobs();
@@ -200,9 +174,36 @@ export async function render(ctx) {
     return job.steps.map((s) => {
       const st = stateOf(s);
       return h('li', { class: 'step', 'data-step': s.number, 'data-state': st },
-        statusIcon(st), h('span', { class: 'grow' }, s.name || `Step ${s.number}`),
-        h('span', { class: 'muted small' }, fmtDuration(duration(s.started_at, s.completed_at))));
+        h('button', { type: 'button', class: 'step-btn', title: 'Show this step in the log', onclick: () => showStep(s.number) },
+          statusIcon(st), h('span', { class: 'grow' }, s.name || `Step ${s.number}`),
+          h('span', { class: 'muted small' }, fmtDuration(duration(s.started_at, s.completed_at)))));
     });
+  }
+
+  // Open step @number's section in the log and bring it into view: its
+  // first line (the marker is line `header + 1`, numbered from 1).
+  function showStep(number) {
+    const v = detail && detail.view;
+    if (!v) return;
+    const sec = v.model.sections.find((x) => x.number === number);
+    if (!sec) return;
+    const first = sec.header + 2 <= sec.end ? sec.header + 2 : sec.header + 1;
+    v.scrollToLine(first);
+  }
+
+  // A completed job whose steps all start folded (none failed) shows its
+  // last step with output open, rather than a list of headers.
+  function openLastStep(v) {
+    const m = v.model;
+    if (m.sections.some((_, i) => !m.sectionFolded(i))) return;
+    for (let i = m.sections.length - 1; i >= 0; i--) {
+      const sec = m.sections[i];
+      if (sec.end > sec.header + 1) {
+        m.setSectionFolded(i, false);
+        v.follow = true; // draws it, at the bottom
+        return;
+      }
+    }
   }
 
   function updateJobDetail(job) {
@@ -241,10 +242,8 @@ export async function render(ctx) {
         h('div', { class: 'spacer' }),
         h('a', { href: logsUrl, class: 'btn small', id: 'raw-log', target: '_blank', rel: 'noopener' }, 'Raw log')),
       logEl);
+    d.view = new LogView(logEl, { lineHref: (n) => `#L${n}` });
     updateJobDetail(job);
-    const View = await logViewClass();
-    if (d.stopped || S.dead) return;
-    d.view = new View(logEl, { lineHref: (n) => `#L${n}` });
     d.view.setSteps(job.steps);
     ts.addEventListener('change', () => d.view.setTimestamps(ts.checked));
     search.addEventListener('input', () => {
@@ -256,7 +255,12 @@ export async function render(ctx) {
     });
     if (job.status === 'completed') {
       await fetchLog(d, logsUrl);
-      scrollToHash();
+      if (d.stopped) return;
+      d.view.append(d.decoder.decode());
+      d.view.flush();
+      d.mode = 'done';
+      if (/^#L\d+$/.test(location.hash)) scrollToHash();
+      else openLastStep(d.view);
       return;
     }
     // Live: over the socket while it is up, by long-polls while it is not.
@@ -264,12 +268,22 @@ export async function render(ctx) {
       if (d.stopped || msg.job !== job.id) return;
       if (msg.event === 'log') feedText(d, msg.offset, msg.next, msg.data);
       else if (msg.event === 'resync' && typeof msg.offset === 'number') live.resubscribe(`job:${job.id}:logs@${d.offset}`);
-      else if (msg.event === 'log_end') d.mode = 'done';
+      else if (msg.event === 'log_end') endLog(d);
     }, (up) => {
       if (d.stopped) return;
       d.mode = up ? 'ws' : 'poll';
       if (!up) pollLog();
     });
+  }
+
+  // The whole log is in: a last line without LF is shown, a permalink
+  // opened.
+  function endLog(d) {
+    if (d.mode === 'done') return;
+    d.mode = 'done';
+    d.view.append(d.decoder.decode());
+    d.view.flush();
+    scrollToHash();
   }
 
   // The bytes [start, next) as text; what was shown already is skipped.
@@ -307,7 +321,7 @@ export async function render(ctx) {
         if (d.stopped || d.mode !== 'poll') break;
         if (page.bytes) d.view.append(d.decoder.decode(new Uint8Array(page.buf), { stream: true }));
         d.offset += page.bytes;
-        if (page.complete && d.offset >= page.size) { d.mode = 'done'; break; }
+        if (page.complete && d.offset >= page.size) { endLog(d); break; }
       }
     } catch (e) {
       if (!d.stopped) console.warn('log poll:', e.message);
@@ -377,9 +391,15 @@ export async function render(ctx) {
   }
 
   // ---- loading and live updates ----
+  // Only the latest reload's answers are used, and not when an event came
+  // while they were on their way (they may be older than it): then once
+  // more.
   async function reload() {
+    const seq = ++S.reloads;
+    const gen = S.gen;
     const [run, jobs] = await Promise.all([get(`${base}/runs/${runId}`), get(`${base}/runs/${runId}/jobs?per_page=100`)]);
-    if (S.dead) return;
+    if (S.dead || seq !== S.reloads) return;
+    if (gen !== S.gen) return reload();
     const attemptChanged = S.run && run.run_attempt !== S.run.run_attempt;
     S.run = run;
     S.jobs = jobs;
@@ -407,9 +427,12 @@ export async function render(ctx) {
 
   const unsub = live.subscribe(() => `run:${runId}`, (msg) => {
     const ev = msg.event || '';
+    if (ev.startsWith('workflow_run.') || ev.startsWith('workflow_job.')) S.gen++;
     if (ev.startsWith('workflow_run.') && msg.data && msg.data.workflow_run && msg.data.workflow_run.id === runId) {
       const run = msg.data.workflow_run;
       if (run.run_attempt !== S.run.run_attempt) { reload(); return; }
+      // An event older than what a reload showed does not undo it.
+      if (S.run.status === 'completed' && run.status !== 'completed') return;
       S.run = run;
       renderHeader();
       if (run.status === 'completed') { loadAnnotations(); loadArtifacts(); }
