@@ -611,6 +611,11 @@ static void delete_repo(struct http_req *r)
 			     api_str(repo, "name"));
 	gitx_repo_remove(path);
 	key = api_repo_key(repo);
+	/* Its ids may be handed out again: followers of it must go first. */
+	hub_publish(r->node, "repository.deleted", api_int(repo, "id"),
+		    json_pack("{s:{s:I, s:s}}", "repository", "id",
+			      (json_int_t)api_int(repo, "id"), "full_name",
+			      key));
 	node_audit(r->node, r->who.user, "repo.delete", key, NULL);
 	free(key);
 	free(path);

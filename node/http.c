@@ -830,5 +830,7 @@ void http_stop(struct node *n)
 	/* Upgraded connections are the WebSocket layer's to close first. */
 	ws_stop(n);
 	MHD_stop_daemon(n->mhd);
+	/* No HTTP thread can reach it now. */
+	ws_free(n);
 	n->mhd = NULL;
 }

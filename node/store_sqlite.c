@@ -198,7 +198,7 @@ static const char *const migrations[] = {
     "CREATE INDEX annotations_job ON annotations (job_id, id);"
     "CREATE TABLE job_summaries ("
     " job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
-    " markdown TEXT NOT NULL);",
+    " markdown TEXT NOT NULL, html TEXT);",
 };
 
 static int lite_err(struct lite *l, const char *what)

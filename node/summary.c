@@ -26,6 +26,20 @@ static void register_extensions(void)
 	cmark_gfm_core_extensions_ensure_registered();
 }
 
+/* A line with more than SUMMARY_TABLE_COLS '|': too wide for a table. */
+static int too_wide(const char *md, size_t len)
+{
+	size_t pipes = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (md[i] == '\n')
+			pipes = 0;
+		else if (md[i] == '|' && ++pipes > SUMMARY_TABLE_COLS)
+			return 1;
+	}
+	return 0;
+}
+
 char *summary_html(const char *md, size_t len)
 {
 	static const char *const extensions[] = {
@@ -42,6 +56,8 @@ char *summary_html(const char *md, size_t len)
 	cmark_node *doc;
 	char *html, *out;
 
+	int tables = !too_wide(md ? md : "", md ? len : 0);
+
 	pthread_once(&extensions_once, register_extensions);
 	p = cmark_parser_new(opts);
 	if (!p)
@@ -51,6 +67,10 @@ char *summary_html(const char *md, size_t len)
 		cmark_syntax_extension *e =
 		    cmark_find_syntax_extension(extensions[i]);
 
+		/* A table's rows are padded to its header's width: a wide
+		 * header over many rows would render quadratically. */
+		if (!tables && !strcmp(extensions[i], "table"))
+			continue;
 		if (e)
 			cmark_parser_attach_syntax_extension(p, e);
 	}
@@ -198,11 +218,17 @@ int summary_store(struct store *st, int64_t job_id, const json_t *annotations,
 		ret = store_exec(st,
 				 "DELETE FROM job_summaries WHERE job_id = $1",
 				 STORE_ARGS(SI(job_id)), NULL);
-	if (ret == 0 && summary && *summary)
+	if (ret == 0 && summary && *summary) {
+		/* Rendered once, here: reading it costs nothing. */
+		char *html = summary_html(summary, strlen(summary));
+
 		ret = store_exec(st,
-				 "INSERT INTO job_summaries (job_id, markdown) "
-				 "VALUES ($1, $2)",
-				 STORE_ARGS(SI(job_id), SS(summary)), NULL);
+				 "INSERT INTO job_summaries (job_id, markdown, "
+				 "html) VALUES ($1, $2, $3)",
+				 STORE_ARGS(SI(job_id), SS(summary), SS(html)),
+				 NULL);
+		free(html);
+	}
 	if (ret < 0 || !json_is_array(annotations))
 		return ret;
 	json_array_foreach(annotations, i, a) {
@@ -387,7 +413,7 @@ void summary_api_get(struct http_req *r)
 	}
 	src = source_job(st, id, api_int(job, "copied_from"));
 	ret = store_query_one(
-	    st, "SELECT markdown FROM job_summaries WHERE job_id = $1",
+	    st, "SELECT markdown, html FROM job_summaries WHERE job_id = $1",
 	    STORE_ARGS(SI(src)), &row);
 	if (ret == GUTS_ENOTFOUND) {
 		http_error(r, "not_found", "job %lld has no summary",
@@ -399,7 +425,8 @@ void summary_api_get(struct http_req *r)
 		goto out;
 	}
 	md = api_str(row, "markdown");
-	html = summary_html(md, md ? strlen(md) : 0);
+	html = api_str(row, "html") ? guts_xstrdup(api_str(row, "html"))
+				    : summary_html(md, md ? strlen(md) : 0);
 	body = json_object();
 	json_object_set_new(body, "markdown", json_string(md ? md : ""));
 	json_object_set_new(body, "html", json_string(html));

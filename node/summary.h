@@ -37,6 +37,9 @@
  */
 #define SUMMARY_COMPLETE_CAP (8u << 20)
 
+/* Summaries with a wider table than this are rendered without tables. */
+#define SUMMARY_TABLE_COLS 64
+
 /**
  * @md (@len bytes of Markdown) as an HTML fragment: GitHub-flavoured
  * (tables, strikethrough, autolinks, task lists, the tag filter), safe

@@ -49,6 +49,7 @@
 #define WS_TOPICS_MAX 256
 #define WS_PING_MS 30000
 #define WS_IDLE_MS 75000
+#define WS_RECHECK_MS 60000
 /* How long a connection that was told to go may take to say goodbye. */
 #define WS_CLOSE_GRACE_MS 3000
 /* The kernel's share of a connection's queue: fixed, not autotuned to
@@ -57,6 +58,8 @@
 #define WS_QUEUE_MAX_DEFAULT ((size_t)1 << 20)
 #define WS_STALL_MS_DEFAULT 10000
 #define WS_CHUNK_CACHE 64
+/* Chunks read at once from a finished job's (compressed) log. */
+#define WS_ARCHIVE_READ 16
 /* Messages shorter than this go uncompressed. */
 #define WS_DEFLATE_MIN 256
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -65,12 +68,13 @@ enum topic_kind { T_REPO, T_RUN, T_LOG };
 
 struct topic {
 	enum topic_kind kind;
-	char *name;	/* canonical: "repo:o/r", "run:7", "job:42:logs" */
-	int64_t id;	/* repository, run or job id */
-	int64_t log_id; /* T_LOG: whose log file (a kept job's source) */
-	int64_t offset; /* T_LOG: the next byte to send */
-	int complete;	/* T_LOG: the job is over: end at the log's end */
-	int behind;	/* T_LOG: stopped at the watermark with more to send */
+	char *name;	 /* canonical: "repo:o/r", "run:7", "job:42:logs" */
+	int64_t id;	 /* repository, run or job id */
+	int64_t log_id;	 /* T_LOG: whose log file (a kept job's source) */
+	int64_t offset;	 /* T_LOG: the next byte to send */
+	int complete;	 /* T_LOG: the job is over: end at the log's end */
+	int behind;	 /* T_LOG: stopped at the watermark with more to send */
+	int64_t repo_id; /* whose: dropped when it is deleted */
 };
 
 struct conn {
@@ -82,6 +86,7 @@ struct conn {
 	size_t extra_len, extra_off;
 	struct auth who;
 	char token_hash[65]; /* "" without a token */
+	int64_t checked_at;  /* when the token was last found valid */
 	unsigned long msgs;  /* messages received */
 	struct topic *topics;
 	size_t nr_topics;
@@ -276,11 +281,13 @@ static void set_mask(struct conn *c)
 
 	if (c->dead)
 		return;
-	if (wslay_event_want_read(c->ctx))
+	/* A client that does not read its answers is not read either: what
+	 * it asks for cannot pile up here. */
+	if (wslay_event_want_read(c->ctx) && queued(c) < c->ws->queue_max)
 		m |= EPOLLIN;
 	if (wslay_event_want_write(c->ctx))
 		m |= EPOLLOUT;
-	if (!m) {
+	if (!m && !wslay_event_want_read(c->ctx)) {
 		/* Both ways closed: the close handshake is over. */
 		c->dead = 1;
 		return;
@@ -442,11 +449,15 @@ static int token_valid(struct conn *c)
 	json_t *row = NULL;
 	int ret;
 
-	if (!c->token_hash[0] || !c->who.user_id)
+	if (!c->token_hash[0])
 		return 1;
-	ret = store_query_one(c->ws->n->st,
-			      "SELECT id FROM tokens WHERE hash = $1",
-			      STORE_ARGS(SS(c->token_hash)), &row);
+	/* A job token lives as long as its job runs, as on the REST API. */
+	ret = store_query_one(
+	    c->ws->n->st,
+	    c->who.job_id ? "SELECT id FROM jobs WHERE job_token_hash = "
+			    "$1 AND status = 'in_progress'"
+			  : "SELECT id FROM tokens WHERE hash = $1",
+	    STORE_ARGS(SS(c->token_hash)), &row);
 	json_decref(row);
 	return ret != GUTS_ENOTFOUND;
 }
@@ -466,14 +477,50 @@ static void drop_topic(struct conn *c, size_t i)
  * every follower at the same place.  0 with *text NULL when there is
  * nothing to send yet; negative on a read error.
  */
-static int log_chunk(struct ws *ws, const struct topic *t, struct chunk **out)
+/* Cache the `log` message for @len bytes at @offset of the log. */
+static struct chunk *chunk_add(struct ws *ws, const struct topic *t,
+			       int64_t offset, const char *data, size_t len)
 {
-	struct guts_buf raw, clean;
-	int64_t total = 0;
-	size_t keep;
-	int ret;
+	struct guts_buf clean;
 	json_t *msg;
 	struct chunk *c;
+
+	guts_buf_init(&clean, 0);
+	ws_utf8_clean(data, len, &clean);
+	msg = json_pack("{s:s, s:I, s:I, s:I, s:s%}", "event", "log", "job",
+			(json_int_t)t->id, "offset", (json_int_t)offset, "next",
+			(json_int_t)(offset + (int64_t)len), "data", clean.data,
+			clean.len);
+	guts_buf_release(&clean);
+	c = &ws->chunks[ws->chunk_next++ % WS_CHUNK_CACHE];
+	free(c->text);
+	free(c->z);
+	c->z = NULL;
+	c->text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	json_decref(msg);
+	if (!c->text)
+		return NULL;
+	c->job = t->id;
+	c->log_id = t->log_id;
+	c->offset = offset;
+	c->next = offset + (int64_t)len;
+	c->len = strlen(c->text);
+	return c;
+}
+
+/*
+ * The `log` message for bytes from @t->offset, built once and shared by
+ * every follower at the same place.  0 with *out NULL when there is
+ * nothing to send yet; negative on a read error.  A finished job's log
+ * is read WS_ARCHIVE_READ chunks at a time: its archive is decompressed
+ * from the start on every read.
+ */
+static int log_chunk(struct ws *ws, const struct topic *t, struct chunk **out)
+{
+	size_t want = t->complete ? WS_ARCHIVE_READ : 1, at = 0;
+	struct guts_buf raw;
+	int64_t total = 0;
+	int ret;
 
 	*out = NULL;
 	for (unsigned i = 0; i < WS_CHUNK_CACHE; i++) {
@@ -485,42 +532,34 @@ static int log_chunk(struct ws *ws, const struct topic *t, struct chunk **out)
 			return 0;
 		}
 	}
-	guts_buf_init(&raw, JOBLOG_CHUNK + 16);
+	guts_buf_init(&raw, want * JOBLOG_CHUNK + 16);
 	ret = joblog_read(ws->n->logs_dir, t->log_id, t->offset,
-			  t->offset + (int64_t)JOBLOG_CHUNK, &raw, &total);
+			  t->offset + (int64_t)(want * JOBLOG_CHUNK), &raw,
+			  &total);
 	if (ret < 0) {
 		guts_buf_release(&raw);
 		return ret;
 	}
-	keep =
-	    ws_utf8_cut(raw.data, raw.len,
-			t->complete && t->offset + (int64_t)raw.len >= total);
-	if (!keep) {
-		guts_buf_release(&raw);
-		return 0;
+	while (at < raw.len) {
+		size_t n =
+		    raw.len - at > JOBLOG_CHUNK ? JOBLOG_CHUNK : raw.len - at;
+		int64_t off = t->offset + (int64_t)at;
+		size_t keep = ws_utf8_cut(
+		    raw.data + at, n, t->complete && off + (int64_t)n >= total);
+		struct chunk *c;
+
+		if (!keep)
+			break;
+		c = chunk_add(ws, t, off, raw.data + at, keep);
+		if (!c) {
+			guts_buf_release(&raw);
+			return guts_error(GUTS_EIO, "out of memory");
+		}
+		if (!*out)
+			*out = c;
+		at += keep;
 	}
-	guts_buf_init(&clean, 0);
-	ws_utf8_clean(raw.data, keep, &clean);
-	msg = json_pack("{s:s, s:I, s:I, s:I, s:s%}", "event", "log", "job",
-			(json_int_t)t->id, "offset", (json_int_t)t->offset,
-			"next", (json_int_t)(t->offset + (int64_t)keep), "data",
-			clean.data, clean.len);
-	guts_buf_release(&clean);
 	guts_buf_release(&raw);
-	c = &ws->chunks[ws->chunk_next++ % WS_CHUNK_CACHE];
-	free(c->text);
-	free(c->z);
-	c->z = NULL;
-	c->text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
-	json_decref(msg);
-	if (!c->text)
-		return guts_error(GUTS_EIO, "out of memory");
-	c->job = t->id;
-	c->log_id = t->log_id;
-	c->offset = t->offset;
-	c->next = t->offset + (int64_t)keep;
-	c->len = strlen(c->text);
-	*out = c;
 	return 0;
 }
 
@@ -656,6 +695,8 @@ static int resolve(struct conn *c, const char *name, struct topic *t)
 	}
 	if (ret == 0 && !can_read(&c->who, row))
 		ret = GUTS_ENOTFOUND;
+	if (ret == 0)
+		t->repo_id = api_int(row, "id");
 	json_decref(row);
 	if (ret == GUTS_ENOTFOUND) {
 		send_error(c, "not_found", name, "%s not found%s", name,
@@ -677,25 +718,35 @@ static int resolve(struct conn *c, const char *name, struct topic *t)
 
 static void subscribe(struct conn *c, json_t *list)
 {
-	json_t *ok = json_array(), *v;
+	json_t *ok, *v;
 	size_t i;
 
+	/* One answer for a bad list, not one per entry. */
+	if (json_array_size(list) > WS_TOPICS_MAX) {
+		send_error(c, "too_large", NULL,
+			   "subscribe: at most %d topics at once",
+			   WS_TOPICS_MAX);
+		return;
+	}
+	json_array_foreach(list, i, v) {
+		if (!json_is_string(v)) {
+			send_error(c, "bad_request", NULL,
+				   "subscribe: topics are strings");
+			return;
+		}
+	}
 	if (!token_valid(c)) {
 		send_error(c, "unauthorized", NULL,
 			   "the token is no longer valid");
 		send_close(c, WSLAY_CODE_POLICY_VIOLATION, "token revoked");
-		json_decref(ok);
 		return;
 	}
+	c->checked_at = now_ms();
+	ok = json_array();
 	json_array_foreach(list, i, v) {
 		struct topic t;
 		ssize_t at;
 
-		if (!json_is_string(v)) {
-			send_error(c, "bad_request", NULL,
-				   "subscribe: topics are strings");
-			continue;
-		}
 		if (resolve(c, json_string_value(v), &t) < 0)
 			continue;
 		at = find_topic(c, t.name);
@@ -723,9 +774,16 @@ static void subscribe(struct conn *c, json_t *list)
 
 static void unsubscribe(struct conn *c, json_t *list)
 {
-	json_t *ok = json_array(), *v;
+	json_t *ok, *v;
 	size_t i;
 
+	if (json_array_size(list) > WS_TOPICS_MAX) {
+		send_error(c, "too_large", NULL,
+			   "unsubscribe: at most %d topics at once",
+			   WS_TOPICS_MAX);
+		return;
+	}
+	ok = json_array();
 	json_array_foreach(list, i, v) {
 		const char *s = json_string_value(v);
 		char *name;
@@ -775,6 +833,7 @@ static void sign_in(struct conn *c, const char *token)
 	free(c->who.user);
 	c->who = who;
 	node_token_hash(token, c->token_hash);
+	c->checked_at = now_ms();
 	hello(c);
 }
 
@@ -833,6 +892,32 @@ static int64_t event_run_id(const json_t *data)
 	return 0;
 }
 
+/*
+ * A repository was deleted: its topics go (ids may be handed out again to
+ * a repository someone else may not read), and so do the log messages
+ * built so far.
+ */
+static void forget_repo(struct ws *ws, int64_t repo_id)
+{
+	for (struct conn *c = ws->conns; c; c = c->next) {
+		for (size_t i = 0; i < c->nr_topics;) {
+			if (c->topics[i].repo_id != repo_id) {
+				i++;
+				continue;
+			}
+			send_error(c, "not_found", c->topics[i].name,
+				   "the repository was deleted");
+			drop_topic(c, i);
+		}
+		flush(c);
+	}
+	for (unsigned i = 0; i < WS_CHUNK_CACHE; i++) {
+		free(ws->chunks[i].text);
+		free(ws->chunks[i].z);
+		ws->chunks[i].text = ws->chunks[i].z = NULL;
+	}
+}
+
 static void deliver(struct ws *ws, struct pending *p)
 {
 	int64_t run_id = p->data ? event_run_id(p->data) : 0;
@@ -840,6 +925,10 @@ static void deliver(struct ws *ws, struct pending *p)
 	char *z = NULL;
 	int tried = 0;
 
+	if (p->name && !strcmp(p->name, "repository.deleted")) {
+		forget_repo(ws, p->repo_id);
+		return;
+	}
 	for (struct conn *c = ws->conns; c; c = c->next) {
 		int hit = 0;
 
@@ -976,6 +1065,20 @@ static void timers(struct ws *ws)
 		if (c->close_by && now > c->close_by) {
 			c->dead = 1;
 			continue;
+		}
+		/* A revoked token, or a job token whose job ended, stops
+		 * here within a minute, not at the next subscribe. */
+		if (c->token_hash[0] && now - c->checked_at >= WS_RECHECK_MS &&
+		    !c->close_by) {
+			c->checked_at = now;
+			if (!token_valid(c)) {
+				send_error(c, "unauthorized", NULL,
+					   "the token is no longer valid");
+				send_close(c, WSLAY_CODE_POLICY_VIOLATION,
+					   "token revoked");
+				flush(c);
+				continue;
+			}
 		}
 		if (now - c->last_rx > WS_IDLE_MS) {
 			send_close(c, WSLAY_CODE_GOING_AWAY, "idle");
@@ -1152,17 +1255,30 @@ int ws_start(struct node *n)
 void ws_stop(struct node *n)
 {
 	struct ws *ws = n->ws;
+	int stopped;
+
+	if (!ws)
+		return;
+	pthread_mutex_lock(&ws->mu);
+	stopped = ws->stop;
+	ws->stop = 1;
+	pthread_mutex_unlock(&ws->mu);
+	if (stopped)
+		return;
+	if (n->hub)
+		hub_unsubscribe(n->hub, ws->sub);
+	wake(ws);
+	pthread_join(ws->thread, NULL);
+}
+
+void ws_free(struct node *n)
+{
+	struct ws *ws = n->ws;
 	struct pending *p, *next;
 
 	if (!ws)
 		return;
-	if (n->hub)
-		hub_unsubscribe(n->hub, ws->sub);
-	pthread_mutex_lock(&ws->mu);
-	ws->stop = 1;
-	pthread_mutex_unlock(&ws->mu);
-	wake(ws);
-	pthread_join(ws->thread, NULL);
+	ws_stop(n);
 	n->ws = NULL;
 	/* What came in after the thread's last look. */
 	for (p = ws->ev_head; p; p = next) {
@@ -1315,11 +1431,12 @@ void ws_upgrade(struct http_req *r)
 	c->fd = -1;
 	c->who = r->who;
 	c->who.user = r->who.user ? guts_xstrdup(r->who.user) : NULL;
-	if (auth && r->who.user_id) {
+	if (auth && (r->who.user_id || r->who.job_id)) {
 		char token[256];
 
 		if (!http_bearer(auth, token, sizeof(token)))
 			node_token_hash(token, c->token_hash);
+		c->checked_at = now_ms();
 	}
 	c->deflate =
 	    ws_deflate_offered(http_header(r, "Sec-WebSocket-Extensions"));

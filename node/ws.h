@@ -24,9 +24,12 @@ struct http_req;
 
 /** Start the WebSocket thread and its hub subscription (n->ws). */
 int ws_start(struct node *n);
-/** Close every WebSocket connection (1001), stop the thread, free n->ws.
- *  Before the HTTP daemon stops; idempotent. */
+/** Close every WebSocket connection (1001) and stop the thread, before
+ *  the HTTP daemon stops; idempotent.  An upgrade or a log notice that
+ *  comes later is turned away. */
 void ws_stop(struct node *n);
+/** Free n->ws (stopping it first), once the HTTP daemon has stopped. */
+void ws_free(struct node *n);
 
 /** The GET /api/ws route: check the upgrade request, answer 101. */
 void ws_upgrade(struct http_req *r);

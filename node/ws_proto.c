@@ -40,7 +40,8 @@ static int parse_id_or_zero(const char *s, int64_t *out)
 		return -1;
 	errno = 0;
 	v = strtoll(s, &e, 10);
-	if (errno || v < 0 || *e)
+	/* 2^53: any offset a log can have, and exact in JavaScript. */
+	if (errno || v < 0 || *e || v > (1LL << 53))
 		return -1;
 	*out = v;
 	return 0;

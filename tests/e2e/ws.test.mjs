@@ -99,6 +99,34 @@ test('hello, anonymous access, token in the first message, bad tokens', async ()
   await assert.rejects(wsConnect(node.url, { token: 'gt_nope' }), (e) => e.status === 401);
 });
 
+test('a deleted repository takes its subscriptions with it; lists are capped', async () => {
+  await node.ok(201, 'POST', '/api/repos', { name: 'gone', owner: 'admin', visibility: 'public' });
+  const { ws } = await open(null);
+  ws.send({ subscribe: ['repo:admin/gone'] });
+  assert.deepEqual((await ws.next()).data.topics, ['repo:admin/gone']);
+  await node.ok(204, 'DELETE', '/api/repos/admin/gone');
+  const e = await ws.next();
+  assert.equal(e.event, 'error');
+  assert.deepEqual([e.data.topic, e.data.code], ['repo:admin/gone', 'not_found']);
+  assert.match(e.data.message, /deleted/);
+  // A new repository with the same name (and maybe the same id), private:
+  // nothing of it reaches the old subscriber.
+  await node.ok(201, 'POST', '/api/repos', { name: 'gone', owner: 'admin', visibility: 'private' });
+  await node.ok(201, 'POST', '/api/repos/admin/gone/statuses/' + 'a'.repeat(40),
+    { state: 'success', context: 'x' }).catch(() => {});
+  // One answer for a list too long, and for a list with a non-string.
+  ws.send({ subscribe: Array.from({ length: 300 }, (_, i) => `run:${i + 1}`) });
+  assert.equal((await ws.next()).data.code, 'too_large');
+  ws.send({ subscribe: [1, 2, 3, 4] });
+  assert.equal((await ws.next()).data.code, 'bad_request');
+  ws.send({ subscribe: ['job:1:logs@99999999999999999999'] });
+  assert.equal((await ws.next()).data.code, 'bad_request');
+  assert.deepEqual((await ws.next()).data.topics, [], 'a list of one bad topic subscribes nothing');
+  ws.send({ unsubscribe: [] });
+  assert.equal((await ws.next()).event, 'unsubscribed', 'nothing else came in between');
+  ws.destroy();
+});
+
 test('the upgrade request is checked', async () => {
   await assert.rejects(wsConnect(node.url, { headers: { 'Sec-WebSocket-Version': '8' } }),
     (e) => e.status === 426 && /Sec-WebSocket-Version: 13/i.test(e.response));

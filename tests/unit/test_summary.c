@@ -16,6 +16,7 @@
 #include "guts/alloc.h"
 #include "guts/error.h"
 #include "store.h"
+#include "guts/buf.h"
 #include "summary.h"
 
 static char *render(const char *md)
@@ -32,6 +33,37 @@ static void test_summary__renders_a_table_as_a_table(void **state)
 	assert_non_null(strstr(html, "<th>job</th>"));
 	assert_non_null(strstr(html, "<td>build</td>"));
 	assert_non_null(strstr(html, "align=\"right\""));
+	free(html);
+}
+
+/*
+ * A table's rows are padded to its header's width: 2,000 header columns
+ * over 2,000 one-cell rows would make 4 million cells.  Too wide a table
+ * renders as text instead, and the output stays the size of the input.
+ */
+static void test_summary__a_too_wide_table_is_not_a_table(void **state)
+{
+	struct guts_buf md;
+	char *html;
+
+	(void)state;
+	guts_buf_init(&md, 0);
+	for (int i = 0; i < 2000; i++)
+		guts_buf_adds(&md, "|h");
+	guts_buf_adds(&md, "|\n");
+	for (int i = 0; i < 2000; i++)
+		guts_buf_adds(&md, "|-");
+	guts_buf_adds(&md, "|\n");
+	for (int i = 0; i < 2000; i++)
+		guts_buf_adds(&md, "|x|\n");
+	html = summary_html(md.data, md.len);
+	assert_null(strstr(html, "<table"));
+	assert_true(strlen(html) < 4 * md.len);
+	free(html);
+	guts_buf_release(&md);
+	/* Up to SUMMARY_TABLE_COLS columns is a table. */
+	html = summary_html("|a|b|c|\n|-|-|-|\n|1|2|3|\n", 24);
+	assert_non_null(strstr(html, "<table>"));
 	free(html);
 }
 
@@ -288,6 +320,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_summary__renders_a_table_as_a_table),
+	    cmocka_unit_test(test_summary__a_too_wide_table_is_not_a_table),
 	    cmocka_unit_test(test_summary__leaves_raw_html_out),
 	    cmocka_unit_test(test_summary__drops_the_target_of_unsafe_links),
 	    cmocka_unit_test(test_summary__renders_task_lists_as_checkboxes),
