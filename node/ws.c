@@ -716,25 +716,35 @@ static int resolve(struct conn *c, const char *name, struct topic *t)
 	return 0;
 }
 
+/* A topic list fit to act on; else one error for all of it. */
+static int list_ok(struct conn *c, const char *what, json_t *list)
+{
+	json_t *v;
+	size_t i;
+
+	if (json_array_size(list) > WS_TOPICS_MAX) {
+		send_error(c, "too_large", NULL,
+			   "%s: at most %d topics at once", what,
+			   WS_TOPICS_MAX);
+		return 0;
+	}
+	json_array_foreach(list, i, v) {
+		if (!json_is_string(v)) {
+			send_error(c, "bad_request", NULL,
+				   "%s: topics are strings", what);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static void subscribe(struct conn *c, json_t *list)
 {
 	json_t *ok, *v;
 	size_t i;
 
-	/* One answer for a bad list, not one per entry. */
-	if (json_array_size(list) > WS_TOPICS_MAX) {
-		send_error(c, "too_large", NULL,
-			   "subscribe: at most %d topics at once",
-			   WS_TOPICS_MAX);
+	if (!list_ok(c, "subscribe", list))
 		return;
-	}
-	json_array_foreach(list, i, v) {
-		if (!json_is_string(v)) {
-			send_error(c, "bad_request", NULL,
-				   "subscribe: topics are strings");
-			return;
-		}
-	}
 	if (!token_valid(c)) {
 		send_error(c, "unauthorized", NULL,
 			   "the token is no longer valid");
@@ -777,12 +787,8 @@ static void unsubscribe(struct conn *c, json_t *list)
 	json_t *ok, *v;
 	size_t i;
 
-	if (json_array_size(list) > WS_TOPICS_MAX) {
-		send_error(c, "too_large", NULL,
-			   "unsubscribe: at most %d topics at once",
-			   WS_TOPICS_MAX);
+	if (!list_ok(c, "unsubscribe", list))
 		return;
-	}
 	ok = json_array();
 	json_array_foreach(list, i, v) {
 		const char *s = json_string_value(v);

@@ -14,7 +14,11 @@
 
 #include "banned.h"
 
-static int parse_id(const char *s, const char **end, int64_t *out)
+/*
+ * A whole number in [@min, 2^53] at @s (2^53: any id or offset, and exact
+ * in JavaScript), with *end just past it: 0, or -1.
+ */
+static int parse_num(const char *s, int64_t min, const char **end, int64_t *out)
 {
 	char *e;
 	long long v;
@@ -23,29 +27,13 @@ static int parse_id(const char *s, const char **end, int64_t *out)
 		return -1;
 	errno = 0;
 	v = strtoll(s, &e, 10);
-	if (errno || v <= 0)
+	if (errno || v < min || v > (1LL << 53))
 		return -1;
 	*out = v;
 	*end = e;
 	return 0;
 }
 
-/* A whole number >= 0 and nothing after it. */
-static int parse_id_or_zero(const char *s, int64_t *out)
-{
-	char *e;
-	long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &e, 10);
-	/* 2^53: any offset a log can have, and exact in JavaScript. */
-	if (errno || v < 0 || *e || v > (1LL << 53))
-		return -1;
-	*out = v;
-	return 0;
-}
 /*
  * A compressed message from the client into @out, at most @cap
  * bytes: 0, 1 when it inflates to more (1009), -1 when it is not deflate
@@ -212,7 +200,7 @@ int ws_topic_parse(const char *name, struct ws_topic_ref *t, char *why,
 	}
 	if (!strncmp(name, "run:", 4)) {
 		t->kind = WS_TOPIC_RUN;
-		if (parse_id(name + 4, &end, &t->id) < 0 || *end) {
+		if (parse_num(name + 4, 1, &end, &t->id) < 0 || *end) {
 			snprintf(why, whylen, "expected run:ID");
 			return -1;
 		}
@@ -220,10 +208,11 @@ int ws_topic_parse(const char *name, struct ws_topic_ref *t, char *why,
 	}
 	if (!strncmp(name, "job:", 4)) {
 		t->kind = WS_TOPIC_LOG;
-		if (parse_id(name + 4, &end, &t->id) < 0 ||
+		if (parse_num(name + 4, 1, &end, &t->id) < 0 ||
 		    strncmp(end, ":logs", 5) ||
-		    (end[5] && (end[5] != '@' ||
-				parse_id_or_zero(end + 6, &t->offset) < 0))) {
+		    (end[5] &&
+		     (end[5] != '@' ||
+		      parse_num(end + 6, 0, &end, &t->offset) < 0 || *end))) {
 			snprintf(why, whylen,
 				 "expected job:ID:logs or job:ID:logs@OFFSET");
 			return -1;
