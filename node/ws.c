@@ -489,8 +489,8 @@ static struct chunk *chunk_add(struct ws *ws, const struct topic *t,
 	ws_utf8_clean(data, len, &clean);
 	msg = json_pack("{s:s, s:I, s:I, s:I, s:s%}", "event", "log", "job",
 			(json_int_t)t->id, "offset", (json_int_t)offset, "next",
-			(json_int_t)(offset + (int64_t)len), "data", clean.data,
-			clean.len);
+			(json_int_t)offset + (json_int_t)len, "data",
+			clean.data, clean.len);
 	guts_buf_release(&clean);
 	c = &ws->chunks[ws->chunk_next++ % WS_CHUNK_CACHE];
 	free(c->text);
