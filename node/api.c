@@ -219,6 +219,19 @@ json_t *api_job_json(struct node *n, const json_t *row)
 	    "started_at", api_time(row, "started_at"), "completed_at",
 	    api_time(row, "completed_at"), "steps", steps);
 
+	/* Whether GET …/summary has one: the UI asks only then. */
+	{
+		json_t *sum = NULL;
+
+		json_object_set_new(
+		    j, "has_summary",
+		    json_boolean(store_query_one(
+				     n->st,
+				     "SELECT job_id FROM job_summaries WHERE "
+				     "job_id = $1",
+				     STORE_ARGS(SI(src)), &sum) == 0));
+		json_decref(sum);
+	}
 	if (store_query(n->st,
 			"SELECT * FROM steps WHERE job_id = $1 ORDER BY number",
 			STORE_ARGS(SI(src)), &rows) == 0) {

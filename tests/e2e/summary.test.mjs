@@ -119,6 +119,9 @@ test('a failing step\'s annotations and summary reach the API, masked', { skip }
   const none = await get(`/jobs/${quiet.id}/summary`);
   assert.equal(none.status, 404, none.text);
   assert.equal(none.json.error.code, 'not_found');
+  // The jobs say which have one (the UI asks only for those).
+  assert.equal(report.has_summary, true);
+  assert.equal(quiet.has_summary, false);
   assert.ok(!r.json.some((a) => a.job_id === quiet.id));
 
   // GitHub's cap: 10 per step and level; the rest stay in the log.

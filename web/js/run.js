@@ -357,7 +357,8 @@ export async function render(ctx) {
   }
 
   async function loadSummary(job) {
-    if (S.summaries.has(job.id)) return;
+    // Only a job that has one: a 404 would be an error in the console.
+    if (!job.has_summary || S.summaries.has(job.id)) return;
     S.summaries.set(job.id, null);
     let s = null;
     try {
