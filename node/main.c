@@ -146,6 +146,7 @@ static char *find_runner(void)
 static void start_runner(struct node *n, struct embedded *e)
 {
 	posix_spawnattr_t attr;
+	posix_spawn_file_actions_t fa;
 	struct guts_strvec env;
 	char *argv[] = {n->runner_path, NULL};
 	int rc;
@@ -170,7 +171,20 @@ static void start_runner(struct node *n, struct embedded *e)
 		free(data);
 	}
 	guts_spawnattr_fresh(&attr);
-	rc = posix_spawn(&e->pid, n->runner_path, NULL, &attr, argv, env.v);
+	/*
+	 * The runner's stdout is the node's stderr: a runner outlives a node
+	 * killed with -9 (it drains), and must not hold on to whatever the
+	 * node's stdout is, such as the pipe a supervisor reads "listening on"
+	 * from and waits to see closed.
+	 */
+	rc = posix_spawn_file_actions_init(&fa);
+	if (!rc)
+		rc = posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO,
+						      STDOUT_FILENO);
+	if (!rc)
+		rc = posix_spawn(&e->pid, n->runner_path, &fa, &attr, argv,
+				 env.v);
+	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	guts_strvec_release(&env);
 	if (rc) {
