@@ -825,19 +825,31 @@ static int live_reopen(struct live *lv)
 }
 
 /*
- * The first connection: a node that answers the upgrade with another
- * status has no WebSocket, but a connection that broke is tried again a
- * few times before the caller gives up on it.
+ * The first connection to run @run_id's node: a node that answers the
+ * upgrade with another status has no WebSocket, but a connection that
+ * broke is tried again a few times before the caller gives up on it and
+ * @what ("following", "watching") by polling, which is said once.
  */
-static int live_first_open(struct live *lv)
+static int live_first_open(struct live *lv, struct api *a, long long run_id,
+			   const char *what)
 {
 	int rc = 0;
 
+	lv->a = a;
+	lv->run_id = run_id;
 	for (int tries = 1; tries <= 3; tries++) {
 		rc = live_open(lv);
 		if (rc >= 0 || rc == GUTS_ENOTFOUND)
 			break;
 		sleep_ms(250L * tries);
+	}
+	if (rc < 0) {
+		char *why = guts_api_printable(guts_error_message());
+
+		fprintf(stderr,
+			"guts: no WebSocket to the node (%s); %s by polling\n",
+			why, what);
+		free(why);
 	}
 	return rc;
 }
@@ -1101,19 +1113,9 @@ static int follow_live(struct logs *l, long long id, long long attempt)
 			attempt = 1;
 	}
 	f.attempt = attempt;
-	f.lv.a = l->a;
-	f.lv.run_id = id;
-	rc = live_first_open(&f.lv);
-	if (rc < 0) {
-		char *why = guts_api_printable(guts_error_message());
-
-		fprintf(stderr,
-			"guts: no WebSocket to the node (%s); following by "
-			"polling\n",
-			why);
-		free(why);
+	rc = live_first_open(&f.lv, l->a, id, "following");
+	if (rc < 0)
 		return follow_logs(l, id, attempt);
-	}
 	if (rc)
 		return rc;
 	f.jobs = json_array();
@@ -1647,17 +1649,8 @@ static int run_watch(int argc, char **argv)
 		if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 1)
 			w.cols = ws.ws_col;
 	}
-	w.lv.a = &a;
-	w.lv.run_id = id;
-	rc = live_first_open(&w.lv);
+	rc = live_first_open(&w.lv, &a, id, "watching");
 	if (rc < 0) {
-		char *why = guts_api_printable(guts_error_message());
-
-		fprintf(stderr,
-			"guts: no WebSocket to the node (%s); watching by "
-			"polling\n",
-			why);
-		free(why);
 		w.polling = 1;
 		rc = 0;
 	}
